@@ -1,0 +1,83 @@
+"""Filling stores: read files, validate the graph the change would produce, write only if it conforms."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from service import dataset, rdfio
+from service.errors import ValidationFailed
+from service.store import GraphName, Store
+from service.validation import Report, validate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckedFiles:
+    """Files read and validated together."""
+
+    files: list[rdfio.ParsedFile]
+    report: Report
+
+    @property
+    def quads(self) -> list[ox.Quad]:
+        """Every quad of every file."""
+        return [q for f in self.files for q in f.quads]
+
+
+def subject_files(files: Sequence[rdfio.ParsedFile]) -> dict[str, str]:
+    """For each subject IRI, the first file that describes it (to name files in reports)."""
+    where: dict[str, str] = {}
+    for parsed in files:
+        for quad in parsed.quads:
+            if isinstance(quad.subject, ox.NamedNode):
+                where.setdefault(quad.subject.value, str(parsed.path))
+    return where
+
+
+def check_files(paths: Sequence[Path | str]) -> CheckedFiles:
+    """Read ``paths`` (InputError on the first unreadable one) and validate them together."""
+    files = rdfio.read_files(paths)
+    report = validate(rdfio.to_graph(q for f in files for q in f.quads))
+    return CheckedFiles(files, report.with_files(subject_files(files)))
+
+
+def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None = None, replace: bool = False) -> Report:
+    """Validate the store's content merged with the files; write them only if the result conforms."""
+    graph = graph if graph is not None else ox.DefaultGraph()
+    files = rdfio.read_files(paths)
+    new = [_into(q, graph) for f in files for q in f.quads]
+    kept = (q for q in store.quads() if not (replace and q.graph_name == graph))
+    report = validate(rdfio.to_graph([*kept, *new])).with_files(subject_files(files))
+    if not report.conforms:
+        raise ValidationFailed(report.summary(), report)
+    if replace:
+        store.replace_graph(graph, new)
+    else:
+        store.add(new)
+    return report
+
+
+def _into(quad: ox.Quad, graph: GraphName) -> ox.Quad:
+    if isinstance(quad.graph_name, ox.DefaultGraph) and not isinstance(graph, ox.DefaultGraph):
+        return ox.Quad(quad.subject, quad.predicate, quad.object, graph)
+    return quad
+
+
+def ensure_filled(store: Store, data: Sequence[Path] = ()) -> None:
+    """Fill an empty store with the default dataset (or ``data``), validated; a full store is kept."""
+    if not store.is_empty():
+        if data:
+            log.info("replacing the content of %s with %d path(s)", store.location, len(data))
+            for name in store.named_graphs():
+                store.replace_graph(name, [])
+            load(store, data, replace=True)
+        return
+    paths = list(data) or dataset.default_paths()
+    log.info("filling %s from %d file(s)", store.location, len(paths))
+    load(store, paths)

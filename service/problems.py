@@ -1,0 +1,45 @@
+"""One error handler: every 4xx/5xx becomes an RFC 9457 problem document."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from service.errors import CareerKGError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: object) -> Response:
+    """A problem+json response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    if request:
+        body.setdefault("instance", request.path)
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(CareerKGError)
+    def domain_error(exc: CareerKGError) -> Response:
+        return problem(exc.status, exc.title, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        response = problem(status, exc.name, exc.description or exc.name)
+        for header in ("Allow", "WWW-Authenticate", "Retry-After"):
+            if exc.get_response().headers.get(header):
+                response.headers[header] = exc.get_response().headers[header]
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(500, "Internal Server Error", "The server failed to answer; the error is logged.")

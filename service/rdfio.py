@@ -1,0 +1,173 @@
+"""Reading RDF files into quads (with file and line on every error) and moving terms to rdflib."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeAlias
+
+import pyoxigraph as ox
+import rdflib
+
+from service.errors import InputError
+
+# File suffix -> syntax. TriG and N-Quads keep their named graphs.
+SUFFIX_FORMATS: dict[str, ox.RdfFormat] = {
+    ".ttl": ox.RdfFormat.TURTLE,
+    ".nt": ox.RdfFormat.N_TRIPLES,
+    ".nq": ox.RdfFormat.N_QUADS,
+    ".trig": ox.RdfFormat.TRIG,
+    ".rdf": ox.RdfFormat.RDF_XML,
+    ".owl": ox.RdfFormat.RDF_XML,
+    ".jsonld": ox.RdfFormat.JSON_LD,
+}
+
+# Names users give on the command line -> syntax.
+NAMED_FORMATS: dict[str, ox.RdfFormat] = {
+    "ttl": ox.RdfFormat.TURTLE,
+    "turtle": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "nq": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "xml": ox.RdfFormat.RDF_XML,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+    "jsonld": ox.RdfFormat.JSON_LD,
+}
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_POSITION = re.compile(r"line (\d+) column (\d+)")
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """The quads read from one file."""
+
+    path: Path
+    quads: list[ox.Quad]
+
+
+def expand(paths: Iterable[Path | str]) -> list[Path]:
+    """Files named directly, plus the RDF files inside named folders (sorted); missing ones raise."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIX_FORMATS)
+            if not found:
+                raise InputError("folder holds no RDF files (.ttl .nt .nq .trig .rdf .jsonld)", file=path)
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise InputError("no such file or folder", file=path)
+    return files
+
+
+def format_for(path: Path) -> ox.RdfFormat:
+    """The RDF syntax of a file, from its suffix."""
+    try:
+        return SUFFIX_FORMATS[path.suffix.lower()]
+    except KeyError:
+        known = " ".join(SUFFIX_FORMATS)
+        raise InputError(f"unknown RDF file type {path.suffix!r} (known: {known})", file=path) from None
+
+
+def parse_file(path: Path) -> ParsedFile:
+    """Parse one file into quads; a syntax error becomes an InputError naming file, line and column."""
+    fmt = format_for(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), file=path) from None
+    return ParsedFile(path, parse_bytes(data, fmt, source=path, base_iri=path.resolve().as_uri()))
+
+
+def parse_bytes(
+    data: bytes | str,
+    fmt: ox.RdfFormat,
+    *,
+    source: Path | str = "input",
+    base_iri: str | None = None,
+    to_graph: ox.NamedNode | None = None,
+) -> list[ox.Quad]:
+    """Parse a document into quads (into ``to_graph`` if given, for triple syntaxes)."""
+    try:
+        quads = list(ox.parse(data, format=fmt, base_iri=base_iri, rename_blank_nodes=True))
+    except SyntaxError as exc:
+        raise _input_error(exc, source) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(str(exc), file=source) from None
+    if to_graph is not None:
+        quads = [
+            ox.Quad(q.subject, q.predicate, q.object, to_graph) if isinstance(q.graph_name, ox.DefaultGraph) else q
+            for q in quads
+        ]
+    return quads
+
+
+def _input_error(exc: SyntaxError, source: Path | str) -> InputError:
+    message = exc.msg if isinstance(exc.msg, str) else str(exc)
+    line, column = exc.lineno, exc.offset
+    if line is None:
+        match = _POSITION.search(message)
+        if match:
+            line, column = int(match.group(1)), int(match.group(2))
+    # Drop the parser's own "between line … column …" prefix: we say where ourselves.
+    message = re.sub(r"^Parser error (between|at) line \d+ column \d+( and line \d+ column \d+)?: ", "", message)
+    return InputError(message, file=source, line=line, column=column)
+
+
+def read_files(paths: Sequence[Path | str]) -> list[ParsedFile]:
+    """Parse every file under ``paths``; the first unreadable one raises."""
+    return [parse_file(path) for path in expand(paths)]
+
+
+# --- Terms: pyoxigraph <-> rdflib -------------------------------------------------
+
+OxTerm: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | ox.DefaultGraph
+
+
+def to_rdflib(term: OxTerm) -> rdflib.term.Node:
+    """The rdflib term for a pyoxigraph term."""
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return rdflib.Literal(term.value, lang=term.language)
+        if term.datatype.value == _XSD_STRING:  # RDF 1.1: a simple literal is an xsd:string
+            return rdflib.Literal(term.value)
+        return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
+    raise TypeError(f"no rdflib counterpart for {term!r}")
+
+
+def to_oxigraph(term: rdflib.term.Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """The pyoxigraph term for an rdflib term."""
+    if isinstance(term, rdflib.URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, rdflib.BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, rdflib.Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise TypeError(f"no pyoxigraph counterpart for {term!r}")
+
+
+def to_graph(quads: Iterable[ox.Quad], graph: rdflib.Graph | None = None) -> rdflib.Graph:
+    """An rdflib graph of the quads' triples (graph names dropped: validation sees their union)."""
+    graph = graph if graph is not None else rdflib.Graph()
+    for quad in quads:
+        graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+    return graph
+
+
+def iter_triples(quads: Iterable[ox.Quad]) -> Iterator[ox.Triple]:
+    """The triples of quads, graph names dropped."""
+    for quad in quads:
+        yield ox.Triple(quad.subject, quad.predicate, quad.object)

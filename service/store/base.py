@@ -1,0 +1,78 @@
+"""The one interface the rest of CareerKG uses to reach a triple store."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TypeAlias
+
+import pyoxigraph as ox
+
+# A value bound to a query variable. Values are passed as terms, never pasted into query text.
+Binding: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal
+GraphName: TypeAlias = ox.NamedNode | ox.BlankNode | ox.DefaultGraph
+# SELECT gives solutions, ASK a boolean, CONSTRUCT/DESCRIBE an iterator of triples.
+QueryResult: TypeAlias = ox.QuerySolutions | ox.QueryBoolean | Iterator[ox.Triple]
+
+
+class Store(ABC):
+    """A SPARQL 1.1 dataset: queried with bindings, changed by quads or SPARQL Update."""
+
+    location: str
+
+    @abstractmethod
+    def query(
+        self,
+        sparql: str,
+        *,
+        bindings: Mapping[str, Binding] | None = None,
+        default_graph: Sequence[GraphName] | None = None,
+        named_graphs: Sequence[ox.NamedNode | ox.BlankNode] | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
+        """Evaluate a query; ``bindings`` give variables their values before evaluation."""
+
+    @abstractmethod
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+        """Apply a SPARQL Update, all of it or nothing."""
+
+    @abstractmethod
+    def add(self, quads: Iterable[ox.Quad]) -> None:
+        """Add quads, all of them or none."""
+
+    @abstractmethod
+    def replace_graph(self, graph: GraphName, quads: Iterable[ox.Quad]) -> None:
+        """Replace the content of one graph with ``quads``, in one transaction."""
+
+    @abstractmethod
+    def quads(self, graph: GraphName | None = None) -> Iterator[ox.Quad]:
+        """Every quad, or the quads of one graph."""
+
+    @abstractmethod
+    def named_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:
+        """The names of the non-empty named graphs."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """The number of quads."""
+
+    def is_empty(self) -> bool:
+        """Whether the store holds no quad at all."""
+        return next(self.quads(), None) is None
+
+    def dump(self, fmt: ox.RdfFormat, graph: GraphName | None = None) -> bytes:
+        """Serialise the dataset (or, for triple syntaxes, one graph: the default if not given)."""
+        if fmt.supports_datasets:
+            return ox.serialize(self.quads(graph), format=fmt) or b""
+        graph = graph if graph is not None else ox.DefaultGraph()
+        triples = (ox.Triple(q.subject, q.predicate, q.object) for q in self.quads(graph))
+        return ox.serialize(triples, format=fmt, prefixes=_prefixes()) or b""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for stores that hold nothing open
+        """Release what the store holds open."""
+
+
+def _prefixes() -> dict[str, str]:
+    from service.namespaces import PREFIXES
+
+    return PREFIXES

@@ -1,0 +1,205 @@
+"""SHACL validation: one entry point that returns the verdict, the report graph and readable results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from functools import cache
+
+import pyshacl
+import rdflib
+from rdflib.collection import Collection
+from rdflib.namespace import SH
+
+from service import dataset
+from service.namespaces import ONTOLOGY_IRI, compact
+
+_SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One SHACL validation result, as a user reads it."""
+
+    focus_node: str
+    path: str | None
+    value: str | None
+    message: str
+    severity: str
+    shape: str | None
+    constraint: str | None
+    file: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        """The result as a JSON object with SHACL's own names."""
+        data = asdict(self)
+        return {
+            "focusNode": data["focus_node"],
+            "path": data["path"],
+            "value": data["value"],
+            "message": data["message"],
+            "severity": data["severity"],
+            "sourceShape": data["shape"],
+            "constraint": data["constraint"],
+            "file": data["file"],
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of validating a graph against the CareerKG shapes."""
+
+    conforms: bool
+    results: list[Result]
+    graph: rdflib.Graph = field(repr=False)
+
+    @property
+    def violations(self) -> list[Result]:
+        """Results that block a write."""
+        return [r for r in self.results if r.severity == "Violation"]
+
+    @property
+    def warnings(self) -> list[Result]:
+        """Results that are reported but do not block."""
+        return [r for r in self.results if r.severity != "Violation"]
+
+    def with_files(self, files: Mapping[str, str]) -> Report:
+        """The same report with each result's file named (focus node IRI -> file)."""
+        results = [Result(**{**asdict(r), "file": files.get(r.focus_node, r.file)}) for r in self.results]
+        return Report(self.conforms, results, self.graph)
+
+    def summary(self) -> str:
+        """One line: conforms or not, counts."""
+        verdict = "conforms" if self.conforms else "does not conform"
+        return f"{verdict}: {_plural(len(self.violations), 'violation')}, {_plural(len(self.warnings), 'warning')}"
+
+    def to_text(self) -> str:
+        """The report for a person: one block per result, then the summary."""
+        blocks = []
+        for r in self.results:
+            where = f"{r.file}: " if r.file else ""
+            lines = [f"{where}{r.severity} at {_show(r.focus_node)}"]
+            lines.append(f"  path:    {r.path or '-'}")
+            lines.append(f"  value:   {r.value or '-'}")
+            lines.append(f"  message: {r.message}")
+            lines.append(f"  shape:   {r.shape or '-'}")
+            blocks.append("\n".join(lines))
+        blocks.append(self.summary())
+        return "\n\n".join(blocks) + "\n"
+
+    def to_json(self) -> dict[str, object]:
+        """The report as JSON: verdict, counts and results."""
+        return {
+            "conforms": self.conforms,
+            "violations": len(self.violations),
+            "warnings": len(self.warnings),
+            "results": [r.to_json() for r in self.results],
+        }
+
+    def to_json_text(self) -> str:
+        """The JSON report, indented."""
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+    def to_turtle(self) -> str:
+        """The sh:ValidationReport graph in Turtle."""
+        return self.graph.serialize(format="turtle")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _show(iri: str) -> str:
+    return iri if iri.startswith("_:") else f"<{iri}>"
+
+
+@cache
+def shapes_graph() -> rdflib.Graph:
+    """The shapes, parsed once."""
+    return rdflib.Graph().parse(dataset.shapes_path(), format="turtle")
+
+
+@cache
+def ontology_graph() -> rdflib.Graph:
+    """The ontology, parsed once (class hierarchy for class targets)."""
+    return rdflib.Graph().parse(dataset.ontology_path(), format="turtle")
+
+
+def validate(data: rdflib.Graph) -> Report:
+    """Validate a data graph (the ontology is mixed in when absent) against the CareerKG shapes."""
+    has_ontology = (rdflib.URIRef(ONTOLOGY_IRI), None, None) in data
+    conforms, report_graph, _ = pyshacl.validate(
+        data,
+        shacl_graph=shapes_graph(),
+        ont_graph=None if has_ontology else ontology_graph(),
+        inference="none",
+        allow_warnings=True,
+        abort_on_first=False,
+    )
+    results = sorted(
+        _results(report_graph),
+        key=lambda r: (_SEVERITY_ORDER.get(r.severity, 9), r.focus_node, r.path or "", r.message),
+    )
+    return Report(bool(conforms), results, report_graph)
+
+
+def _results(report: rdflib.Graph) -> list[Result]:
+    shapes = shapes_graph()
+    out = []
+    for node in report.subjects(rdflib.RDF.type, SH.ValidationResult):
+        focus = report.value(node, SH.focusNode)
+        path = report.value(node, SH.resultPath)
+        value = report.value(node, SH.value)
+        severity = report.value(node, SH.resultSeverity)
+        shape = report.value(node, SH.sourceShape)
+        component = report.value(node, SH.sourceConstraintComponent)
+        messages = [str(m) for m in report.objects(node, SH.resultMessage)]
+        out.append(
+            Result(
+                focus_node=_node_id(focus),
+                path=_path_text(path, report) if path is not None else None,
+                value=value.n3() if value is not None else None,
+                message=messages[0] if messages else "constraint not met",
+                severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
+                shape=_shape_name(shape, shapes),
+                constraint=compact(str(component)) if component is not None else None,
+            )
+        )
+    return out
+
+
+def _node_id(node: rdflib.term.Node | None) -> str:
+    if isinstance(node, rdflib.BNode):
+        return f"_:{node}"
+    return str(node)
+
+
+def _path_text(path: rdflib.term.Node, graph: rdflib.Graph) -> str:
+    """A SHACL property path in SPARQL syntax, with prefixed names."""
+    if isinstance(path, rdflib.URIRef):
+        return compact(str(path))
+    alternatives = graph.value(path, SH.alternativePath)
+    if alternatives is not None:
+        return "|".join(_path_text(p, graph) for p in Collection(graph, alternatives))
+    inverse = graph.value(path, SH.inversePath)
+    if inverse is not None:
+        return "^" + _path_text(inverse, graph)
+    if graph.value(path, rdflib.RDF.first) is not None:
+        return "/".join(_path_text(p, graph) for p in Collection(graph, path))
+    for op, sign in ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"), (SH.zeroOrOnePath, "?")):
+        inner = graph.value(path, op)
+        if inner is not None:
+            return f"({_path_text(inner, graph)}){sign}"
+    return str(path)
+
+
+def _shape_name(shape: rdflib.term.Node | None, shapes: rdflib.Graph) -> str | None:
+    """The named node shape a result came from (property shapes are blank nodes inside one)."""
+    if shape is None:
+        return None
+    if isinstance(shape, rdflib.BNode):
+        parent = shapes.value(predicate=SH.property, object=shape) or shapes.value(predicate=SH.sparql, object=shape)
+        if parent is not None:
+            shape = parent
+    return compact(str(shape)) if isinstance(shape, rdflib.URIRef) else None
