@@ -1,0 +1,143 @@
+"""Shared fixtures: stores, apps, the CLI as a real process, a real server process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from service import dataset
+from service.loading import ensure_filled
+from service.store import EmbeddedStore, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the user's own store: the default store lives in a temporary folder."""
+    monkeypatch.setenv("CAREERKG_STORE", str(tmp_path_factory.mktemp("default-store") / "store"))
+
+
+@pytest.fixture(scope="session")
+def filled_store() -> Store:
+    """An in-memory store holding the default dataset (read-only use)."""
+    store = EmbeddedStore()
+    ensure_filled(store)
+    return store
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    """A writable copy of ontology/ and data/ (for tests that break the data)."""
+    target = tmp_path / "dataset"
+    shutil.copytree(dataset.data_dir(), target / "data")
+    shutil.copytree(dataset.ontology_path().parent, target / "ontology")
+    return target
+
+
+@dataclass
+class Completed:
+    """What a CLI run gave back."""
+
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Completed:
+    """Run ``python -m service ARGS`` as a real process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        timeout=120,
+    )
+    return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli() -> type[Completed]:
+    """The CLI runner (``cli(...)``)."""
+    return run_cli  # type: ignore[return-value]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A real ``careerkg serve`` process."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def stop(self, sig: int = 15) -> None:
+        """Stop the process (TERM by default, 9 for a crash)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None, wait: bool = True) -> Server:
+    """Start ``careerkg serve`` on a free port and wait until /ready answers 200."""
+    port = free_port()
+    log = tmp / f"server-{port}.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port), *args],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
+    server = Server(proc, f"http://127.0.0.1:{port}", log)
+    if wait:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                if requests.get(server.url + "/ready", timeout=2).status_code == 200:
+                    return server
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        server.stop()
+        raise RuntimeError(f"server did not become ready:\n{log.read_text()}")
+    return server
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[type[Server]]:
+    """Start real servers; all are stopped after the test."""
+    started: list[Server] = []
+
+    def factory(*args: str, env: dict[str, str] | None = None, wait: bool = True) -> Server:
+        server = start_server(tmp_path, *args, env=env, wait=wait)
+        started.append(server)
+        return server
+
+    yield factory  # type: ignore[misc]
+    for server in started:
+        server.stop()

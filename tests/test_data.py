@@ -1,0 +1,194 @@
+"""The shipped data: it conforms, every resource is sourced, and every claim of the article is in it."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+
+from service import dataset, rdfio
+from service.loading import check_files, subject_files
+from service.store import Store
+
+PREFIXES = """
+PREFIX ckg: <https://w3id.org/careerkg/ontology#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX schema: <https://schema.org/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+PREFIX role: <https://w3id.org/careerkg/id/role/>
+PREFIX skill: <https://w3id.org/careerkg/id/skill/>
+PREFIX tool: <https://w3id.org/careerkg/id/tool/>
+PREFIX industry: <https://w3id.org/careerkg/id/industry/>
+PREFIX app: <https://w3id.org/careerkg/id/application/>
+PREFIX credential: <https://w3id.org/careerkg/id/credential/>
+PREFIX source: <https://w3id.org/careerkg/id/source/>
+PREFIX wd: <http://www.wikidata.org/entity/>
+"""
+
+DATA_FILES = sorted(dataset.data_dir().glob("*.ttl"))
+
+
+@pytest.fixture(scope="module")
+def report():  # type: ignore[no-untyped-def]
+    """The validation report of the whole default dataset."""
+    return check_files(dataset.default_paths()).report
+
+
+def test_default_dataset_conforms_without_warnings(report) -> None:  # type: ignore[no-untyped-def]
+    assert report.conforms, report.to_text()
+    assert report.results == [], report.to_text()
+
+
+@pytest.mark.parametrize("path", DATA_FILES, ids=lambda p: p.name)
+def test_each_data_file_parses_and_has_no_results(path, report) -> None:  # type: ignore[no-untyped-def]
+    parsed = rdfio.parse_file(path)
+    assert parsed.quads, f"{path.name} is empty"
+    mine = set(subject_files([parsed]))
+    assert not [r for r in report.results if r.focus_node in mine]
+
+
+def ask(store: Store, query: str) -> bool:
+    result = store.query(PREFIXES + query)
+    assert isinstance(result, ox.QueryBoolean)
+    return bool(result)
+
+
+# Each claim of the seed article, as a one- or two-hop question the graph must answer "yes" to.
+ARTICLE_CLAIMS = {
+    "article is a source with title, author and date": """ASK { source:ai-engineer-vs-ml-engineer
+        a ckg:SourceDocument ; dcterms:creator "Syed Muhammad Hussain Shah" ;
+        dcterms:date "2024-09-04"^^xsd:date ; dcterms:title ?t }""",
+    "AI engineers simulate human intelligence": """ASK { role:ai-engineer dcterms:description ?d
+        FILTER(CONTAINS(?d, "simulate human intelligence")) }""",
+    "ML engineers design systems that learn from data": """ASK { role:ml-engineer dcterms:description ?d
+        FILTER(CONTAINS(?d, "learn from data")) }""",
+    "ML is a subset of AI": "ASK { skill:machine-learning skos:broader skill:artificial-intelligence }",
+    "AI engineers design and implement AI models": """ASK { role:ai-engineer ckg:hasResponsibility ?r .
+        ?r rdfs:label "Design and implement AI models"@en }""",
+    "AI engineers build self-learning systems with neural networks": """ASK { role:ai-engineer
+        ckg:hasResponsibility ?r . ?r ckg:involvesSkill skill:neural-networks, skill:deep-learning }""",
+    "AI engineers develop algorithms for translation and problem-solving": """ASK { role:ai-engineer
+        ckg:hasResponsibility ?r . ?r ckg:involvesSkill skill:language-translation, skill:automated-problem-solving }""",
+    "ML engineers handle large datasets": """ASK { role:ml-engineer ckg:hasResponsibility ?r .
+        ?r ckg:involvesSkill skill:large-scale-data-handling }""",
+    "ML engineers deploy models into production": """ASK { role:ml-engineer ckg:hasResponsibility ?r .
+        ?r ckg:involvesSkill skill:model-deployment }""",
+    "both roles require programming": """ASK { role:ai-engineer ckg:essentialSkill skill:programming .
+        role:ml-engineer ckg:essentialSkill skill:programming }""",
+    "AI engineers need algorithms and data structures, neural networks, deep learning": """ASK {
+        role:ai-engineer ckg:essentialSkill skill:algorithms-and-data-structures, skill:neural-networks,
+        skill:deep-learning, skill:ai-frameworks }""",
+    "AI work often involves NLP, robotics, computer vision": """ASK { role:ai-engineer ckg:optionalSkill
+        skill:natural-language-processing, skill:robotics, skill:computer-vision }""",
+    "ML engineers need statistical modelling and data analysis": """ASK { role:ml-engineer ckg:essentialSkill
+        skill:statistical-modelling, skill:data-analysis, skill:feature-engineering, skill:algorithm-selection,
+        skill:model-evaluation, skill:model-deployment, skill:model-optimisation }""",
+    "AI engineers use TensorFlow and PyTorch": "ASK { role:ai-engineer ckg:usesTool tool:tensorflow, tool:pytorch }",
+    "ML engineers use scikit-learn and Keras": "ASK { role:ml-engineer ckg:usesTool tool:scikit-learn, tool:keras }",
+    "TensorFlow is an open-source platform by Google": """ASK { tool:tensorflow ckg:developer "Google"@en ;
+        ckg:licence "open source"@en ; ckg:toolCategory ?c . ?c rdfs:label "Platform"@en }""",
+    "PyTorch comes from Facebook's AI Research lab, with a dynamic computation graph": """ASK {
+        tool:pytorch ckg:developer "Facebook's AI Research lab"@en ; ckg:strength "dynamic computation graph"@en }""",
+    "scikit-learn: data mining and analysis, supervised and unsupervised, in Python": """ASK {
+        tool:scikit-learn ckg:supportsSkill skill:data-mining, skill:data-analysis, skill:supervised-learning,
+        skill:unsupervised-learning ; ckg:programmingLanguage tool:python }""",
+    "Keras is an interface for TensorFlow": "ASK { tool:keras ckg:interfaceTo tool:tensorflow }",
+    "frameworks serve image recognition, NLP, autonomous systems": """ASK { tool:pytorch ckg:supportsSkill
+        skill:image-recognition, skill:natural-language-processing, skill:autonomous-systems }""",
+    "AI engineers typically need a bachelor's in CS or engineering": """ASK { role:ai-engineer
+        ckg:requiredCredential ?a, ?b . ?a ckg:subject skill:computer-science ; ckg:educationLevel "bachelor" .
+        ?b ckg:subject skill:engineering }""",
+    "advanced degrees in AI or data science are recommended for AI engineers": """ASK { role:ai-engineer
+        ckg:recommendedCredential ?a, ?b . ?a ckg:subject skill:artificial-intelligence ; a ckg:Degree .
+        ?b ckg:subject skill:data-science ; a ckg:Degree }""",
+    "ML engineers hold degrees in CS, mathematics or statistics": """ASK { role:ml-engineer
+        ckg:recommendedCredential ?a, ?b, ?c . ?a ckg:subject skill:computer-science .
+        ?b ckg:subject skill:mathematics . ?c ckg:subject skill:statistics }""",
+    "courses in data science, ML and programming help ML engineers": """ASK { role:ml-engineer
+        ckg:recommendedCredential ?a, ?b, ?c . ?a a ckg:Course ; ckg:subject skill:data-science .
+        ?b a ckg:Course ; ckg:subject skill:machine-learning . ?c a ckg:Course ; ckg:subject skill:programming }""",
+    "certifications help both roles": """ASK { role:ai-engineer ckg:recommendedCredential ?c .
+        role:ml-engineer ckg:recommendedCredential ?c . ?c a ckg:Certification }""",
+    "AI engineers are in demand in healthcare, finance, automotive": """ASK { role:ai-engineer ckg:inIndustry
+        industry:healthcare, industry:finance, industry:automotive ; ckg:demandOutlook ?d }""",
+    "demand for ML engineers is rising": """ASK { role:ml-engineer ckg:demandOutlook ?d
+        FILTER(CONTAINS(?d, "on the rise")) }""",
+    "healthcare: outcome prediction, personalised treatment, image diagnosis": """ASK {
+        app:patient-outcome-prediction ckg:inIndustry industry:healthcare .
+        app:personalised-treatment ckg:inIndustry industry:healthcare .
+        app:medical-image-diagnosis ckg:inIndustry industry:healthcare ; ckg:technology skill:machine-learning }""",
+    "finance: fraud detection, automated trading, credit risk": """ASK {
+        app:fraud-detection ckg:inIndustry industry:finance ; ckg:technology skill:artificial-intelligence .
+        app:automated-trading ckg:inIndustry industry:finance .
+        app:credit-risk-assessment ckg:inIndustry industry:finance ; ckg:technology skill:machine-learning }""",
+    "automotive: autonomous vehicles and safety features": """ASK {
+        app:autonomous-vehicles ckg:inIndustry industry:automotive .
+        app:vehicle-safety-features ckg:inIndustry industry:automotive }""",
+    "transition between the roles is possible both ways": """ASK {
+        ?t1 ckg:fromRole role:ai-engineer ; ckg:toRole role:ml-engineer .
+        ?t2 ckg:fromRole role:ml-engineer ; ckg:toRole role:ai-engineer }""",
+    "AI roles tend to pay slightly more than ML roles": """ASK { ?s ckg:aboutRole role:ai-engineer ;
+        ckg:comparedWith role:ml-engineer ; ckg:relativePay ckg:SlightlyHigher }""",
+    "Silicon Valley and New York City pay AI professionals the most": """ASK { ?s ckg:aboutRole role:ai-engineer ;
+        ckg:highPayLocation "Silicon Valley"@en, "New York City"@en }""",
+    "ML pay depends on industry, location, expertise": """ASK { ?s ckg:aboutRole role:ml-engineer ;
+        ckg:payFactor "industry"@en, "location"@en, "expertise"@en }""",
+    "reinforcement learning and generative models are future trends": """ASK {
+        ?a a ckg:Trend ; ckg:concerns skill:reinforcement-learning . ?b a ckg:Trend ; ckg:concerns skill:generative-models }""",
+    "AI and ML engineers will collaborate more in the next decade": """ASK { ?t a ckg:Trend ;
+        ckg:concerns role:ai-engineer, role:ml-engineer ; ckg:horizon "the next decade"@en }""",
+}
+
+
+@pytest.mark.parametrize("claim", ARTICLE_CLAIMS, ids=lambda c: c.replace(" ", "-")[:60])
+def test_article_claim_is_in_the_graph(filled_store: Store, claim: str) -> None:
+    assert ask(filled_store, ARTICLE_CLAIMS[claim]), claim
+
+
+def test_no_salary_figure_is_invented(filled_store: Store) -> None:
+    # The article gives no numbers: there must be no figure, and every insight is qualitative and sourced.
+    assert not ask(filled_store, "ASK { ?s ckg:salaryFigure ?f }")
+    assert not ask(filled_store, "ASK { ?f schema:minValue|schema:maxValue|schema:median ?v }")
+    assert ask(filled_store, "ASK { ?s a ckg:SalaryInsight ; dcterms:source source:ai-engineer-vs-ml-engineer }")
+
+
+def test_every_article_resource_points_to_the_article(filled_store: Store) -> None:
+    result = filled_store.query(
+        PREFIXES
+        + """SELECT ?r WHERE { ?r a ?c . FILTER(STRSTARTS(STR(?r), "https://w3id.org/careerkg/id/"))
+        FILTER(?c != ckg:SourceDocument) FILTER NOT EXISTS { ?r dcterms:source ?s } }"""
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    assert [str(row["r"]) for row in result] == []
+
+
+def test_spec_fixed_slugs_exist(filled_store: Store) -> None:
+    for kind, slug in [
+        ("role", "ai-engineer"),
+        ("role", "ml-engineer"),
+        ("tool", "tensorflow"),
+        ("tool", "pytorch"),
+        ("tool", "scikit-learn"),
+        ("tool", "keras"),
+        ("industry", "healthcare"),
+        ("industry", "finance"),
+        ("industry", "automotive"),
+    ]:
+        assert ask(filled_store, f"ASK {{ <https://w3id.org/careerkg/id/{kind}/{slug}> rdfs:label ?l }}"), slug
+
+
+def test_only_verified_external_identifiers(filled_store: Store) -> None:
+    # The identifiers of ../shared/notes/identifiers.md; anything else must be checked before it is added.
+    verified_wikidata = {"Q21447895", "Q47509047", "Q1026367", "Q11660", "Q2374463"}
+    verified_onet = {"15-2051.00", "15-1221.00", "15-1252.00"}
+    result = filled_store.query(PREFIXES + """SELECT ?x WHERE { ?r skos:exactMatch|skos:closeMatch ?x
+        FILTER(STRSTARTS(STR(?r), "https://w3id.org/careerkg/id/")) }""")
+    assert isinstance(result, ox.QuerySolutions)
+    linked = {str(row["x"].value).rsplit("/", 1)[-1] for row in result}
+    assert linked and linked <= verified_wikidata
+    result = filled_store.query(PREFIXES + "SELECT ?c WHERE { ?r schema:occupationalCategory ?c }")
+    assert isinstance(result, ox.QuerySolutions)
+    codes = {row["c"].value for row in result}
+    assert codes and codes <= verified_onet
+    assert not ask(filled_store, "ASK { tool:keras skos:exactMatch ?x }")  # Keras's QID is disputed
