@@ -9,7 +9,8 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from service.config import Settings
-from service.errors import CareerKGError
+from service.errors import CareerKGError, ValidationFailed
+from service.validation import Report
 
 WORKER_BOOT_ERROR = 3  # gunicorn stops the master when a worker exits with this status
 
@@ -43,6 +44,14 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
         try:
             return create_app(self.settings)
+        except ValidationFailed as exc:
+            report = exc.report
+            if isinstance(report, Report):
+                print(report.to_text(), file=sys.stderr)
+            print(
+                f"careerkg serve: the data does not conform to the shapes: {exc.message}", file=sys.stderr, flush=True
+            )
+            sys.exit(WORKER_BOOT_ERROR)
         except CareerKGError as exc:
             print(f"careerkg serve: error: {exc.message}", file=sys.stderr, flush=True)
             sys.exit(WORKER_BOOT_ERROR)

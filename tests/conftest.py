@@ -59,6 +59,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = N
     proc = subprocess.run(
         [sys.executable, "-m", "service", *args],
         capture_output=True,
+        check=False,
         text=True,
         input=stdin,
         env={**os.environ, **(env or {})},
@@ -104,13 +105,14 @@ def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None, wait:
     """Start ``careerkg serve`` on a free port and wait until /ready answers 200."""
     port = free_port()
     log = tmp / f"server-{port}.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port), *args],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-        cwd=ROOT,
-    )
+    with log.open("wb") as out:  # the child keeps its own handle
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve", "--port", str(port), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=ROOT,
+        )
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     if wait:
         deadline = time.monotonic() + 60

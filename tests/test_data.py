@@ -69,7 +69,8 @@ ARTICLE_CLAIMS = {
     "AI engineers build self-learning systems with neural networks": """ASK { role:ai-engineer
         ckg:hasResponsibility ?r . ?r ckg:involvesSkill skill:neural-networks, skill:deep-learning }""",
     "AI engineers develop algorithms for translation and problem-solving": """ASK { role:ai-engineer
-        ckg:hasResponsibility ?r . ?r ckg:involvesSkill skill:language-translation, skill:automated-problem-solving }""",
+        ckg:hasResponsibility ?r .
+        ?r ckg:involvesSkill skill:language-translation, skill:automated-problem-solving }""",
     "ML engineers handle large datasets": """ASK { role:ml-engineer ckg:hasResponsibility ?r .
         ?r ckg:involvesSkill skill:large-scale-data-handling }""",
     "ML engineers deploy models into production": """ASK { role:ml-engineer ckg:hasResponsibility ?r .
@@ -135,7 +136,8 @@ ARTICLE_CLAIMS = {
     "ML pay depends on industry, location, expertise": """ASK { ?s ckg:aboutRole role:ml-engineer ;
         ckg:payFactor "industry"@en, "location"@en, "expertise"@en }""",
     "reinforcement learning and generative models are future trends": """ASK {
-        ?a a ckg:Trend ; ckg:concerns skill:reinforcement-learning . ?b a ckg:Trend ; ckg:concerns skill:generative-models }""",
+        ?a a ckg:Trend ; ckg:concerns skill:reinforcement-learning .
+        ?b a ckg:Trend ; ckg:concerns skill:generative-models }""",
     "AI and ML engineers will collaborate more in the next decade": """ASK { ?t a ckg:Trend ;
         ckg:concerns role:ai-engineer, role:ml-engineer ; ckg:horizon "the next decade"@en }""",
 }
@@ -182,13 +184,18 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
     # The identifiers of ../shared/notes/identifiers.md; anything else must be checked before it is added.
     verified_wikidata = {"Q21447895", "Q47509047", "Q1026367", "Q11660", "Q2374463"}
     verified_onet = {"15-2051.00", "15-1221.00", "15-1252.00"}
-    result = filled_store.query(PREFIXES + """SELECT ?x WHERE { ?r skos:exactMatch|skos:closeMatch ?x
-        FILTER(STRSTARTS(STR(?r), "https://w3id.org/careerkg/id/")) }""")
+    result = filled_store.query(
+        PREFIXES
+        + """SELECT ?x WHERE { ?r skos:exactMatch|skos:closeMatch ?x
+        FILTER(STRSTARTS(STR(?r), "https://w3id.org/careerkg/id/")) }"""
+    )
     assert isinstance(result, ox.QuerySolutions)
     linked = {str(row["x"].value).rsplit("/", 1)[-1] for row in result}
-    assert linked and linked <= verified_wikidata
+    assert linked
+    assert linked <= verified_wikidata
     result = filled_store.query(PREFIXES + "SELECT ?c WHERE { ?r schema:occupationalCategory ?c }")
     assert isinstance(result, ox.QuerySolutions)
     codes = {row["c"].value for row in result}
-    assert codes and codes <= verified_onet
+    assert codes
+    assert codes <= verified_onet
     assert not ask(filled_store, "ASK { tool:keras skos:exactMatch ?x }")  # Keras's QID is disputed

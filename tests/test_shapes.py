@@ -185,7 +185,7 @@ BREAKS = {
     ),
     "credential-bad-category": Break(
         "CredentialShape",
-        'DELETE WHERE { id:credential\\/degree-statistics schema:credentialCategory ?c } ;'
+        "DELETE WHERE { id:credential\\/degree-statistics schema:credentialCategory ?c } ;"
         ' INSERT DATA { id:credential\\/degree-statistics schema:credentialCategory "diploma" }',
         ID + "credential/degree-statistics",
         "schema:credentialCategory",

@@ -1,0 +1,321 @@
+"""The careerkg command, run as a real process: every command, with good and broken input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pyoxigraph as ox
+import rdflib
+
+from tests.conftest import run_cli
+
+AI_ENGINEER = "https://w3id.org/careerkg/id/role/ai-engineer"
+ROLE_TOOLS = """PREFIX ckg: <https://w3id.org/careerkg/ontology#>
+SELECT ?tool WHERE { <https://w3id.org/careerkg/id/role/ai-engineer> ckg:usesTool ?tool } ORDER BY ?tool"""
+
+NEW_TOOL = """@prefix ckg: <https://w3id.org/careerkg/ontology#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://w3id.org/careerkg/id/tool/jax> a ckg:Tool ;
+    rdfs:label "JAX"@en ;
+    dcterms:description "A library for numerical computing and machine learning."@en ;
+    ckg:toolCategory <https://w3id.org/careerkg/id/tool-category/library> ;
+    ckg:supportsSkill <https://w3id.org/careerkg/id/skill/deep-learning> ;
+    dcterms:source <https://w3id.org/careerkg/id/source/ai-engineer-vs-ml-engineer> .
+"""
+
+
+def assert_no_traceback(text: str) -> None:
+    assert "Traceback" not in text
+
+
+# --- validate --------------------------------------------------------------------
+
+
+def test_validate_shipped_data_exits_0() -> None:
+    done = run_cli("validate")
+    assert done.code == 0, done.out + done.err
+    assert "conforms: 0 violations" in done.out
+
+
+def test_validate_missing_label_exits_1_naming_the_role(data_copy: Path) -> None:
+    roles = data_copy / "data" / "roles.ttl"
+    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en, ', "rdfs:label "))
+    done = run_cli("validate", str(data_copy / "ontology" / "careerkg.ttl"), str(data_copy / "data"))
+    assert done.code == 1
+    assert f"<{AI_ENGINEER}>" in done.out
+    assert "rdfs:label" in done.out
+    assert str(roles) in done.out  # the file that describes the node
+    assert_no_traceback(done.out + done.err)
+
+
+def test_validate_json_report(data_copy: Path) -> None:
+    roles = data_copy / "data" / "roles.ttl"
+    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en, ', "rdfs:label "))
+    done = run_cli("validate", "--format", "json", str(data_copy / "ontology"), str(data_copy / "data"))
+    assert done.code == 1
+    report = json.loads(done.out)
+    assert report["conforms"] is False
+    assert report["violations"] == 1
+    (result,) = report["results"]
+    assert result["focusNode"] == AI_ENGINEER
+    assert result["path"] == "rdfs:label"
+    assert result["severity"] == "Violation"
+    assert result["file"] == str(roles)
+    assert result["message"]
+
+
+def test_validate_turtle_report_is_a_shacl_report(data_copy: Path) -> None:
+    roles = data_copy / "data" / "roles.ttl"
+    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en, ', "rdfs:label "))
+    done = run_cli("validate", "--format", "turtle", str(data_copy / "ontology"), str(data_copy / "data"))
+    assert done.code == 1
+    g = rdflib.Graph().parse(data=done.out, format="turtle")
+    sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+    assert (None, sh.conforms, rdflib.Literal(False)) in g
+    assert (None, sh.focusNode, rdflib.URIRef(AI_ENGINEER)) in g
+
+
+def test_validate_syntax_error_exits_2_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ttl"
+    bad.write_text('@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b "open string .\n')
+    done = run_cli("validate", str(bad))
+    assert done.code == 2
+    assert f"{bad}:3:" in done.err
+    assert_no_traceback(done.err)
+
+
+def test_validate_missing_file_exits_2(tmp_path: Path) -> None:
+    done = run_cli("validate", str(tmp_path / "nowhere.ttl"))
+    assert done.code == 2
+    assert "nowhere.ttl: no such file or folder" in done.err
+    assert_no_traceback(done.err)
+
+
+def test_validate_unknown_suffix_exits_2(tmp_path: Path) -> None:
+    odd = tmp_path / "data.csv"
+    odd.write_text("a,b\n")
+    done = run_cli("validate", str(odd))
+    assert done.code == 2
+    assert "unknown RDF file type '.csv'" in done.err
+
+
+def test_validate_other_syntaxes_with_errors(tmp_path: Path) -> None:
+    bad_nt = tmp_path / "bad.nt"
+    bad_nt.write_text("<http://e/a> <http://e/b> <http://e/c> .\n<http://e/a> <http://e/b> .\n")
+    done = run_cli("validate", str(bad_nt))
+    assert done.code == 2
+    assert f"{bad_nt}:2:" in done.err
+    bad_xml = tmp_path / "bad.rdf"
+    bad_xml.write_text("<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><oops></rdf:RDF>")
+    done = run_cli("validate", str(bad_xml))
+    assert done.code == 2
+    assert str(bad_xml) in done.err
+    assert_no_traceback(done.err)
+
+
+# --- query -----------------------------------------------------------------------
+
+
+def test_query_formats(tmp_path: Path) -> None:
+    store = ["--store", str(tmp_path / "s")]
+    done = run_cli("query", ROLE_TOOLS, *store)
+    assert done.code == 0, done.err
+    rows = json.loads(done.out)["results"]["bindings"]
+    assert [r["tool"]["value"].rsplit("/", 1)[-1] for r in rows] == ["pytorch", "tensorflow"]
+
+    done = run_cli("query", ROLE_TOOLS, *store, "--format", "csv")
+    assert list(csv.reader(io.StringIO(done.out)))[1:] == [
+        ["https://w3id.org/careerkg/id/tool/pytorch"],
+        ["https://w3id.org/careerkg/id/tool/tensorflow"],
+    ]
+    done = run_cli("query", ROLE_TOOLS, *store, "--format", "tsv")
+    assert done.out.splitlines() == [
+        "?tool",
+        "<https://w3id.org/careerkg/id/tool/pytorch>",
+        "<https://w3id.org/careerkg/id/tool/tensorflow>",
+    ]
+    done = run_cli("query", ROLE_TOOLS, *store, "--format", "xml")
+    ns = {"r": "http://www.w3.org/2005/sparql-results#"}
+    uris = [u.text for u in ET.fromstring(done.out).findall(".//r:uri", ns)]
+    assert len(uris) == 2
+
+    done = run_cli("query", "ASK { ?s a <https://w3id.org/careerkg/ontology#Role> }", *store)
+    assert json.loads(done.out)["boolean"] is True
+
+
+def test_query_construct_in_turtle(tmp_path: Path) -> None:
+    construct = f"CONSTRUCT {{ <{AI_ENGINEER}> ?p ?o }} WHERE {{ <{AI_ENGINEER}> ?p ?o }}"
+    done = run_cli("query", construct, "--store", "memory")
+    assert done.code == 0, done.err
+    g = rdflib.Graph().parse(data=done.out, format="turtle")
+    assert (rdflib.URIRef(AI_ENGINEER), rdflib.RDFS.label, rdflib.Literal("AI Engineer", lang="en")) in g
+    done = run_cli("query", construct, "--store", "memory", "--format", "nt")
+    assert len(rdflib.Graph().parse(data=done.out, format="nt")) == len(g)
+
+
+def test_query_from_stdin() -> None:
+    done = run_cli("query", "-", "--store", "memory", "--format", "csv", stdin=ROLE_TOOLS)
+    assert done.code == 0
+    assert "tensorflow" in done.out
+
+
+def test_query_syntax_error_exits_2_without_traceback() -> None:
+    done = run_cli("query", "SELECT * WHERE { ?s ?p }", "--store", "memory")
+    assert done.code == 2
+    assert "1:" in done.err  # the parser's position
+    assert_no_traceback(done.err)
+
+
+def test_query_format_that_does_not_fit_exits_2() -> None:
+    done = run_cli("query", "ASK { ?s ?p ?o }", "--store", "memory", "--format", "ttl")
+    assert done.code == 2
+    assert "SELECT and ASK give" in done.err
+
+
+# --- load --------------------------------------------------------------------------
+
+
+def export_nq(store: Path) -> set[str]:
+    done = run_cli("export", "--store", str(store), "--format", "nq")
+    assert done.code == 0, done.err
+    return set(done.out.splitlines())
+
+
+def test_load_valid_file_adds_it(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    before = export_nq(store)
+    new = tmp_path / "jax.ttl"
+    new.write_text(NEW_TOOL)
+    done = run_cli("load", str(new), "--store", str(store))
+    assert done.code == 0, done.err
+    after = export_nq(store)
+    assert before < after
+    assert len(after - before) == 6
+
+
+def test_load_violating_file_writes_nothing(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    before = export_nq(store)
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(NEW_TOOL.replace('rdfs:label "JAX"@en ;', ""))
+    done = run_cli("load", str(bad), "--store", str(store))
+    assert done.code == 1
+    assert "https://w3id.org/careerkg/id/tool/jax" in done.out
+    assert "nothing was written" in done.err
+    assert export_nq(store) == before
+
+
+def test_load_syntax_error_writes_nothing(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    before = export_nq(store)
+    good = tmp_path / "good.ttl"
+    good.write_text(NEW_TOOL)
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(NEW_TOOL + "\n<https://w3id.org/careerkg/id/tool/jax> <broken\n")
+    done = run_cli("load", str(good), str(bad), "--store", str(store))
+    assert done.code == 2
+    assert f"{bad}:" in done.err
+    assert export_nq(store) == before
+
+
+def test_load_into_named_graph_and_replace(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    new = tmp_path / "jax.ttl"
+    new.write_text(NEW_TOOL)
+    graph = "https://example.org/graphs/extra"
+    assert run_cli("load", str(new), "--store", str(store), "--graph", graph).code == 0
+    quads = export_nq(store)
+    assert sum(1 for q in quads if q.endswith(f"<{graph}> .")) == 6
+    # Replacing the graph with a smaller file leaves only that file's quads in it.
+    smaller = tmp_path / "smaller.ttl"
+    smaller.write_text(
+        NEW_TOOL.replace("    ckg:supportsSkill <https://w3id.org/careerkg/id/skill/deep-learning> ;\n", "")
+    )
+    role_uses = tmp_path / "uses.ttl"
+    role_uses.write_text(
+        "<https://w3id.org/careerkg/id/role/ml-engineer> "
+        "<https://w3id.org/careerkg/ontology#usesTool> <https://w3id.org/careerkg/id/tool/jax> .\n"
+    )
+    done = run_cli("load", str(smaller), str(role_uses), "--store", str(store), "--graph", graph, "--replace")
+    assert done.code == 0, done.out + done.err
+    quads = export_nq(store)
+    assert sum(1 for q in quads if q.endswith(f"<{graph}> .")) == 6
+
+
+def test_load_bad_graph_iri_exits_2(tmp_path: Path) -> None:
+    new = tmp_path / "jax.ttl"
+    new.write_text(NEW_TOOL)
+    done = run_cli("load", str(new), "--store", "memory", "--graph", "not an iri")
+    assert done.code == 2
+    assert "--graph" in done.err
+
+
+# --- export ------------------------------------------------------------------------
+
+
+def test_export_every_format_round_trips(tmp_path: Path) -> None:
+    store = ["--store", str(tmp_path / "s")]
+    counts = {}
+    for fmt, syntax in [
+        ("trig", ox.RdfFormat.TRIG),
+        ("nq", ox.RdfFormat.N_QUADS),
+        ("ttl", ox.RdfFormat.TURTLE),
+        ("nt", ox.RdfFormat.N_TRIPLES),
+        ("jsonld", ox.RdfFormat.JSON_LD),
+    ]:
+        out = tmp_path / f"dump.{fmt}"
+        done = run_cli("export", *store, "--format", fmt, "--output", str(out))
+        assert done.code == 0, done.err
+        counts[fmt] = len(list(ox.parse(out.read_bytes(), format=syntax)))
+    assert len(set(counts.values())) == 1, counts
+    assert counts["nt"] > 1000
+    # An independent parser reads the Turtle the same way.
+    assert len(rdflib.Graph().parse(data=(tmp_path / "dump.ttl").read_text(), format="turtle")) == counts["ttl"]
+
+
+def test_export_to_unwritable_path_exits_2(tmp_path: Path) -> None:
+    done = run_cli("export", "--store", "memory", "--output", str(tmp_path / "no" / "such" / "dir.ttl"))
+    assert done.code == 2
+    assert_no_traceback(done.err)
+
+
+# --- stores ------------------------------------------------------------------------
+
+
+def test_on_disk_store_keeps_writes_across_runs(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    new = tmp_path / "jax.ttl"
+    new.write_text(NEW_TOOL)
+    assert run_cli("load", str(new), "--store", str(store)).code == 0
+    done = run_cli(
+        "query", "ASK { <https://w3id.org/careerkg/id/tool/jax> ?p ?o }", "--store", str(store), "--format", "tsv"
+    )
+    assert done.out.strip() == "true"
+
+
+def test_default_store_comes_from_the_environment(tmp_path: Path) -> None:
+    store = tmp_path / "env-store"
+    done = run_cli("query", "ASK { ?s ?p ?o }", env={"CAREERKG_STORE": str(store)})
+    assert done.code == 0
+    assert store.is_dir()
+    assert any(store.iterdir())
+
+
+def test_store_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    file = tmp_path / "file"
+    file.write_text("x")
+    done = run_cli("query", "ASK { ?s ?p ?o }", "--store", str(file))
+    assert done.code == 2
+    assert "not a folder" in done.err
+
+
+def test_help_lists_every_command() -> None:
+    done = run_cli("--help")
+    assert done.code == 0
+    for command in ("serve", "validate", "load", "export", "query"):
+        assert command in done.out

@@ -1,0 +1,71 @@
+"""``careerkg serve`` as a real process: it serves, answers problems, and keeps an on-disk store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import requests
+
+from tests.conftest import run_cli
+
+
+def test_serve_default_dataset_in_memory(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server = server_factory("--store", "memory")
+    assert requests.get(server.url + "/health", timeout=5).json() == {"status": "ok"}
+    ready = requests.get(server.url + "/ready", timeout=5).json()
+    assert ready["status"] == "ready"
+    assert ready["quads"] > 1000
+
+
+def test_unknown_route_is_a_problem_document(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server = server_factory("--store", "memory")
+    response = requests.get(server.url + "/no/such/route", timeout=5)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 404
+    assert body["title"] == "Not Found"
+    assert body["instance"] == "/no/such/route"
+
+
+def test_on_disk_store_survives_restart(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "store"
+    first = server_factory("--store", str(store))
+    quads = requests.get(first.url + "/ready", timeout=5).json()["quads"]
+    first.stop()
+    # Write while the server is down, then serve again: the store keeps both.
+    extra = tmp_path / "extra.ttl"
+    extra.write_text(
+        "<https://w3id.org/careerkg/id/role/ml-engineer> <https://w3id.org/careerkg/ontology#demandOutlook> "
+        '"Still growing."@en .\n'
+    )
+    assert run_cli("load", str(extra), "--store", str(store)).code == 0
+    second = server_factory("--store", str(store))
+    assert requests.get(second.url + "/ready", timeout=5).json()["quads"] == quads + 1
+
+
+def test_serve_data_files(server_factory, data_copy: Path) -> None:  # type: ignore[no-untyped-def]
+    server = server_factory(
+        "--store",
+        "memory",
+        "--data",
+        str(data_copy / "ontology" / "careerkg.ttl"),
+        str(data_copy / "data" / "sources.ttl"),
+    )
+    assert requests.get(server.url + "/ready", timeout=5).json()["quads"] < 400
+
+
+def test_serve_refuses_violating_data(server_factory, data_copy: Path) -> None:  # type: ignore[no-untyped-def]
+    roles = data_copy / "data" / "roles.ttl"
+    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en, ', "rdfs:label "))
+    server = server_factory("--store", "memory", "--data", str(data_copy), wait=False)
+    assert server.proc.wait(timeout=60) != 0
+    log = server.log.read_text()
+    assert "ai-engineer" in log
+    assert "Traceback" not in log
+
+
+def test_serve_missing_data_file_fails_fast(tmp_path: Path) -> None:
+    done = run_cli("serve", "--store", "memory", "--data", str(tmp_path / "missing.ttl"))
+    assert done.code == 2
+    assert "missing.ttl: no such file or folder" in done.err

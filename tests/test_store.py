@@ -1,0 +1,146 @@
+"""The store interface on the embedded store: queries with bindings, writes, round trips, restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from service import dataset
+from service.errors import QuerySyntaxError, StoreError, ValidationFailed
+from service.loading import ensure_filled, load
+from service.store import EmbeddedStore, Store, open_store
+
+EX = "http://example.org/"
+CKG = "https://w3id.org/careerkg/ontology#"
+
+
+def quad(s: str, p: str, o: ox.NamedNode | ox.Literal, g: ox.NamedNode | None = None) -> ox.Quad:
+    return ox.Quad(ox.NamedNode(EX + s), ox.NamedNode(EX + p), o, g or ox.DefaultGraph())
+
+
+def test_bindings_are_values_not_text(filled_store: Store) -> None:
+    query = "SELECT ?role ?label WHERE { ?role <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
+    hostile = ox.Literal('"} ?x ?y ?z . { ', language="en")
+    result = filled_store.query(query, bindings={"label": hostile})
+    assert isinstance(result, ox.QuerySolutions)
+    assert list(result) == []  # no injection: the value matched nothing, and the query still ran
+    result = filled_store.query(query, bindings={"label": ox.Literal("AI Engineer", language="en")})
+    assert isinstance(result, ox.QuerySolutions)
+    assert [row["role"].value for row in result] == ["https://w3id.org/careerkg/id/role/ai-engineer"]
+
+
+def test_bindings_in_ask_and_construct(filled_store: Store) -> None:
+    role = ox.NamedNode("https://w3id.org/careerkg/id/role/ml-engineer")
+    assert filled_store.query(f"ASK {{ ?r <{CKG}usesTool> ?t }}", bindings={"r": role})
+    triples = list(
+        filled_store.query(
+            f"CONSTRUCT {{ ?r <{CKG}usesTool> ?t }} WHERE {{ ?r <{CKG}usesTool> ?t }}", bindings={"r": role}
+        )
+    )
+    assert {t.object.value.rsplit("/", 1)[-1] for t in triples} == {"scikit-learn", "keras"}
+
+
+def test_query_syntax_error_is_typed() -> None:
+    with pytest.raises(QuerySyntaxError, match="1:"):
+        EmbeddedStore().query("SELECT * WHERE {")
+    with pytest.raises(QuerySyntaxError):
+        EmbeddedStore().update("INSERT DATA { <a> }")
+
+
+def test_dataset_options_restrict_the_query() -> None:
+    store = EmbeddedStore()
+    g1, g2 = ox.NamedNode(EX + "g1"), ox.NamedNode(EX + "g2")
+    store.add([quad("a", "p", ox.Literal("1"), g1), quad("b", "p", ox.Literal("2"), g2)])
+    result = store.query("SELECT ?s WHERE { ?s ?p ?o }", default_graph=[g1])
+    assert isinstance(result, ox.QuerySolutions)
+    assert [r["s"].value for r in result] == [EX + "a"]
+    result = store.query("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", named_graphs=[g2])
+    assert isinstance(result, ox.QuerySolutions)
+    assert [r["g"].value for r in result] == [EX + "g2"]
+    assert set(store.named_graphs()) == {g1, g2}
+
+
+def test_replace_graph_swaps_content_at_once() -> None:
+    store = EmbeddedStore()
+    g = ox.NamedNode(EX + "g")
+    store.add([quad("a", "p", ox.Literal("old"), g), quad("keep", "p", ox.Literal("default"))])
+    store.replace_graph(g, [quad("b", "p", ox.Literal('new " quoted'), g)])
+    assert {q.object.value for q in store.quads(g)} == {'new " quoted'}
+    assert {q.object.value for q in store.quads(ox.DefaultGraph())} == {"default"}
+    store.replace_graph(g, [])
+    assert list(store.quads(g)) == []
+    assert store.named_graphs() == []
+
+
+def test_dump_and_parse_round_trip(filled_store: Store) -> None:
+    for fmt in (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS):
+        copy = EmbeddedStore()
+        copy.add(ox.parse(filled_store.dump(fmt), format=fmt))
+        assert set(copy.quads()) == set(filled_store.quads())
+    triples = list(ox.parse(filled_store.dump(ox.RdfFormat.TURTLE), format=ox.RdfFormat.TURTLE))
+    assert len(triples) == len(filled_store)
+
+
+def test_on_disk_store_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    store = open_store(str(path))
+    ensure_filled(store)
+    size = len(store)
+    store.add([quad("x", "y", ox.Literal("z"))])
+    store.close()
+
+    reopened = open_store(str(path))
+    assert len(reopened) == size + 1
+    assert reopened.query(f'ASK {{ <{EX}x> <{EX}y> "z" }}')
+    ensure_filled(reopened)  # already filled: nothing is loaded again
+    assert len(reopened) == size + 1
+    reopened.close()
+
+
+def test_a_second_process_on_the_same_folder_gets_a_clear_error(tmp_path: Path) -> None:
+    first = open_store(str(tmp_path / "store"))
+    try:
+        with pytest.raises(StoreError, match="in use by another process"):
+            open_store(str(tmp_path / "store"))
+    finally:
+        first.close()
+
+
+def test_remote_locations_are_refused_for_now() -> None:
+    with pytest.raises(StoreError, match="not supported yet"):
+        open_store("http://127.0.0.1:1/sparql")
+
+
+def test_memory_store_is_filled_with_the_default_dataset() -> None:
+    store = open_store("memory")
+    ensure_filled(store)
+    files = dataset.default_paths()
+    expected = sum(len(list(ox.parse(path=str(f)))) for f in files)
+    assert len(store) == expected
+
+
+def test_ensure_filled_with_explicit_data(tmp_path: Path, data_copy: Path) -> None:
+    store = open_store("memory")
+    ensure_filled(store, [data_copy / "ontology" / "careerkg.ttl", data_copy / "data"])
+    assert len(store) > 1000
+    # A second call with data replaces the content (serve --data on a used store).
+    ensure_filled(store, [data_copy / "ontology" / "careerkg.ttl", data_copy / "data"])
+    assert len(store) == len(set(store.quads()))
+
+
+def test_load_refuses_violations_and_keeps_the_store(filled_store: Store, tmp_path: Path) -> None:
+    store = EmbeddedStore()
+    store.add(filled_store.quads())
+    before = set(store.quads())
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(
+        f"<https://w3id.org/careerkg/id/role/ai-engineer> <{CKG}usesTool> "
+        "<https://w3id.org/careerkg/id/skill/robotics> .\n"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load(store, [bad])
+    assert set(store.quads()) == before
+    report = caught.value.report
+    assert [r.focus_node for r in report.violations] == ["https://w3id.org/careerkg/id/role/ai-engineer"]  # type: ignore[attr-defined]
