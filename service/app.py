@@ -20,7 +20,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     graph.init_app(app, settings)
     problems.init_app(app)
 
-    from service.blueprints import ops
+    from service.blueprints import ops, sparql
 
     app.register_blueprint(ops.bp)
+    app.register_blueprint(sparql.bp)
     return app

@@ -31,6 +31,8 @@ class Settings:
     query_timeout: float = 10.0
     max_body: int = 10 * 1024 * 1024
     cors_origins: str = "*"
+    network_allow: tuple[str, ...] = ()
+    query_workers: int = 4
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +59,8 @@ class Settings:
             raise CareerKGError("threads must be at least 1")
         if self.query_timeout <= 0:
             raise CareerKGError("query timeout must be positive")
+        if self.query_workers < 1:
+            raise CareerKGError("query workers must be at least 1")
         if self.max_body < 1:
             raise CareerKGError("max body must be positive")
 
@@ -69,8 +73,10 @@ def _convert(name: str, raw: str, default: Any) -> Any:
             return int(raw)
         if isinstance(default, float):
             return float(raw)
-        if isinstance(default, tuple):
+        if name == "data":
             return tuple(Path(p) for p in raw.split(os.pathsep) if p)
+        if isinstance(default, tuple):
+            return tuple(p for p in raw.split() if p)
     except ValueError:
         raise CareerKGError(f"CAREERKG_{name.upper()}={raw!r} is not a valid value") from None
     return raw

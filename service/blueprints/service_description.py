@@ -1,0 +1,74 @@
+"""The SPARQL service description (sd:), and the query editor for browsers, at GET /sparql."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+from flask import Response, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from service import negotiation
+from service.config import Settings
+from service.namespaces import PREFIXES
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS = "http://www.w3.org/ns/formats/"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+OFFERED = (negotiation.TURTLE, negotiation.JSONLD, negotiation.RDFXML, negotiation.NTRIPLES)
+RESULT_FORMATS = (
+    "SPARQL_Results_JSON",
+    "SPARQL_Results_XML",
+    "SPARQL_Results_CSV",
+    "SPARQL_Results_TSV",
+    "Turtle",
+    "N-Triples",
+    "RDF_XML",
+    "JSON-LD",
+    "TriG",
+    "N-Quads",
+)
+
+
+def respond() -> ResponseReturnValue:
+    """HTML editor for browsers, otherwise the service description in the negotiated RDF syntax."""
+    accept = request.headers.get("Accept", "")
+    parsed = parse_accept_header(accept, MIMEAccept)
+    if accept and parsed.best_match(["text/html", *[f.media_type for f in OFFERED]]) == "text/html":
+        return render_template("sparql.html")
+    fmt = negotiation.choose(accept, OFFERED)
+    assert fmt.rdf is not None
+    settings: Settings = current_app.config["CAREERKG"]
+    body = ox.serialize(description(request.base_url, settings), format=fmt.rdf, prefixes={"sd": SD, **PREFIXES})
+    response = Response(body, content_type=fmt.content_type)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def description(endpoint: str, settings: Settings) -> list[ox.Triple]:
+    """The sd:Service triples of this endpoint."""
+    service = ox.NamedNode(endpoint)
+    dataset = ox.BlankNode("dataset")
+    default_graph = ox.BlankNode("defaultGraph")
+
+    def sd(local: str) -> ox.NamedNode:
+        return ox.NamedNode(SD + local)
+
+    triples = [
+        ox.Triple(service, RDF_TYPE, sd("Service")),
+        ox.Triple(service, sd("endpoint"), service),
+        ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
+        ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Update")),
+        ox.Triple(service, sd("defaultDataset"), dataset),
+        ox.Triple(dataset, RDF_TYPE, sd("Dataset")),
+        ox.Triple(dataset, sd("defaultGraph"), default_graph),
+        ox.Triple(default_graph, RDF_TYPE, sd("Graph")),
+    ]
+    triples += [ox.Triple(service, sd("resultFormat"), ox.NamedNode(FORMATS + f)) for f in RESULT_FORMATS]
+    triples += [
+        ox.Triple(service, sd("inputFormat"), ox.NamedNode(FORMATS + f))
+        for f in ("Turtle", "N-Triples", "RDF_XML", "JSON-LD", "TriG", "N-Quads")
+    ]
+    if settings.network_allow:
+        triples.append(ox.Triple(service, sd("feature"), sd("BasicFederatedQuery")))
+    return triples

@@ -1,0 +1,92 @@
+"""Content negotiation: one table of media types, one Accept parser (werkzeug's, q-values honoured)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from service.errors import CareerKGError
+
+
+@dataclass(frozen=True)
+class Format:
+    """A media type we serve and the serialiser behind it."""
+
+    media_type: str
+    name: str
+    results: ox.QueryResultsFormat | None = None
+    rdf: ox.RdfFormat | None = None
+    charset: bool = True
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header value."""
+        return f"{self.media_type}; charset=utf-8" if self.charset else self.media_type
+
+
+def _f(media_type: str, name: str, **kw: object) -> Format:
+    return Format(media_type, name, **kw)  # type: ignore[arg-type]
+
+
+SPARQL_JSON = _f("application/sparql-results+json", "json", results=ox.QueryResultsFormat.JSON)
+SPARQL_XML = _f("application/sparql-results+xml", "xml", results=ox.QueryResultsFormat.XML)
+CSV = _f("text/csv", "csv", results=ox.QueryResultsFormat.CSV)
+TSV = _f("text/tab-separated-values", "tsv", results=ox.QueryResultsFormat.TSV)
+TURTLE = _f("text/turtle", "ttl", rdf=ox.RdfFormat.TURTLE)
+NTRIPLES = _f("application/n-triples", "nt", rdf=ox.RdfFormat.N_TRIPLES)
+RDFXML = _f("application/rdf+xml", "rdfxml", rdf=ox.RdfFormat.RDF_XML)
+JSONLD = _f("application/ld+json", "jsonld", rdf=ox.RdfFormat.JSON_LD)
+TRIG = _f("application/trig", "trig", rdf=ox.RdfFormat.TRIG)
+NQUADS = _f("application/n-quads", "nq", rdf=ox.RdfFormat.N_QUADS)
+
+# What each kind of answer can be served as, the default first. Aliases map common
+# requests (application/json, application/xml, text/plain) onto a real format.
+SOLUTIONS = (SPARQL_JSON, SPARQL_XML, CSV, TSV)
+BOOLEAN = (SPARQL_JSON, SPARQL_XML, CSV, TSV)
+GRAPH = (TURTLE, NTRIPLES, RDFXML, JSONLD, TRIG, NQUADS)
+DATASET = (TRIG, NQUADS, JSONLD)
+ALIASES: dict[str, Format] = {
+    "application/json": SPARQL_JSON,
+    "application/xml": SPARQL_XML,
+    "text/xml": SPARQL_XML,
+    "text/plain": NTRIPLES,
+    "application/x-turtle": TURTLE,
+    "application/xhtml+xml": RDFXML,
+}
+BY_NAME: dict[str, Format] = {f.name: f for f in (*SOLUTIONS, *GRAPH)}
+BY_MEDIA_TYPE: dict[str, Format] = {f.media_type: f for f in (*SOLUTIONS, *GRAPH)}
+
+
+class NotAcceptable(CareerKGError):
+    """Nothing we can produce matches the Accept header."""
+
+    status = 406
+    title = "Not Acceptable"
+
+    def __init__(self, accept: str, offered: tuple[Format, ...]) -> None:
+        self.offered = [f.media_type for f in offered]
+        super().__init__(
+            f"cannot answer with any type of Accept: {accept!r}; this answer is offered as: " + ", ".join(self.offered)
+        )
+
+
+def choose(accept: str | None, offered: tuple[Format, ...], fmt: str | None = None) -> Format:
+    """The best offered format for an Accept header (or an explicit ``format=`` name)."""
+    if fmt:
+        chosen = BY_NAME.get(fmt) or BY_MEDIA_TYPE.get(fmt) or ALIASES.get(fmt)
+        if chosen in offered:
+            return chosen
+        raise NotAcceptable(f"format={fmt}", offered)
+    if not accept or not accept.strip():
+        return offered[0]
+    parsed = parse_accept_header(accept, MIMEAccept)
+    candidates: dict[str, Format] = {f.media_type: f for f in offered}
+    candidates.update({alias: f for alias, f in ALIASES.items() if f in offered})
+    # Prefer our default order among equally-good matches: werkzeug keeps offer order on ties.
+    best = parsed.best_match(list(candidates))
+    if best is None:
+        raise NotAcceptable(accept, offered)
+    return candidates[best]

@@ -1,0 +1,97 @@
+"""Just enough SPARQL lexing to find keywords outside strings, IRIs and comments.
+
+Used to refuse SERVICE and LOAD before evaluation (SSRF guard) and to place the protocol's
+using-graph-uri as USING clauses. It never builds query text from user values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_TOKEN = re.compile(
+    r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+                |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
+  | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
+  | (?P<name>[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_\-.\u00B7\u00C0-\uFFFF]*(?::[^\s{}()\[\],;]*)?|:[^\s{}()\[\],;]*)
+  | (?P<brace>[{}])
+  | (?P<space>\s+)
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    """A lexical token: its kind, text and offset."""
+
+    kind: str
+    text: str
+    start: int
+
+
+def tokens(text: str) -> Iterator[Token]:
+    """The tokens of a query or update, whitespace and comments dropped."""
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        if kind in ("space", "comment"):
+            continue
+        yield Token(kind, match.group(), match.start())
+
+
+def keywords(text: str) -> list[Token]:
+    """Bare words (keywords), upper-cased; prefixed names and variables are not keywords."""
+    return [Token(t.kind, t.text.upper(), t.start) for t in tokens(text) if t.kind == "name" and ":" not in t.text]
+
+
+def network_operations(text: str) -> set[str]:
+    """Which of SERVICE and LOAD the text uses."""
+    return {t.text for t in keywords(text)} & {"SERVICE", "LOAD"}
+
+
+def service_targets(text: str) -> list[str]:
+    """The IRIs named right after SERVICE [SILENT] (prefixed names and variables are returned as written)."""
+    found = []
+    seq = list(tokens(text))
+    for i, tok in enumerate(seq):
+        if tok.kind == "name" and tok.text.upper() in ("SERVICE", "LOAD"):
+            j = i + 1
+            if j < len(seq) and seq[j].text.upper() == "SILENT":
+                j += 1
+            if j < len(seq):
+                found.append(seq[j].text[1:-1] if seq[j].kind == "iri" else seq[j].text)
+    return found
+
+
+def has_dataset_clause(update: str) -> bool:
+    """Whether an update names its own dataset (USING, USING NAMED or WITH)."""
+    return any(t.text in ("USING", "WITH") for t in keywords(update))
+
+
+def with_using(update: str, default: list[str], named: list[str]) -> str:
+    """The update with USING/USING NAMED clauses before each top-level WHERE of a modify operation.
+
+    The IRIs come from the protocol parameters and were checked to be absolute IRIs; they are
+    written as IRI tokens, never as free text.
+    """
+    clause = " ".join([*(f"USING <{iri}>" for iri in default), *(f"USING NAMED <{iri}>" for iri in named)])
+    out, last, depth, previous = [], 0, 0, ""
+    for tok in tokens(update):
+        if tok.kind == "brace":
+            depth += 1 if tok.text == "{" else -1
+        elif tok.kind == "name" and depth == 0 and tok.text.upper() == "WHERE" and previous != "DELETE":
+            out.append(update[last : tok.start])
+            out.append(clause + " ")
+            last = tok.start
+        if tok.kind == "name":
+            previous = tok.text.upper()
+        elif tok.kind != "brace" or depth:
+            previous = ""
+    out.append(update[last:])
+    return "".join(out)
