@@ -56,7 +56,25 @@ ALIASES: dict[str, Format] = {
     "application/x-turtle": TURTLE,
     "application/xhtml+xml": RDFXML,
 }
-BY_NAME: dict[str, Format] = {f.name: f for f in (*SOLUTIONS, *GRAPH)}
+# ``format=``/``output=`` names (as SPARQLWrapper, Fuseki and Virtuoso clients send them), per kind of answer.
+RESULT_NAMES: dict[str, Format] = {"json": SPARQL_JSON, "xml": SPARQL_XML, "csv": CSV, "tsv": TSV}
+GRAPH_NAMES: dict[str, Format] = {
+    "turtle": TURTLE,
+    "ttl": TURTLE,
+    "n3": TURTLE,
+    "nt": NTRIPLES,
+    "ntriples": NTRIPLES,
+    "n-triples": NTRIPLES,
+    "xml": RDFXML,
+    "rdfxml": RDFXML,
+    "rdf+xml": RDFXML,
+    "json-ld": JSONLD,
+    "jsonld": JSONLD,
+    "json": JSONLD,
+    "trig": TRIG,
+    "nq": NQUADS,
+    "nquads": NQUADS,
+}
 BY_MEDIA_TYPE: dict[str, Format] = {f.media_type: f for f in (*SOLUTIONS, *GRAPH)}
 
 
@@ -74,12 +92,13 @@ class NotAcceptable(CareerKGError):
 
 
 def choose(accept: str | None, offered: tuple[Format, ...], fmt: str | None = None) -> Format:
-    """The best offered format for an Accept header (or an explicit ``format=`` name)."""
+    """The best offered format for an Accept header; a ``format=`` name that fits the answer wins."""
     if fmt:
-        chosen = BY_NAME.get(fmt) or BY_MEDIA_TYPE.get(fmt) or ALIASES.get(fmt)
+        key = fmt.strip().lower()
+        names = RESULT_NAMES if offered[0] in SOLUTIONS else GRAPH_NAMES
+        chosen = names.get(key) or BY_MEDIA_TYPE.get(key) or ALIASES.get(key)
         if chosen in offered:
             return chosen
-        raise NotAcceptable(f"format={fmt}", offered)
     if not accept or not accept.strip():
         return offered[0]
     parsed = parse_accept_header(accept, MIMEAccept)

@@ -130,6 +130,23 @@ def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None, wait:
     return server
 
 
+W3C = ROOT.parent / "shared" / "w3c" / "sparql11"
+WRITE_TOKEN = "test-write-token"
+
+
+@pytest.fixture(scope="module")
+def writable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real server per test module: in memory, default dataset, writes allowed with WRITE_TOKEN."""
+    server = start_server(
+        tmp_path_factory.mktemp("server"),
+        "--store",
+        "memory",
+        env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN, "CAREERKG_QUERY_TIMEOUT": "10"},
+    )
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[type[Server]]:
     """Start real servers; all are stopped after the test."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from service.graph import get_store
+from service.metrics import get_metrics
 
 bp = Blueprint("ops", __name__)
 
@@ -23,3 +24,9 @@ def ready() -> ResponseReturnValue:
     if store.is_empty():
         return jsonify(status="empty", store=store.location), 503
     return jsonify(status="ready", store=store.location, quads=len(store))
+
+
+@bp.get("/metrics")
+def metrics() -> ResponseReturnValue:
+    """Prometheus metrics."""
+    return get_metrics(current_app).exposition()

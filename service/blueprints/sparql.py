@@ -12,8 +12,10 @@ from service import auth
 from service.blueprints import service_description
 from service.config import Settings
 from service.graph import get_graph
+from service.metrics import Metrics, get_metrics
 from service.problems import problem
 from service.sparql.execute import BadRequest, QueryRequest, UpdateRequest
+from service.sparql.pool import Answer
 
 bp = Blueprint("sparql", __name__)
 
@@ -54,20 +56,24 @@ def endpoint() -> ResponseReturnValue:
             default_graphs=_iris(params, "default-graph-uri"),
             named_graphs=_iris(params, "named-graph-uri"),
             accept=request.headers.get("Accept"),
-            format=params.get("format"),
+            format=params.get("format") or params.get("output"),
             base_iri=request.base_url,
         )
     )
     if answer.head.problem is not None:
         body = dict(answer.head.problem)
         return problem(int(body.pop("status")), body.pop("title"), body.pop("detail"), **body)
-    response = Response(_body(answer.chunks), content_type=answer.head.media_type)
+    response = Response(_body(answer, get_metrics(current_app)), content_type=answer.head.media_type)
+    response.call_on_close(answer.close)
     response.headers["Vary"] = "Accept"
     return response
 
 
-def _body(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    yield from chunks
+def _body(answer: Answer, metrics: Metrics) -> Iterator[bytes]:
+    """The answer's chunks; its size is recorded once it is all sent."""
+    yield from answer.chunks
+    if "bytes" in answer.stats:
+        metrics.result_bytes.observe(answer.stats["bytes"])
 
 
 def _operation() -> tuple[MultiDict[str, str], str | None, str]:

@@ -56,11 +56,17 @@ class Head:
 
 @dataclass
 class Answer:
-    """A query's answer: its head, and the body as a stream of chunks."""
+    """A query's answer: its head, and the body as a stream of chunks (close it when done)."""
 
     head: Head
     chunks: Iterator[bytes]
     stats: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Give the worker back (or stop it, if its answer was not read to the end)."""
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
 
 
 # The job a worker runs: receives the request mapping and a ``send(kind, payload)`` callable.
@@ -148,35 +154,8 @@ class QueryPool:
             self._release(worker)
             return Answer(Head(problem=json.loads(body)), iter(()))
         head = Head(media_type=json.loads(body)["media_type"])
-        answer = Answer(head, iter(()))
-        answer.chunks = self._stream(worker, deadline, timeout, answer.stats)
-        return answer
-
-    def _stream(self, worker: _Worker, deadline: float, timeout: float, stats: dict[str, Any]) -> Iterator[bytes]:
-        finished = False
-        try:
-            while True:
-                kind, body = _read_frame(worker.responses, deadline)
-                if kind == b"D":
-                    yield body
-                elif kind == b"E":
-                    stats.update(json.loads(body))
-                    finished = True
-                    return
-                else:  # an error after data was sent: nothing better to do than stop the body
-                    stats["error"] = json.loads(body).get("detail")
-                    return
-        except _Deadline:
-            self.timeouts += 1
-            stats["timeout"] = timeout
-        except (OSError, EOFError):
-            stats["error"] = "worker stopped"
-        finally:
-            # A body not read to its end (client gone, deadline, error) leaves the worker unusable.
-            if finished:
-                self._release(worker)
-            else:
-                self._discard(worker)
+        stats: dict[str, Any] = {}
+        return Answer(head, _Stream(self, worker, deadline, timeout, stats), stats)
 
     def _acquire(self, deadline: float) -> _Worker:
         with self._cond:
@@ -227,6 +206,58 @@ class QueryPool:
         os.close(req_r)
         os.close(resp_w)
         return _Worker(pid, req_w, resp_r, self._generation)
+
+
+class _Stream:
+    """The body frames of one answer; the worker is released at the end, or discarded if abandoned."""
+
+    def __init__(self, pool: QueryPool, worker: _Worker, deadline: float, timeout: float, stats: dict[str, Any]):
+        self._pool = pool
+        self._worker: _Worker | None = worker
+        self._deadline = deadline
+        self._timeout = timeout
+        self._stats = stats
+
+    def __iter__(self) -> _Stream:
+        return self
+
+    def __next__(self) -> bytes:
+        worker = self._worker
+        if worker is None:
+            raise StopIteration
+        try:
+            kind, body = _read_frame(worker.responses, self._deadline)
+        except _Deadline:
+            self._pool.timeouts += 1
+            self._stats["timeout"] = self._timeout
+            self._finish(released=False)
+            raise StopIteration from None
+        except (OSError, EOFError):
+            self._stats["error"] = "worker stopped"
+            self._finish(released=False)
+            raise StopIteration from None
+        if kind == b"D":
+            return body
+        if kind == b"E":
+            self._stats.update(json.loads(body))
+            self._finish(released=True)
+        else:  # an error after data was sent: nothing better to do than end the body
+            self._stats["error"] = json.loads(body).get("detail")
+            self._finish(released=True)
+        raise StopIteration
+
+    def close(self) -> None:
+        """Stop reading: a worker whose answer was not read to its end cannot serve again."""
+        self._finish(released=False)
+
+    def _finish(self, released: bool) -> None:
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        if released:
+            self._pool._release(worker)
+        else:
+            self._pool._discard(worker)
 
 
 # --- the worker side -----------------------------------------------------------
