@@ -31,8 +31,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         max_age=86400,
     )
 
-    from service.blueprints import ops, sparql
+    from service.blueprints import graph_store, ops, sparql
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(sparql.bp)
+    app.register_blueprint(graph_store.bp)
     return app

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import pyoxigraph as ox
 from flask import Flask, current_app
 
+from service import rdfio
 from service.config import Settings
+from service.errors import ValidationFailed
 from service.loading import ensure_filled
 from service.sparql.execute import NetworkPolicy, QueryRequest, UpdateRequest, prepare_update, query_job
 from service.sparql.pool import Answer, QueryPool
-from service.store import Store, open_store
+from service.store import EmbeddedStore, GraphName, Store, open_store
+from service.validation import Report, validate
 
 _EXTENSION = "careerkg.graph"
 
@@ -36,12 +41,44 @@ class Graph:
         assert self.pool is not None
         return self.pool.run(request.to_job(), self.settings.query_timeout)
 
-    def update(self, request: UpdateRequest) -> None:
-        """Apply a SPARQL update in one transaction."""
+    def update(self, request: UpdateRequest) -> Report:
+        """Apply a SPARQL update in one transaction, if the graph it produces conforms."""
         text = prepare_update(request, self.network)
+        return self._commit(lambda store: store.update(text, base_iri=request.base_iri))
+
+    def replace_graph(self, graph: GraphName, quads: Iterable[ox.Quad]) -> Report:
+        """Replace one graph's content (Graph Store PUT), if the result conforms."""
+        quads = list(quads)
+        return self._commit(lambda store: store.replace_graph(graph, quads))
+
+    def add(self, quads: Iterable[ox.Quad]) -> Report:
+        """Add quads (Graph Store POST), if the result conforms."""
+        quads = list(quads)
+        return self._commit(lambda store: store.add(quads))
+
+    def drop_graph(self, graph: GraphName) -> Report:
+        """Remove one graph's content (Graph Store DELETE), if the result conforms."""
+        return self._commit(lambda store: store.replace_graph(graph, []))
+
+    def graph_exists(self, graph: GraphName) -> bool:
+        """Whether a graph holds any triple (the default graph always exists)."""
+        return isinstance(graph, ox.DefaultGraph) or next(self.store.quads(graph), None) is not None
+
+    def _commit(self, change: Callable[[Store], None]) -> Report:
+        """Apply a change to a scratch copy, validate the graph it gives, then apply it for real.
+
+        Writers are serialised; readers keep seeing the graph before the change until it commits.
+        """
         with self.write_lock:
-            self.store.update(text, base_iri=request.base_iri)
+            scratch = EmbeddedStore()
+            scratch.add(self.store.quads())
+            change(scratch)
+            report = validate(rdfio.to_graph(scratch.quads()))
+            if not report.conforms:
+                raise ValidationFailed(report.summary(), report)
+            change(self.store)
             self.changed()
+            return report
 
     def changed(self) -> None:
         """Record a commit: a new dataset version, and workers that show the new data."""

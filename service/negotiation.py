@@ -101,7 +101,7 @@ def choose(accept: str | None, offered: tuple[Format, ...], fmt: str | None = No
             return chosen
     if not accept or not accept.strip():
         return offered[0]
-    parsed = parse_accept_header(accept, MIMEAccept)
+    parsed = parse_accept_header(_without_parameters(accept), MIMEAccept)
     candidates: dict[str, Format] = {f.media_type: f for f in offered}
     candidates.update({alias: f for alias, f in ALIASES.items() if f in offered})
     # Prefer our default order among equally-good matches: werkzeug keeps offer order on ties.
@@ -109,3 +109,14 @@ def choose(accept: str | None, offered: tuple[Format, ...], fmt: str | None = No
     if best is None:
         raise NotAcceptable(accept, offered)
     return candidates[best]
+
+
+def _without_parameters(accept: str) -> str:
+    """The Accept header with media-type parameters other than q dropped (``text/turtle; charset=utf-8``
+    asks for Turtle; werkzeug would otherwise match the parameters too)."""
+    items = []
+    for item in accept.split(","):
+        media_type, *params = (p.strip() for p in item.split(";"))
+        q = [p for p in params if p.replace(" ", "").lower().startswith("q=")]
+        items.append(";".join([media_type, *q]))
+    return ",".join(items)

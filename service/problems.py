@@ -7,7 +7,9 @@ import logging
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from service.errors import CareerKGError
+from service.errors import CareerKGError, ValidationFailed
+from service.negotiation import NotAcceptable
+from service.validation import Report
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +28,22 @@ def problem(status: int, title: str, detail: str, **extra: object) -> Response:
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
+    @app.errorhandler(ValidationFailed)
+    def invalid(exc: ValidationFailed) -> Response:
+        report = exc.report
+        assert isinstance(report, Report)
+        return problem(
+            exc.status,
+            exc.title,
+            f"the change would break the shapes, so nothing was written: {exc.message}",
+            conforms=False,
+            results=[r.to_json() for r in report.results],
+        )
+
     @app.errorhandler(CareerKGError)
     def domain_error(exc: CareerKGError) -> Response:
-        return problem(exc.status, exc.title, exc.message)
+        extra = {"offered": exc.offered} if isinstance(exc, NotAcceptable) else {}
+        return problem(exc.status, exc.title, exc.message, **extra)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

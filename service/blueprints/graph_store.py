@@ -1,0 +1,143 @@
+"""The SPARQL 1.1 Graph Store HTTP Protocol at /graph-store (?graph=IRI, ?default, or direct paths)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, request
+from flask.typing import ResponseReturnValue
+
+from service import auth, negotiation, rdfio
+from service.config import Settings
+from service.errors import NotFound
+from service.graph import get_graph
+from service.namespaces import PREFIXES
+from service.sparql.execute import BadRequest
+from service.store import GraphName
+
+bp = Blueprint("graph_store", __name__)
+
+# RDF syntaxes accepted in request bodies, by media type.
+BODY_FORMATS: dict[str, ox.RdfFormat] = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/x-turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/trig": ox.RdfFormat.TRIG,
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+}
+GRAPH_OFFERED = (negotiation.TURTLE, negotiation.NTRIPLES, negotiation.RDFXML, negotiation.JSONLD)
+METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
+
+
+class UnsupportedBody(BadRequest):
+    """A body in a media type the Graph Store does not read."""
+
+    status = 415
+    title = "Unsupported Media Type"
+
+
+@bp.route("/graph-store", methods=METHODS)
+def indirect() -> ResponseReturnValue:
+    """Graphs named by ?graph=IRI or ?default."""
+    has_graph, has_default = "graph" in request.args, "default" in request.args
+    if has_graph and has_default:
+        raise BadRequest("use either ?graph=IRI or ?default, not both")
+    if has_default:
+        return _handle(ox.DefaultGraph())
+    if has_graph:
+        values = request.args.getlist("graph")
+        if len(values) != 1:
+            raise BadRequest("give exactly one ?graph= parameter")
+        return _handle(_graph_iri(values[0]))
+    if request.method == "POST":  # POST to the store itself creates a new graph
+        new = f"{request.base_url.rstrip('/')}/{uuid.uuid4()}"
+        return _handle(ox.NamedNode(new), location=new)
+    raise BadRequest("name the graph with ?graph=IRI or ?default")
+
+
+@bp.route("/graph-store/<path:rest>", methods=METHODS)
+def direct(rest: str) -> ResponseReturnValue:
+    """Graphs named directly by the request URL."""
+    return _handle(ox.NamedNode(request.base_url))
+
+
+def _graph_iri(value: str) -> ox.NamedNode:
+    try:
+        node = ox.NamedNode(value)
+    except ValueError:
+        raise BadRequest(f"graph must be an absolute IRI, got {value!r}") from None
+    if ":" not in value:
+        raise BadRequest(f"graph must be an absolute IRI, got {value!r}")
+    return node
+
+
+def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValue:
+    store_graph = get_graph()
+    if request.method in ("GET", "HEAD"):
+        if not store_graph.graph_exists(graph):
+            raise NotFound(f"no graph {_name(graph)} in this store")
+        fmt = negotiation.choose(request.headers.get("Accept"), GRAPH_OFFERED)
+        assert fmt.rdf is not None
+        triples = (ox.Triple(q.subject, q.predicate, q.object) for q in store_graph.store.quads(graph))
+        prefixes = PREFIXES if fmt.rdf == ox.RdfFormat.TURTLE else None
+        body = ox.serialize(triples, format=fmt.rdf, prefixes=prefixes) or b""
+        response = Response(body, content_type=fmt.content_type)
+        response.headers["Vary"] = "Accept"
+        return response
+
+    settings: Settings = current_app.config["CAREERKG"]
+    auth.require_writer(request, settings.write_token)
+    existed = next(store_graph.store.quads(graph), None) is not None  # an empty default graph counts as new
+    if request.method == "DELETE":
+        if not existed:
+            raise NotFound(f"no graph {_name(graph)} in this store")
+        store_graph.drop_graph(graph)
+        return Response(status=204)
+
+    quads = _body_quads(graph)
+    if request.method == "PUT":
+        store_graph.replace_graph(graph, quads)
+    else:
+        store_graph.add(quads)
+    if location is not None:
+        response = Response(status=201)
+        response.headers["Location"] = location
+        return response
+    return Response(status=204 if existed else 201)
+
+
+def _body_quads(graph: GraphName) -> list[ox.Quad]:
+    """The triples of the request body (or of each part of a multipart body), placed in ``graph``."""
+    if request.mimetype == "multipart/form-data":
+        quads: list[ox.Quad] = []
+        for part in request.files.values():
+            fmt = _format(part.mimetype)
+            quads += _parse(part.read(), fmt, part.filename or "part", graph)
+        if not request.files:
+            raise BadRequest("the multipart body has no file parts")
+        return quads
+    return _parse(request.get_data(cache=False), _format(request.mimetype), "request body", graph)
+
+
+def _format(mimetype: str) -> ox.RdfFormat:
+    if not mimetype:
+        raise UnsupportedBody("the body needs a Content-Type: " + ", ".join(sorted(BODY_FORMATS)))
+    fmt = BODY_FORMATS.get(mimetype)
+    if fmt is None:
+        raise UnsupportedBody(
+            f"Content-Type {mimetype!r} is not an RDF syntax this store reads: " + ", ".join(sorted(BODY_FORMATS))
+        )
+    return fmt
+
+
+def _parse(data: bytes, fmt: ox.RdfFormat, source: str, graph: GraphName) -> list[ox.Quad]:
+    quads = rdfio.parse_bytes(data, fmt, source=source, base_iri=request.base_url)
+    return [ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads]
+
+
+def _name(graph: GraphName) -> str:
+    return f"<{graph.value}>" if isinstance(graph, ox.NamedNode) else "(default)"
