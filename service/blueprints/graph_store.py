@@ -135,7 +135,9 @@ def _format(mimetype: str) -> ox.RdfFormat:
 
 
 def _parse(data: bytes, fmt: ox.RdfFormat, source: str, graph: GraphName) -> list[ox.Quad]:
-    quads = rdfio.parse_bytes(data, fmt, source=source, base_iri=request.base_url)
+    # Relative IRIs in a named graph's body resolve against the graph's own IRI.
+    base = graph.value if isinstance(graph, ox.NamedNode) else request.base_url
+    quads = rdfio.parse_bytes(data, fmt, source=source, base_iri=base)
     return [ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads]
 
 
