@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pyoxigraph as ox
 from flask import Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from service import negotiation
+from service import negotiation, queries
 from service.config import Settings
 from service.namespaces import PREFIXES
 
@@ -35,7 +37,7 @@ def respond() -> ResponseReturnValue:
     accept = request.headers.get("Accept", "")
     parsed = parse_accept_header(accept, MIMEAccept)
     if accept and parsed.best_match(["text/html", *[f.media_type for f in OFFERED]]) == "text/html":
-        return render_template("sparql.html")
+        return editor_page()
     fmt = negotiation.choose(accept, OFFERED)
     assert fmt.rdf is not None
     settings: Settings = current_app.config["CAREERKG"]
@@ -43,6 +45,17 @@ def respond() -> ResponseReturnValue:
     response = Response(body, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"
     return response
+
+
+def editor_page() -> ResponseReturnValue:
+    """The query editor, with the example queries over the careers graph."""
+    listed = queries.examples()
+    return render_template(
+        "sparql.html",
+        endpoint=request.base_url,
+        examples=listed,
+        examples_json=json.dumps([{"title": e.title, "text": e.text} for e in listed]).replace("</", "<\\/"),
+    )
 
 
 def description(endpoint: str, settings: Settings) -> list[ox.Triple]:

@@ -1,0 +1,106 @@
+"""The query editor in a real browser (Debian's chromium, headless), against a real server."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.conftest import Server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+        "--window-size=1280,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def set_query(browser: webdriver.Chrome, text: str) -> None:
+    browser.execute_script("document.querySelector('.CodeMirror').CodeMirror.setValue(arguments[0])", text)
+
+
+def run_and_wait(browser: webdriver.Chrome) -> None:
+    browser.find_element(By.ID, "run").click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "status").text not in ("", "Running…"))
+
+
+def test_editor_runs_examples_and_offers_downloads(
+    browser: webdriver.Chrome, writable_server: Server, tmp_path: Path
+) -> None:
+    browser.get(writable_server.url + "/sparql")
+    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".CodeMirror")))
+    # Syntax highlighting: CodeMirror's SPARQL mode marks keywords.
+    assert browser.find_elements(By.CSS_SELECTOR, ".cm-keyword")
+
+    run_and_wait(browser)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#results tbody tr")
+    assert len(rows) >= 10
+    text = browser.find_element(By.ID, "results").text
+    assert "AI Engineer" in text
+    assert "Statistical modelling" in text
+    assert "rows in" in browser.find_element(By.ID, "status").text
+
+    links = {
+        a.get_attribute("data-format"): a.get_attribute("href")
+        for a in browser.find_elements(By.CSS_SELECTOR, "#download-links a")
+    }
+    assert set(links) == {"json", "xml", "csv", "tsv"}
+    download = requests.get(links["csv"], timeout=10)
+    assert download.headers["Content-Type"].startswith("text/csv")
+    assert "AI Engineer" in download.text
+
+    browser.save_screenshot(str(tmp_path / "editor.png"))
+
+
+def test_editor_shows_graphs_and_errors(browser: webdriver.Chrome, writable_server: Server) -> None:
+    browser.get(writable_server.url + "/sparql")
+    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".CodeMirror")))
+    select = Select(browser.find_element(By.ID, "examples"))
+    select.select_by_visible_text("Everything the graph says about the AI Engineer (a graph, not a table)")
+    run_and_wait(browser)
+    graph = browser.find_element(By.CSS_SELECTOR, "pre.graph").text
+    assert "ai-engineer" in graph
+    formats = {a.get_attribute("data-format") for a in browser.find_elements(By.CSS_SELECTOR, "#download-links a")}
+    assert "ttl" in formats
+
+    set_query(browser, "SELECT * WHERE { ?s ?p }")
+    run_and_wait(browser)
+    error = browser.find_element(By.ID, "error")
+    assert error.is_displayed()
+    assert "SPARQL syntax error" in error.text
+
+
+def test_editor_loads_nothing_from_other_hosts(browser: webdriver.Chrome, writable_server: Server) -> None:
+    browser.get(writable_server.url + "/sparql")
+    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".CodeMirror")))
+    resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert resources
+    assert all(name.startswith(writable_server.url) for name in resources), resources
