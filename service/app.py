@@ -5,17 +5,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
 from flask_cors import CORS
+from flask_openapi3.models.info import Info
+from flask_openapi3.openapi import OpenAPI
 
 from service import graph, metrics, problems
 from service.config import Settings
 
+__version__ = "0.1.0"
 
-def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> OpenAPI:
     """Build the CareerKG app: settings, store, blueprints, error handler."""
     settings = config if isinstance(config, Settings) else Settings.load(config)
-    app = Flask(__name__)
+    app = OpenAPI(
+        __name__,
+        info=Info(
+            title="CareerKG API",
+            version=__version__,
+            description="The open knowledge graph of AI and ML careers, for frontends: roles, skills, tools, "
+            "industries, applications and credentials; search and autocomplete; compare, gap, match and paths. "
+            "Errors are RFC 9457 problem documents. SPARQL 1.1 is at /sparql.",
+        ),
+        doc_prefix="/docs",
+        doc_url="/openapi.json",
+        validation_error_status=400,
+        validation_error_callback=problems.validation_error,
+    )
     app.config["CAREERKG"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     graph.init_app(app, settings)
@@ -31,9 +47,13 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         max_age=86400,
     )
 
-    from service.blueprints import graph_store, ops, sparql
+    from service.blueprints import api, docs, graph_store, linked_data, ops, sparql, web
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(graph_store.bp)
+    app.register_blueprint(linked_data.bp)
+    app.register_blueprint(docs.bp)
+    app.register_blueprint(web.bp)
+    app.register_api(api.bp)
     return app

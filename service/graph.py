@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -29,6 +30,7 @@ class Graph:
     settings: Settings
     write_lock: threading.RLock = field(default_factory=threading.RLock)
     version: int = 1
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     pool: QueryPool | None = None
 
     def __post_init__(self) -> None:

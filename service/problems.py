@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, json, request
+from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from service.errors import CareerKGError, ValidationFailed
@@ -23,6 +24,18 @@ def problem(status: int, title: str, detail: str, **extra: object) -> Response:
     if request:
         body.setdefault("instance", request.path)
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+
+
+def validation_error(error: ValidationError) -> Response:
+    """A request that does not fit its schema: 400 naming each parameter and what is wrong with it."""
+    params = []
+    for item in error.errors():
+        location = [str(part) for part in item.get("loc", ())]
+        name = location[-1] if location else "request"
+        reason = "unknown parameter" if item.get("type") == "extra_forbidden" else item.get("msg", "invalid")
+        params.append({"name": name, "reason": reason})
+    detail = "; ".join(f"{p['name']}: {p['reason']}" for p in params) or "the request does not fit its schema"
+    return problem(400, "Bad Request", detail, **{"invalid-params": params})
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,647 @@
+"""The REST API's domain: lists, details, search, and career analytics over the graph.
+
+Every query is a .rq file run through the store interface with bindings; the label index and the role
+profiles are built once per dataset version and reused until the next write.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pyoxigraph as ox
+
+from service import queries
+from service.errors import NotFound
+from service.namespaces import CKG, DCTERMS, ID, RDF, RESOURCE_IRI, SCHEMA, SKOS
+from service.sparql.execute import BadRequest
+from service.store import Store
+
+# The kinds with REST collections: URL segment -> IRI kind.
+COLLECTIONS = {
+    "roles": "role",
+    "skills": "skill",
+    "tools": "tool",
+    "industries": "industry",
+    "applications": "application",
+    "credentials": "credential",
+}
+LISTED_KINDS = tuple(COLLECTIONS.values())
+TYPE = RDF + "type"
+PAY_LEVELS = {
+    CKG + "Higher": "higher",
+    CKG + "SlightlyHigher": "slightly higher",
+    CKG + "Comparable": "comparable",
+    CKG + "SlightlyLower": "slightly lower",
+    CKG + "Lower": "lower",
+}
+
+
+def iri(kind: str, slug: str) -> str:
+    return f"{ID}{kind}/{slug}"
+
+
+@dataclass
+class Entry:
+    """A resource in the label index."""
+
+    iri: str
+    kind: str
+    slug: str
+    labels: dict[str, str] = field(default_factory=dict)
+    alt: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    descriptions: dict[str, str] = field(default_factory=dict)
+
+    def label(self, lang: str) -> str:
+        return _pick(self.labels, lang) or self.slug
+
+    def description(self, lang: str) -> str | None:
+        return _pick(self.descriptions, lang)
+
+    def alt_labels(self, lang: str) -> list[str]:
+        primary = lang.split("-", maxsplit=1)[0].lower()
+        return [text for tag, texts in self.alt.items() if tag.split("-")[0].lower() == primary for text in texts] or (
+            list(self.alt.get("en", [])) if primary != "en" else []
+        )
+
+    def item(self, lang: str, **extra: Any) -> dict[str, Any]:
+        return {"id": self.slug, "iri": self.iri, "label": self.label(lang), "type": self.kind, **extra}
+
+
+def _pick(texts: dict[str, str], lang: str) -> str | None:
+    """The text in ``lang``, else its primary language, else English, else any."""
+    if not texts:
+        return None
+    if lang in texts:
+        return texts[lang]
+    primary = lang.split("-", maxsplit=1)[0].lower()
+    for tag, text in texts.items():
+        if tag.split("-")[0].lower() == primary:
+            return text
+    return texts.get("en") or texts.get("") or next(iter(texts.values()))
+
+
+@dataclass
+class Index:
+    """Every CareerKG resource with its labels, by IRI and by kind (sorted by English label)."""
+
+    by_iri: dict[str, Entry]
+    by_kind: dict[str, list[Entry]]
+    languages: list[str]
+    # role IRI -> property -> set of object IRIs (compare, gap, match)
+    profiles: dict[str, dict[str, set[str]]]
+    # transition IRI -> (from, to, bridging skills)
+    transitions: dict[str, tuple[str, str, list[str]]]
+
+
+class Catalog:
+    """The REST domain over one store; call ``refresh(version)`` before use after writes."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._index: Index | None = None
+        self._version: object = None
+
+    # --- the per-version index ---------------------------------------------------------
+
+    def index(self, version: object) -> Index:
+        """The index for this dataset version, built on first use after a change."""
+        with self._lock:
+            if self._index is None or self._version != version:
+                self._index = self._build()
+                self._version = version
+            return self._index
+
+    def _build(self) -> Index:
+        by_iri: dict[str, Entry] = {}
+        languages: set[str] = set()
+        for row in self._select("index-labels"):
+            value = row["item"].value
+            match = RESOURCE_IRI.match(value)
+            if match is None:
+                continue
+            entry = by_iri.get(value)
+            if entry is None:
+                entry = by_iri[value] = Entry(value, match.group("kind"), match.group("slug"))
+            text: ox.Literal = row["text"]
+            lang = text.language or ""
+            field_name = row["field"].value
+            if field_name == "label":
+                entry.labels[lang] = text.value
+                if lang:
+                    languages.add(lang)
+            elif field_name == "alt":
+                entry.alt[lang].append(text.value)
+            else:
+                entry.descriptions.setdefault(lang, text.value)
+        by_kind: dict[str, list[Entry]] = defaultdict(list)
+        for entry in by_iri.values():
+            if entry.labels:
+                by_kind[entry.kind].append(entry)
+        for entries in by_kind.values():
+            entries.sort(key=lambda e: (e.label("en").casefold(), e.slug))
+        profiles: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for row in self._select("role-profiles"):
+            profiles[row["role"].value][row["p"].value].add(row["o"].value)
+        transitions: dict[str, tuple[str, str, list[str]]] = {}
+        for row in self._select("transitions"):
+            key = row["transition"].value
+            if key not in transitions:
+                transitions[key] = (row["from"].value, row["to"].value, [])
+            if row["skill"] is not None:
+                transitions[key][2].append(row["skill"].value)
+        return Index(by_iri, dict(by_kind), sorted(languages), profiles, transitions)
+
+    def _select(self, name: str, **bindings: ox.NamedNode | ox.Literal) -> ox.QuerySolutions:
+        result = self.store.query(queries.load(name), bindings=bindings or None)
+        assert isinstance(result, ox.QuerySolutions)
+        return result
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def entry(self, index: Index, kind: str, slug: str) -> Entry:
+        """The entry of a resource, or 404."""
+        found = index.by_iri.get(iri(kind, slug))
+        if found is None:
+            raise NotFound(f"no {kind} with id {slug!r}")
+        return found
+
+    def items(self, index: Index, iris: Iterable[str], lang: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """List items for IRIs known to the index, sorted by label."""
+        entries = [
+            index.by_iri[i] for i in set(iris) if i in index.by_iri and (kind is None or index.by_iri[i].kind == kind)
+        ]
+        entries.sort(key=lambda e: (e.label(lang).casefold(), e.slug))
+        return [e.item(lang) for e in entries]
+
+    def linked_subjects(self, predicate: str, obj: str) -> set[str]:
+        return {r["s"].value for r in self._select("subjects-linked", p=ox.NamedNode(predicate), o=ox.NamedNode(obj))}
+
+    # --- lists -----------------------------------------------------------------------------
+
+    def entries(
+        self, index: Index, kind: str, lang: str, q: str | None, filters: dict[str, set[str] | None]
+    ) -> list[Entry]:
+        """Entries of a kind, kept by text and by every given filter (a set of allowed IRIs)."""
+        entries = index.by_kind.get(kind, [])
+        for allowed in filters.values():
+            if allowed is not None:
+                entries = [e for e in entries if e.iri in allowed]
+        if q:
+            needle = q.casefold()
+            entries = [
+                e
+                for e in entries
+                if needle in e.label(lang).casefold() or any(needle in a.casefold() for a in e.alt_labels(lang))
+            ]
+        return entries
+
+    def role_filters(
+        self, skill: str | None, tool: str | None, industry: str | None, credential: str | None
+    ) -> dict[str, set[str] | None]:
+        out: dict[str, set[str] | None] = {}
+        if skill:
+            target = iri("skill", skill)
+            out["skill"] = self.linked_subjects(CKG + "essentialSkill", target) | self.linked_subjects(
+                CKG + "optionalSkill", target
+            )
+        if tool:
+            out["tool"] = self.linked_subjects(CKG + "usesTool", iri("tool", tool))
+        if industry:
+            out["industry"] = self.linked_subjects(CKG + "inIndustry", iri("industry", industry))
+        if credential:
+            target = iri("credential", credential)
+            out["credential"] = self.linked_subjects(CKG + "requiredCredential", target) | self.linked_subjects(
+                CKG + "recommendedCredential", target
+            )
+        return out
+
+    def skills_under(self, category: str) -> set[str]:
+        result = set()
+        for kind in ("skill-category", "skill"):
+            result |= {
+                r["skill"].value for r in self._select("skills-under", category=ox.NamedNode(iri(kind, category)))
+            }
+        return result
+
+    def typed(self, cls: str) -> set[str]:
+        return {r["item"].value for r in self._select("typed", **{"class": ox.NamedNode(cls)})}
+
+    # --- search ------------------------------------------------------------------------------
+
+    def search(self, index: Index, q: str, kind: str | None, lang: str) -> list[Entry]:
+        """Ranked: exact label, label prefix, label word prefix, alternative label, description words."""
+        needle = q.casefold().strip()
+        words = [w for w in needle.split() if w]
+        ranked: list[tuple[int, str, Entry]] = []
+        for entry_kind in (kind,) if kind else LISTED_KINDS:
+            for entry in index.by_kind.get(entry_kind, []):
+                label = entry.label(lang).casefold()
+                alts = [a.casefold() for a in entry.alt_labels(lang)]
+                description = (entry.description(lang) or "").casefold()
+                if label == needle:
+                    rank = 0
+                elif label.startswith(needle):
+                    rank = 1
+                elif any(part.startswith(needle) for part in label.split()) or needle in label:
+                    rank = 2
+                elif any(a == needle for a in alts):
+                    rank = 3
+                elif any(needle in a for a in alts):
+                    rank = 4
+                elif words and all(w in description for w in words):
+                    rank = 5
+                else:
+                    continue
+                ranked.append((rank, label, entry))
+        ranked.sort(key=lambda r: (r[0], len(r[1]), r[1]))
+        return [entry for _, _, entry in ranked]
+
+    def suggest(self, index: Index, q: str, kind: str | None, lang: str, limit: int) -> list[dict[str, Any]]:
+        """Prefix matches on labels, then alternative labels, in the requested language."""
+        needle = q.casefold()
+        found: list[tuple[int, str, Entry, str]] = []
+        for entry_kind in (kind,) if kind else LISTED_KINDS:
+            for entry in index.by_kind.get(entry_kind, []):
+                label = entry.label(lang)
+                if label.casefold().startswith(needle):
+                    found.append((0, label.casefold(), entry, label))
+                    continue
+                alt = next((a for a in entry.alt_labels(lang) if a.casefold().startswith(needle)), None)
+                if alt is not None:
+                    found.append((1, alt.casefold(), entry, alt))
+        found.sort(key=lambda f: (f[0], len(f[1]), f[1]))
+        return [entry.item(lang, matched=text) for _, _, entry, text in found[:limit]]
+
+    # --- details -----------------------------------------------------------------------------
+
+    def _outgoing(self, subject: str) -> dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal]]:
+        grouped: dict[str, list[Any]] = defaultdict(list)
+        for row in self._select("outgoing", this=ox.NamedNode(subject)):
+            grouped[row["p"].value].append(row["o"])
+        return grouped
+
+    def _incoming(self, obj: str) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = defaultdict(list)
+        for row in self._select("incoming", this=ox.NamedNode(obj)):
+            if isinstance(row["s"], ox.NamedNode):
+                grouped[row["p"].value].append(row["s"].value)
+        return grouped
+
+    def detail(self, index: Index, kind: str, slug: str, lang: str) -> dict[str, Any]:
+        """Everything the graph says of a resource, shaped for its kind."""
+        entry = self.entry(index, kind, slug)
+        out = self._outgoing(entry.iri)
+        inc = self._incoming(entry.iri)
+
+        def refs(predicate: str, target_kind: str | None = None) -> list[dict[str, Any]]:
+            return self.items(
+                index, (o.value for o in out.get(predicate, []) if isinstance(o, ox.NamedNode)), lang, target_kind
+            )
+
+        def back(predicate: str) -> list[dict[str, Any]]:
+            return self.items(index, inc.get(predicate, []), lang)
+
+        def texts(predicate: str) -> list[str]:
+            literals = [o for o in out.get(predicate, []) if isinstance(o, ox.Literal)]
+            return _in_language(literals, lang)
+
+        def text(predicate: str) -> str | None:
+            values = texts(predicate)
+            return values[0] if values else None
+
+        matches = [
+            o.value
+            for p in (SKOS + "exactMatch", SKOS + "closeMatch")
+            for o in out.get(p, [])
+            if isinstance(o, ox.NamedNode)
+        ]
+        detail: dict[str, Any] = {
+            **entry.item(lang),
+            "labels": dict(sorted((k or "und", v) for k, v in entry.labels.items())),
+            "alt_labels": entry.alt_labels(lang),
+            "description": entry.description(lang),
+            "external_ids": {
+                "onet_soc": sorted(
+                    o.value for o in out.get(SCHEMA + "occupationalCategory", []) if isinstance(o, ox.Literal)
+                ),
+                "esco": sorted(m for m in matches if m.startswith("http://data.europa.eu/esco/")),
+                "wikidata": sorted(m for m in matches if m.startswith("http://www.wikidata.org/entity/")),
+            },
+            "sources": self._sources(index, out, lang),
+        }
+        if kind == "role":
+            detail.update(
+                fields=refs(CKG + "field"),
+                demand_outlook=text(CKG + "demandOutlook"),
+                responsibilities=[
+                    self._responsibility(index, r, lang) for r in _iris(out.get(CKG + "hasResponsibility", []))
+                ],
+                essential_skills=refs(CKG + "essentialSkill"),
+                optional_skills=refs(CKG + "optionalSkill"),
+                tools=refs(CKG + "usesTool"),
+                industries=refs(CKG + "inIndustry"),
+                applications=refs(CKG + "worksOnApplication"),
+                credentials={
+                    "required": refs(CKG + "requiredCredential"),
+                    "recommended": refs(CKG + "recommendedCredential"),
+                },
+                salary_insights=[self._salary(index, s, lang) for s in sorted(inc.get(CKG + "aboutRole", []))],
+                transitions_to=[self._transition(index, t, lang) for t in sorted(inc.get(CKG + "fromRole", []))],
+                transitions_from=[self._transition(index, t, lang) for t in sorted(inc.get(CKG + "toRole", []))],
+            )
+            detail["responsibilities"].sort(key=lambda r: r["label"].casefold())
+        elif kind == "skill":
+            detail.update(
+                broader=refs(SKOS + "broader"),
+                narrower=back(SKOS + "broader"),
+                essential_for=back(CKG + "essentialSkill"),
+                optional_for=back(CKG + "optionalSkill"),
+                tools=back(CKG + "supportsSkill"),
+            )
+        elif kind == "tool":
+            detail.update(
+                categories=refs(CKG + "toolCategory"),
+                developer=text(CKG + "developer"),
+                licence=text(CKG + "licence"),
+                strengths=texts(CKG + "strength"),
+                skills=refs(CKG + "supportsSkill"),
+                interface_to=refs(CKG + "interfaceTo"),
+                programming_languages=refs(CKG + "programmingLanguage"),
+                roles=back(CKG + "usesTool"),
+            )
+        elif kind == "industry":
+            linked = inc.get(CKG + "inIndustry", [])
+            detail.update(
+                applications=self.items(index, linked, lang, "application"),
+                roles=self.items(index, linked, lang, "role"),
+            )
+        elif kind == "application":
+            detail.update(
+                industries=refs(CKG + "inIndustry"),
+                technologies=refs(CKG + "technology"),
+                benefits=texts(CKG + "benefit"),
+                roles=back(CKG + "worksOnApplication"),
+            )
+        elif kind == "credential":
+            classes = {o.value for o in out.get(TYPE, []) if isinstance(o, ox.NamedNode)}
+            detail.update(
+                kind=next((k for k in ("degree", "certification", "course") if CKG + k.capitalize() in classes), None),
+                level=next((o.value for o in out.get(CKG + "educationLevel", []) if isinstance(o, ox.Literal)), None),
+                subjects=refs(CKG + "subject"),
+                required_for=back(CKG + "requiredCredential"),
+                recommended_for=back(CKG + "recommendedCredential"),
+            )
+        return detail
+
+    def _sources(self, index: Index, out: dict[str, list[Any]], lang: str) -> list[dict[str, Any]]:
+        sources = []
+        for source in sorted(_iris(out.get(DCTERMS + "source", []))):
+            entry = index.by_iri.get(source)
+            if entry is None:
+                continue
+            props = self._outgoing(source)
+            titles = [o for o in props.get(DCTERMS + "title", []) if isinstance(o, ox.Literal)]
+            dates = [o.value for o in props.get(DCTERMS + "date", []) if isinstance(o, ox.Literal)]
+            urls = [o.value for o in props.get(SCHEMA + "url", []) if isinstance(o, ox.NamedNode)]
+            sources.append(
+                entry.item(
+                    lang,
+                    title=next(iter(_in_language(titles, lang)), None),
+                    creator=sorted(o.value for o in props.get(DCTERMS + "creator", []) if isinstance(o, ox.Literal)),
+                    date=dates[0] if dates else None,
+                    url=urls[0] if urls else None,
+                )
+            )
+        return sources
+
+    def _responsibility(self, index: Index, subject: str, lang: str) -> dict[str, Any]:
+        entry = index.by_iri.get(subject)
+        out = self._outgoing(subject)
+        base = (
+            entry.item(lang)
+            if entry
+            else {"id": subject.rsplit("/", 1)[-1], "iri": subject, "label": subject, "type": "responsibility"}
+        )
+        return {
+            **base,
+            "description": entry.description(lang) if entry else None,
+            "skills": self.items(index, _iris(out.get(CKG + "involvesSkill", [])), lang),
+        }
+
+    def _salary(self, index: Index, subject: str, lang: str) -> dict[str, Any]:
+        entry = index.by_iri[subject]
+        out = self._outgoing(subject)
+        compared = self.items(index, _iris(out.get(CKG + "comparedWith", [])), lang)
+        levels = _iris(out.get(CKG + "relativePay", []))
+        figures = []
+        for figure in _iris(out.get(CKG + "salaryFigure", [])):
+            props = self._outgoing(figure)
+            figures.append(
+                {
+                    "currency": _first_value(props.get(SCHEMA + "currency")),
+                    "min": _number(props.get(SCHEMA + "minValue")),
+                    "max": _number(props.get(SCHEMA + "maxValue")),
+                    "median": _number(props.get(SCHEMA + "median")),
+                    "period": _first_value(props.get(SCHEMA + "duration")),
+                    "date": _first_value(props.get(DCTERMS + "date")),
+                    "sources": self._sources(index, props, lang),
+                }
+            )
+        return {
+            **entry.item(lang),
+            "description": entry.description(lang),
+            "compared_with": compared[0] if compared else None,
+            "relative_pay": PAY_LEVELS.get(levels[0]) if levels else None,
+            "pay_factors": _in_language([o for o in out.get(CKG + "payFactor", []) if isinstance(o, ox.Literal)], lang),
+            "high_pay_locations": _in_language(
+                [o for o in out.get(CKG + "highPayLocation", []) if isinstance(o, ox.Literal)], lang
+            ),
+            "reasons": _in_language([o for o in out.get(CKG + "reason", []) if isinstance(o, ox.Literal)], lang),
+            "figures": figures,
+            "sources": self._sources(index, out, lang),
+        }
+
+    def _transition(self, index: Index, subject: str, lang: str) -> dict[str, Any]:
+        entry = index.by_iri[subject]
+        start, end, skills = index.transitions.get(subject, ("", "", []))
+        return {
+            **entry.item(lang),
+            "description": entry.description(lang),
+            "from_role": index.by_iri[start].item(lang),
+            "to_role": index.by_iri[end].item(lang),
+            "bridging_skills": self.items(index, skills, lang),
+        }
+
+    # --- analytics ------------------------------------------------------------------------------
+
+    FEATURES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "skills": (CKG + "essentialSkill", CKG + "optionalSkill"),
+        "tools": (CKG + "usesTool",),
+        "industries": (CKG + "inIndustry",),
+        "applications": (CKG + "worksOnApplication",),
+        "credentials": (CKG + "requiredCredential", CKG + "recommendedCredential"),
+    }
+
+    def _features(self, index: Index, role: str) -> dict[str, set[str]]:
+        profile = index.profiles.get(role, {})
+        return {
+            name: set().union(*(profile.get(p, set()) for p in predicates))
+            for name, predicates in self.FEATURES.items()
+        }
+
+    def compare(self, index: Index, slugs: Sequence[str], lang: str) -> dict[str, Any]:
+        if len(set(slugs)) != len(slugs):
+            raise BadRequest("roles: give two or three different role ids")
+        entries = [self.entry(index, "role", s) for s in slugs]
+        features = {e.slug: self._features(index, e.iri) for e in entries}
+        shared = {name: set.intersection(*(f[name] for f in features.values())) for name in self.FEATURES}
+        everything = {name: set.union(*(f[name] for f in features.values())) for name in self.FEATURES}
+        distinct = {}
+        for slug, own in features.items():
+            others = [f for s, f in features.items() if s != slug]
+            distinct[slug] = {
+                name: self.items(index, own[name] - set().union(*(o[name] for o in others)), lang)
+                for name in self.FEATURES
+            }
+        union_size = sum(len(v) for v in everything.values())
+        similarity = sum(len(v) for v in shared.values()) / union_size if union_size else 1.0
+        return {
+            "roles": [e.item(lang) for e in entries],
+            "shared": {name: self.items(index, values, lang) for name, values in shared.items()},
+            "distinct": distinct,
+            "similarity": round(similarity, 4),
+        }
+
+    def gap(
+        self, index: Index, target: str, *, start: str | None, skills: list[str], tools: list[str], lang: str
+    ) -> dict[str, Any]:
+        role = self.entry(index, "role", target)
+        profile = index.profiles.get(role.iri, {})
+        starting = None
+        have_skills = {iri("skill", s) for s in skills}
+        have_tools = {iri("tool", t) for t in tools}
+        unknown = [s for s in skills if iri("skill", s) not in index.by_iri] + [
+            t for t in tools if iri("tool", t) not in index.by_iri
+        ]
+        if unknown:
+            raise BadRequest(f"unknown ids: {', '.join(unknown)}")
+        if start:
+            starting = self.entry(index, "role", start)
+            mine = self._features(index, starting.iri)
+            have_skills |= mine["skills"]
+            have_tools |= mine["tools"]
+        essential = profile.get(CKG + "essentialSkill", set())
+        optional = profile.get(CKG + "optionalSkill", set()) - essential
+        coverage = len(essential & have_skills) / len(essential) if essential else 1.0
+        return {
+            "role": role.item(lang),
+            "starting_from": starting.item(lang) if starting else None,
+            "have_skills": self.items(index, have_skills & (essential | optional), lang),
+            "missing_essential_skills": self.items(index, essential - have_skills, lang),
+            "missing_optional_skills": self.items(index, optional - have_skills, lang),
+            "tools_to_learn": self.items(index, profile.get(CKG + "usesTool", set()) - have_tools, lang),
+            "coverage": round(coverage, 4),
+        }
+
+    def match(self, index: Index, skills: list[str], tools: list[str], limit: int, lang: str) -> dict[str, Any]:
+        have_skills = {iri("skill", s) for s in skills if iri("skill", s) in index.by_iri}
+        have_tools = {iri("tool", t) for t in tools if iri("tool", t) in index.by_iri}
+        results: list[dict[str, Any]] = []
+        for role in index.by_kind.get("role", []):
+            profile = index.profiles.get(role.iri, {})
+            essential = profile.get(CKG + "essentialSkill", set())
+            optional = profile.get(CKG + "optionalSkill", set()) - essential
+            role_tools = profile.get(CKG + "usesTool", set())
+            weight = 2 * len(essential) + len(optional) + len(role_tools)
+            gained = 2 * len(essential & have_skills) + len(optional & have_skills) + len(role_tools & have_tools)
+            score = gained / weight if weight else 0.0
+            results.append(
+                {
+                    "role": role.item(lang),
+                    "score": round(score, 4),
+                    "evidence": {
+                        "matched_essential_skills": self.items(index, essential & have_skills, lang),
+                        "matched_optional_skills": self.items(index, optional & have_skills, lang),
+                        "matched_tools": self.items(index, role_tools & have_tools, lang),
+                        "missing_essential_skills": self.items(index, essential - have_skills, lang),
+                    },
+                }
+            )
+        results.sort(key=lambda r: (-r["score"], r["role"]["label"].casefold()))
+        return {
+            "items": results[:limit],
+            "unknown_skills": sorted(s for s in skills if iri("skill", s) not in index.by_iri),
+            "unknown_tools": sorted(t for t in tools if iri("tool", t) not in index.by_iri),
+        }
+
+    def paths(self, index: Index, start: str, end: str, *, max_steps: int, limit: int, lang: str) -> dict[str, Any]:
+        """Simple paths of transitions from one role to another, shortest first (breadth-first)."""
+        source, target = self.entry(index, "role", start), self.entry(index, "role", end)
+        outgoing: dict[str, list[str]] = defaultdict(list)
+        for transition, (frm, _to, _skills) in sorted(index.transitions.items()):
+            outgoing[frm].append(transition)
+        found: list[list[str]] = []
+        queue: deque[tuple[str, list[str]]] = deque([(source.iri, [])])
+        while queue and len(found) < limit:
+            node, path = queue.popleft()
+            if len(path) >= max_steps:
+                continue
+            visited = {source.iri} | {index.transitions[t][1] for t in path}
+            for transition in outgoing.get(node, []):
+                nxt = index.transitions[transition][1]
+                if nxt in visited:
+                    continue
+                if nxt == target.iri:
+                    found.append([*path, transition])
+                    if len(found) >= limit:
+                        break
+                else:
+                    queue.append((nxt, [*path, transition]))
+        return {
+            "from_role": source.item(lang),
+            "to_role": target.item(lang),
+            "paths": [{"steps": [self._step(index, t, lang) for t in path], "length": len(path)} for path in found],
+        }
+
+    def _step(self, index: Index, transition: str, lang: str) -> dict[str, Any]:
+        frm, to, skills = index.transitions[transition]
+        return {
+            "transition": index.by_iri[transition].item(lang),
+            "from_role": index.by_iri[frm].item(lang),
+            "to_role": index.by_iri[to].item(lang),
+            "bridging_skills": self.items(index, skills, lang),
+        }
+
+    def stats(self, index: Index, triples: int, version: str) -> dict[str, Any]:
+        counts = {kind: len(index.by_kind.get(kind, [])) for kind in sorted({e.kind for e in index.by_iri.values()})}
+        return {"counts": counts, "triples": triples, "dataset_version": version, "languages": index.languages}
+
+
+def _iris(values: Iterable[Any]) -> list[str]:
+    return [v.value for v in values if isinstance(v, ox.NamedNode)]
+
+
+def _in_language(literals: list[ox.Literal], lang: str) -> list[str]:
+    """Texts in the requested language, else English, else untagged; sorted."""
+    primary = lang.split("-", maxsplit=1)[0].lower()
+    for wanted in (primary, "en", ""):
+        chosen = [lit.value for lit in literals if (lit.language or "").split("-")[0].lower() == wanted]
+        if chosen:
+            return sorted(chosen)
+    return sorted(lit.value for lit in literals)
+
+
+def _first_value(values: list[Any] | None) -> str | None:
+    return values[0].value if values else None
+
+
+def _number(values: list[Any] | None) -> float | None:
+    try:
+        return float(values[0].value) if values else None
+    except ValueError:
+        return None

@@ -1,0 +1,367 @@
+"""Request and response schemas of the REST API; the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+LANG = r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$"
+Kind = Literal[
+    "role",
+    "skill",
+    "skill-category",
+    "tool",
+    "tool-category",
+    "industry",
+    "application",
+    "credential",
+    "responsibility",
+    "salary",
+    "transition",
+    "trend",
+    "source",
+]
+
+
+class Strict(BaseModel):
+    """Unknown query parameters are refused (400 naming them), so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+class LangQuery(Strict):
+    lang: str = Field("en", pattern=LANG, description="Language of labels (BCP 47); English when missing.")
+
+
+class PageQuery(LangQuery):
+    limit: int = Field(20, ge=1, le=200, description="Items per page (1-200).")
+    offset: int = Field(0, ge=0, le=1_000_000, description="Items to skip.")
+    q: str | None = Field(
+        None, max_length=200, description="Keep items whose label or alternative label contains this text."
+    )
+
+
+class RoleListQuery(PageQuery):
+    skill: str | None = Field(
+        None, pattern=SLUG, description="Only roles needing this skill (id), essential or optional."
+    )
+    tool: str | None = Field(None, pattern=SLUG, description="Only roles using this tool (id).")
+    industry: str | None = Field(None, pattern=SLUG, description="Only roles in this industry (id).")
+    credential: str | None = Field(None, pattern=SLUG, description="Only roles naming this credential (id).")
+
+
+class SkillListQuery(PageQuery):
+    category: str | None = Field(None, pattern=SLUG, description="Only skills under this skill category (id).")
+
+
+class ToolListQuery(PageQuery):
+    category: str | None = Field(
+        None, pattern=SLUG, description="Only tools of this tool category (id), e.g. framework."
+    )
+    skill: str | None = Field(None, pattern=SLUG, description="Only tools supporting this skill (id).")
+
+
+class ApplicationListQuery(PageQuery):
+    industry: str | None = Field(None, pattern=SLUG, description="Only applications in this industry (id).")
+
+
+class CredentialListQuery(PageQuery):
+    kind: Literal["degree", "certification", "course"] | None = Field(
+        None, description="Only credentials of this kind."
+    )
+
+
+class IdPath(BaseModel):
+    id: str = Field(pattern=SLUG, description="The resource's id (slug), e.g. ai-engineer.")
+
+
+class SearchQuery(LangQuery):
+    q: str = Field(min_length=1, max_length=200, description="Text to look for.")
+    type: Literal["role", "skill", "tool", "industry", "application", "credential"] | None = Field(
+        None, description="Only resources of this type."
+    )
+    limit: int = Field(20, ge=1, le=200, description="Results per page (1-200).")
+    offset: int = Field(0, ge=0, le=1_000_000, description="Results to skip.")
+
+
+class SuggestQuery(LangQuery):
+    q: str = Field(min_length=1, max_length=100, description="The beginning of a label, as typed so far.")
+    type: Literal["role", "skill", "tool", "industry", "application", "credential"] | None = Field(
+        None, description="Only resources of this type."
+    )
+    limit: int = Field(10, ge=1, le=50, description="Suggestions to return (1-50).")
+
+
+class CompareQuery(LangQuery):
+    roles: str = Field(
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){1,2}$",
+        description="Two or three role ids, comma-separated, e.g. ai-engineer,ml-engineer.",
+    )
+
+
+class GapQuery(LangQuery):
+    from_: str | None = Field(None, alias="from", pattern=SLUG, description="The role you have now (id).")
+    skills: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*$",
+        description="Skills you have (ids, comma-separated).",
+    )
+    tools: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*$",
+        description="Tools you know (ids, comma-separated).",
+    )
+
+
+class PathsQuery(LangQuery):
+    to: str = Field(pattern=SLUG, description="The role to reach (id).")
+    max_steps: int = Field(4, ge=1, le=6, description="Longest path, in transitions (1-6).")
+    limit: int = Field(5, ge=1, le=20, description="Paths to return (1-20).")
+
+
+class MatchBody(Strict):
+    skills: list[str] = Field(default_factory=list, max_length=200, description="Skill ids you have.")
+    tools: list[str] = Field(default_factory=list, max_length=200, description="Tool ids you know.")
+    limit: int = Field(10, ge=1, le=100, description="Roles to return.")
+
+
+class MatchQuery(LangQuery):
+    pass
+
+
+# --- responses ------------------------------------------------------------------------
+
+
+class Item(BaseModel):
+    """A resource in a list: enough to show it and to follow it."""
+
+    id: str = Field(description="Slug, unique within its type.")
+    iri: str = Field(description="The resource's IRI; dereferenceable.")
+    label: str = Field(description="Label in the requested language, else English.")
+    type: Kind
+
+
+class Page(BaseModel):
+    items: list[Item]
+    total: int = Field(description="Items matching, over all pages.")
+    limit: int
+    offset: int
+    next: str | None = Field(description="URL of the next page, or null on the last one.")
+
+
+class RoleItem(Item):
+    importance: Literal["essential", "optional"] | None = Field(None, description="For skills of a role.")
+
+
+class RolePage(Page):
+    items: list[RoleItem]  # type: ignore[assignment]
+
+
+class Source(Item):
+    title: str | None = None
+    creator: list[str] = Field(default_factory=list)
+    date: str | None = None
+    url: str | None = None
+
+
+class ExternalIds(BaseModel):
+    onet_soc: list[str] = Field(default_factory=list, description="O*NET-SOC codes of the closest occupations.")
+    esco: list[str] = Field(default_factory=list, description="ESCO concept IRIs.")
+    wikidata: list[str] = Field(default_factory=list, description="Wikidata entity IRIs.")
+
+
+class Responsibility(Item):
+    description: str | None = None
+    skills: list[Item] = Field(default_factory=list)
+
+
+class SalaryFigure(BaseModel):
+    currency: str | None = None
+    min: float | None = None
+    max: float | None = None
+    median: float | None = None
+    period: str | None = None
+    date: str | None = None
+    sources: list[Source] = Field(default_factory=list)
+
+
+class SalaryInsight(Item):
+    description: str | None = None
+    compared_with: Item | None = None
+    relative_pay: str | None = Field(None, description="higher, slightly higher, comparable, slightly lower, lower.")
+    pay_factors: list[str] = Field(default_factory=list)
+    high_pay_locations: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    figures: list[SalaryFigure] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+
+
+class Transition(Item):
+    description: str | None = None
+    from_role: Item
+    to_role: Item
+    bridging_skills: list[Item] = Field(default_factory=list)
+
+
+class Credentials(BaseModel):
+    required: list[Item] = Field(default_factory=list)
+    recommended: list[Item] = Field(default_factory=list)
+
+
+class Detail(Item):
+    """Everything common to every resource's detail."""
+
+    labels: dict[str, str] = Field(description="Label per language.")
+    alt_labels: list[str] = Field(default_factory=list, description="Alternative labels in the requested language.")
+    description: str | None = None
+    external_ids: ExternalIds = Field(default_factory=ExternalIds)
+    sources: list[Source] = Field(default_factory=list)
+
+
+class RoleDetail(Detail):
+    fields: list[Item] = Field(default_factory=list)
+    demand_outlook: str | None = None
+    responsibilities: list[Responsibility] = Field(default_factory=list)
+    essential_skills: list[Item] = Field(default_factory=list)
+    optional_skills: list[Item] = Field(default_factory=list)
+    tools: list[Item] = Field(default_factory=list)
+    industries: list[Item] = Field(default_factory=list)
+    applications: list[Item] = Field(default_factory=list)
+    credentials: Credentials = Field(default_factory=Credentials)
+    salary_insights: list[SalaryInsight] = Field(default_factory=list)
+    transitions_to: list[Transition] = Field(default_factory=list, description="Moves out of this role.")
+    transitions_from: list[Transition] = Field(default_factory=list, description="Moves into this role.")
+
+
+class SkillDetail(Detail):
+    broader: list[Item] = Field(default_factory=list)
+    narrower: list[Item] = Field(default_factory=list)
+    essential_for: list[Item] = Field(default_factory=list, description="Roles for which the skill is essential.")
+    optional_for: list[Item] = Field(default_factory=list, description="Roles for which the skill is optional.")
+    tools: list[Item] = Field(default_factory=list, description="Tools supporting the skill.")
+
+
+class ToolDetail(Detail):
+    categories: list[Item] = Field(default_factory=list)
+    developer: str | None = None
+    licence: str | None = None
+    strengths: list[str] = Field(default_factory=list)
+    skills: list[Item] = Field(default_factory=list, description="Skills the tool supports.")
+    interface_to: list[Item] = Field(default_factory=list)
+    programming_languages: list[Item] = Field(default_factory=list)
+    roles: list[Item] = Field(default_factory=list, description="Roles using the tool.")
+
+
+class IndustryDetail(Detail):
+    applications: list[Item] = Field(default_factory=list)
+    roles: list[Item] = Field(default_factory=list)
+
+
+class ApplicationDetail(Detail):
+    industries: list[Item] = Field(default_factory=list)
+    technologies: list[Item] = Field(default_factory=list)
+    benefits: list[str] = Field(default_factory=list)
+    roles: list[Item] = Field(default_factory=list)
+
+
+class CredentialDetail(Detail):
+    kind: str | None = Field(None, description="degree, certification or course.")
+    level: str | None = None
+    subjects: list[Item] = Field(default_factory=list)
+    required_for: list[Item] = Field(default_factory=list)
+    recommended_for: list[Item] = Field(default_factory=list)
+
+
+class FeatureSets(BaseModel):
+    skills: list[Item] = Field(default_factory=list)
+    tools: list[Item] = Field(default_factory=list)
+    industries: list[Item] = Field(default_factory=list)
+    applications: list[Item] = Field(default_factory=list)
+    credentials: list[Item] = Field(default_factory=list)
+
+
+class Comparison(BaseModel):
+    roles: list[Item]
+    shared: FeatureSets = Field(description="What every compared role has.")
+    distinct: dict[str, FeatureSets] = Field(description="Per role id: what only that role has.")
+    similarity: float = Field(
+        ge=0,
+        le=1,
+        description="Jaccard index over the roles' skills, tools, industries, applications and credentials: "
+        "|shared by all| / |had by any|; 1 for identical roles, 0 for nothing in common.",
+    )
+
+
+class Gap(BaseModel):
+    role: Item
+    starting_from: Item | None = Field(None, description="The role given with from=, if any.")
+    have_skills: list[Item]
+    missing_essential_skills: list[Item] = Field(description="Learn these first.")
+    missing_optional_skills: list[Item]
+    tools_to_learn: list[Item]
+    coverage: float = Field(ge=0, le=1, description="Share of the role's essential skills already held.")
+
+
+class MatchEvidence(BaseModel):
+    matched_essential_skills: list[Item]
+    matched_optional_skills: list[Item]
+    matched_tools: list[Item]
+    missing_essential_skills: list[Item]
+
+
+class RoleMatch(BaseModel):
+    role: Item
+    score: float = Field(
+        ge=0,
+        le=1,
+        description="(2 x essential skills matched + optional skills matched + tools matched) / "
+        "(2 x essential skills + optional skills + tools) of the role.",
+    )
+    evidence: MatchEvidence
+
+
+class Matches(BaseModel):
+    items: list[RoleMatch]
+    unknown_skills: list[str] = Field(default_factory=list)
+    unknown_tools: list[str] = Field(default_factory=list)
+
+
+class PathStep(BaseModel):
+    transition: Item
+    from_role: Item
+    to_role: Item
+    bridging_skills: list[Item]
+
+
+class CareerPath(BaseModel):
+    steps: list[PathStep]
+    length: int
+
+
+class Paths(BaseModel):
+    from_role: Item
+    to_role: Item
+    paths: list[CareerPath] = Field(description="Shortest first.")
+
+
+class Stats(BaseModel):
+    counts: dict[str, int] = Field(description="Resources per type.")
+    triples: int
+    dataset_version: str
+    languages: list[str] = Field(description="Languages that labels are available in.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    invalid_params: list[dict[str, str]] | None = Field(None, alias="invalid-params")

@@ -1,0 +1,340 @@
+"""REST routes for frontends under /api/v1; documented by the OpenAPI document generated from the schemas."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, current_app, json, request, url_for
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from service.api import schemas as s
+from service.api.catalog import Catalog, Entry, Index, iri
+from service.graph import get_graph
+from service.namespaces import CKG
+
+bp = APIBlueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    abp_responses={"400": s.Problem, "404": s.Problem},
+)
+RESOURCES = Tag(name="resources", description="Roles, skills, tools, industries, applications, credentials.")
+NAVIGATION = Tag(name="navigation", description="From a resource to the resources that point at it.")
+DISCOVERY = Tag(name="search", description="Ranked search and autocomplete.")
+ANALYTICS = Tag(name="analytics", description="Compare roles, find skill gaps, match a profile, find career paths.")
+_EXTENSION = "careerkg.catalog"
+_CKG = CKG
+JSONLD = "application/ld+json"
+
+
+# --- plumbing: one catalog per app, ETags from the dataset version, JSON or JSON-LD -------------
+
+
+def catalog() -> tuple[Catalog, Index]:
+    graph = get_graph()
+    found: Catalog | None = current_app.extensions.get(_EXTENSION)
+    if found is None:
+        found = current_app.extensions[_EXTENSION] = Catalog(graph.store)
+    return found, found.index(graph.version)
+
+
+def _etag() -> str:
+    graph = get_graph()
+    variant = hashlib.sha256(f"{request.full_path}|{request.headers.get('Accept', '')}".encode()).hexdigest()[:16]
+    return f'"{graph.instance}-{graph.version}-{variant}"'
+
+
+@bp.before_request
+def _not_modified() -> Response | None:
+    """Answer 304 before doing any work when the client's copy is current."""
+    if request.method == "GET" and request.if_none_match.contains(_etag().strip('"')):
+        response = Response(status=304)
+        response.set_etag(_etag().strip('"'))
+        response.headers["Cache-Control"] = "public, no-cache"
+        return response
+    return None
+
+
+def reply(body: dict[str, Any]) -> Response:
+    """JSON (or JSON-LD when asked for) with an ETag tied to the dataset version."""
+    accept = parse_accept_header(request.headers.get("Accept", ""), MIMEAccept)
+    if accept and accept.best_match(["application/json", JSONLD]) == JSONLD:
+        body = {"@context": url_for("linked_data.context", _external=True), **body}
+        response = Response(json.dumps(body), mimetype=JSONLD)
+    else:
+        response = Response(json.dumps(body), mimetype="application/json")
+    response.set_etag(_etag().strip('"'))
+    response.headers["Cache-Control"] = "public, no-cache"
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def page(items: Sequence[dict[str, Any]], limit: int, offset: int) -> dict[str, Any]:
+    """The paging envelope: a slice of the items, the total, and the next page's URL."""
+    chunk = list(items[offset : offset + limit])
+    following = None
+    if offset + limit < len(items):
+        args = request.args.to_dict(flat=True)
+        args.update(offset=str(offset + limit), limit=str(limit))
+        following = f"{request.base_url}?{urlencode(args)}"
+    return {"items": chunk, "total": len(items), "limit": limit, "offset": offset, "next": following}
+
+
+def entries_page(entries: Sequence[Entry], query: s.PageQuery) -> dict[str, Any]:
+    window = entries[query.offset : query.offset + query.limit]
+    envelope = page([{}] * len(entries), query.limit, query.offset)
+    envelope["items"] = [e.item(query.lang) for e in window]
+    return envelope
+
+
+# --- lists and details ---------------------------------------------------------------------
+
+
+@bp.get(
+    "/roles",
+    tags=[RESOURCES],
+    responses={200: s.Page},
+    summary="List roles",
+    description="Filter by skill, tool, industry or credential; search labels with q.",
+)
+def list_roles(query: s.RoleListQuery) -> Response:
+    cat, index = catalog()
+    filters = cat.role_filters(query.skill, query.tool, query.industry, query.credential)
+    return reply(entries_page(cat.entries(index, "role", query.lang, query.q, filters), query))
+
+
+@bp.get(
+    "/skills",
+    tags=[RESOURCES],
+    responses={200: s.Page},
+    summary="List skills",
+    description="Filter by skill category (any depth below it).",
+)
+def list_skills(query: s.SkillListQuery) -> Response:
+    cat, index = catalog()
+    filters = {"category": cat.skills_under(query.category) if query.category else None}
+    return reply(entries_page(cat.entries(index, "skill", query.lang, query.q, filters), query))
+
+
+@bp.get(
+    "/tools",
+    tags=[RESOURCES],
+    responses={200: s.Page},
+    summary="List tools",
+    description="Filter by tool category (framework, library, platform, programming-language, …) or supported skill.",
+)
+def list_tools(query: s.ToolListQuery) -> Response:
+    cat, index = catalog()
+    filters: dict[str, set[str] | None] = {}
+    if query.category:
+        filters["category"] = cat.linked_subjects(f"{_CKG}toolCategory", iri("tool-category", query.category))
+    if query.skill:
+        filters["skill"] = cat.linked_subjects(f"{_CKG}supportsSkill", iri("skill", query.skill))
+    return reply(entries_page(cat.entries(index, "tool", query.lang, query.q, filters), query))
+
+
+@bp.get("/industries", tags=[RESOURCES], responses={200: s.Page}, summary="List industries")
+def list_industries(query: s.PageQuery) -> Response:
+    cat, index = catalog()
+    return reply(entries_page(cat.entries(index, "industry", query.lang, query.q, {}), query))
+
+
+@bp.get(
+    "/applications",
+    tags=[RESOURCES],
+    responses={200: s.Page},
+    summary="List applications",
+    description="Filter by industry.",
+)
+def list_applications(query: s.ApplicationListQuery) -> Response:
+    cat, index = catalog()
+    filters = {
+        "industry": cat.linked_subjects(f"{_CKG}inIndustry", iri("industry", query.industry))
+        if query.industry
+        else None
+    }
+    return reply(entries_page(cat.entries(index, "application", query.lang, query.q, filters), query))
+
+
+@bp.get(
+    "/credentials",
+    tags=[RESOURCES],
+    responses={200: s.Page},
+    summary="List credentials",
+    description="Filter by kind: degree, certification or course.",
+)
+def list_credentials(query: s.CredentialListQuery) -> Response:
+    cat, index = catalog()
+    filters = {"kind": cat.typed(f"{_CKG}{query.kind.capitalize()}") if query.kind else None}
+    return reply(entries_page(cat.entries(index, "credential", query.lang, query.q, filters), query))
+
+
+def _detail(kind: str) -> Callable[[s.IdPath, s.LangQuery], Response]:
+    def view(path: s.IdPath, query: s.LangQuery) -> Response:
+        cat, index = catalog()
+        return reply(cat.detail(index, kind, path.id, query.lang))
+
+    view.__name__ = f"get_{kind}"
+    return view
+
+
+_DETAILS: list[tuple[str, str, type[s.Detail]]] = [
+    ("roles", "role", s.RoleDetail),
+    ("skills", "skill", s.SkillDetail),
+    ("tools", "tool", s.ToolDetail),
+    ("industries", "industry", s.IndustryDetail),
+    ("applications", "application", s.ApplicationDetail),
+    ("credentials", "credential", s.CredentialDetail),
+]
+for _collection, _kind, _model in _DETAILS:
+    bp.get(
+        f"/{_collection}/<id>",
+        tags=[RESOURCES],
+        responses={200: _model},
+        summary=f"One {_kind}, with everything the graph knows of it",
+        operation_id=f"get_{_kind}",
+    )(_detail(_kind))
+
+
+# --- reverse navigation ----------------------------------------------------------------------
+
+
+def _reverse(
+    kind: str, links: Sequence[tuple[str, str | None]], result_kind: str
+) -> Callable[[s.IdPath, s.PageQuery], Response]:
+    def view(path: s.IdPath, query: s.PageQuery) -> Response:
+        cat, index = catalog()
+        target = cat.entry(index, kind, path.id)
+        found: dict[str, str | None] = {}
+        for predicate, importance in links:
+            for subject in cat.linked_subjects(_CKG + predicate, target.iri):
+                found.setdefault(subject, importance)
+        entries = [e for e in cat.entries(index, result_kind, query.lang, query.q, {}) if e.iri in found]
+        items = [e.item(query.lang, **({"importance": found[e.iri]} if found[e.iri] else {})) for e in entries]
+        return reply(page(items, query.limit, query.offset))
+
+    view.__name__ = f"{kind}_{result_kind}s"
+    return view
+
+
+_REVERSE: list[tuple[str, str, str, Sequence[tuple[str, str | None]], str]] = [
+    ("skills", "skill", "roles", [("essentialSkill", "essential"), ("optionalSkill", "optional")], "role"),
+    ("skills", "skill", "tools", [("supportsSkill", None)], "tool"),
+    ("tools", "tool", "roles", [("usesTool", None)], "role"),
+    ("industries", "industry", "roles", [("inIndustry", None)], "role"),
+    ("industries", "industry", "applications", [("inIndustry", None)], "application"),
+    ("applications", "application", "roles", [("worksOnApplication", None)], "role"),
+    ("credentials", "credential", "roles", [("requiredCredential", None), ("recommendedCredential", None)], "role"),
+]
+for _collection, _kind, _target, _links, _result in _REVERSE:
+    bp.get(
+        f"/{_collection}/<id>/{_target}",
+        tags=[NAVIGATION],
+        responses={200: s.RolePage if _result == "role" else s.Page},
+        summary=f"The {_target} of a {_kind}",
+        operation_id=f"{_kind}_{_target}",
+    )(_reverse(_kind, _links, _result))
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+@bp.get(
+    "/search",
+    tags=[DISCOVERY],
+    responses={200: s.Page},
+    summary="Ranked search",
+    description="Exact label first, then label prefix, label words, alternative labels, description words.",
+)
+def search(query: s.SearchQuery) -> Response:
+    cat, index = catalog()
+    found = cat.search(index, query.q, query.type, query.lang)
+    return reply(page([e.item(query.lang) for e in found], query.limit, query.offset))
+
+
+@bp.get(
+    "/suggest",
+    tags=[DISCOVERY],
+    responses={200: s.Page},
+    summary="Autocomplete",
+    description="Prefix matches on labels and alternative labels, in the requested language; fast.",
+)
+def suggest(query: s.SuggestQuery) -> Response:
+    cat, index = catalog()
+    items = cat.suggest(index, query.q, query.type, query.lang, query.limit)
+    return reply({"items": items, "total": len(items), "limit": query.limit, "offset": 0, "next": None})
+
+
+# --- analytics ------------------------------------------------------------------------------------
+
+
+@bp.get(
+    "/compare",
+    tags=[ANALYTICS],
+    responses={200: s.Comparison},
+    summary="Compare two or three roles",
+    description=s.Comparison.model_fields["similarity"].description or "",
+)
+def compare(query: s.CompareQuery) -> Response:
+    cat, index = catalog()
+    return reply(cat.compare(index, query.roles.split(","), query.lang))
+
+
+@bp.get(
+    "/roles/<id>/gap",
+    tags=[ANALYTICS],
+    responses={200: s.Gap},
+    summary="What is missing to move into a role",
+    description="Give the role you have (from=) and/or the skills and tools you have; "
+    "missing essential skills come first.",
+)
+def gap(path: s.IdPath, query: s.GapQuery) -> Response:
+    cat, index = catalog()
+    skills = query.skills.split(",") if query.skills else []
+    tools = query.tools.split(",") if query.tools else []
+    if not (query.from_ or skills or tools):
+        return _missing_parameter("from", "give from=<role id>, skills=<ids> or tools=<ids>")
+    return reply(cat.gap(index, path.id, start=query.from_, skills=skills, tools=tools, lang=query.lang))
+
+
+@bp.post(
+    "/match",
+    tags=[ANALYTICS],
+    responses={200: s.Matches},
+    summary="Roles ranked by fit to a profile",
+    description=s.RoleMatch.model_fields["score"].description or "",
+)
+def match(body: s.MatchBody, query: s.MatchQuery) -> Response:
+    cat, index = catalog()
+    return reply(cat.match(index, body.skills, body.tools, body.limit, query.lang))
+
+
+@bp.get(
+    "/roles/<id>/paths",
+    tags=[ANALYTICS],
+    responses={200: s.Paths},
+    summary="Career paths between two roles",
+    description="Sequences of career transitions, shortest first.",
+)
+def paths(path: s.IdPath, query: s.PathsQuery) -> Response:
+    cat, index = catalog()
+    return reply(cat.paths(index, path.id, query.to, max_steps=query.max_steps, limit=query.limit, lang=query.lang))
+
+
+@bp.get("/stats", tags=[ANALYTICS], responses={200: s.Stats}, summary="Counts per kind, triples, dataset version")
+def stats(query: s.LangQuery) -> Response:
+    cat, index = catalog()
+    graph = get_graph()
+    return reply(cat.stats(index, len(graph.store), f"{graph.instance}-{graph.version}"))
+
+
+def _missing_parameter(name: str, detail: str) -> Response:
+    from service.problems import problem
+
+    return problem(400, "Bad Request", detail, **{"invalid-params": [{"name": name, "reason": detail}]})
