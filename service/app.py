@@ -27,6 +27,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> OpenAPI:
             "industries, applications and credentials; search and autocomplete; compare, gap, match and paths. "
             "Errors are RFC 9457 problem documents. SPARQL 1.1 is at /sparql.",
         ),
+        security_schemes={
+            "bearer": {"type": "http", "scheme": "bearer", "description": "CAREERKG_WRITE_TOKEN, for writes"}
+        },
         doc_prefix="/docs",
         doc_url="/openapi.json",
         validation_error_status=400,

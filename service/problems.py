@@ -39,7 +39,15 @@ def validation_error(error: ValidationError) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Register the handlers."""
+    """Register the handlers, and bound URL length by the body limit."""
+
+    @app.before_request
+    def _url_length() -> Response | None:
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        uri = request.environ.get("RAW_URI") or request.full_path
+        if limit and len(uri) > limit:
+            return problem(414, "URI Too Long", f"the request URI is longer than {limit} bytes")
+        return None
 
     @app.errorhandler(ValidationFailed)
     def invalid(exc: ValidationFailed) -> Response:

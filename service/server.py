@@ -32,6 +32,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "errorlog": "-",
             "loglevel": "info",
             "proc_name": "careerkg",
+            # Long SPARQL GET queries are normal; the app bounds URLs by CAREERKG_MAX_BODY (414).
+            "limit_request_line": 0,
         }
         # gunicorn 23+ opens a control socket in the home folder; several servers would share it.
         options["control_socket_disable"] = True

@@ -104,3 +104,27 @@ def test_editor_loads_nothing_from_other_hosts(browser: webdriver.Chrome, writab
     resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert resources
     assert all(name.startswith(writable_server.url) for name in resources), resources
+
+
+def test_api_docs_page_lists_every_operation(browser: webdriver.Chrome, writable_server: Server) -> None:
+    browser.get(writable_server.url + "/docs")
+    WebDriverWait(browser, 30).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".opblock")))
+    paths = {e.text for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
+    assert "/api/v1/roles/{id}/gap" in {p.replace("\u200b", "") for p in paths}
+    assert len(paths) >= 26
+    resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(name.startswith(writable_server.url) for name in resources), resources
+
+
+def test_explorer_lists_roles_and_compares_them(browser: webdriver.Chrome, writable_server: Server) -> None:
+    browser.get(writable_server.url + "/")
+    WebDriverWait(browser, 20).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#roles li")) == 2)
+    browser.find_element(By.CSS_SELECTOR, "#roles a[data-role='ml-engineer']").click()
+    WebDriverWait(browser, 20).until(lambda d: "ML Engineer" in d.find_element(By.ID, "detail").text)
+    assert "Statistical modelling" in browser.find_element(By.ID, "detail").text
+    browser.find_element(By.ID, "compare").click()
+    WebDriverWait(browser, 20).until(lambda d: "Similarity" in d.find_element(By.ID, "detail").text)
+    assert "Shared skills" in browser.find_element(By.ID, "detail").text
+    search = browser.find_element(By.ID, "search")
+    search.send_keys("pyt")
+    WebDriverWait(browser, 20).until(lambda d: "PyTorch" in d.find_element(By.ID, "suggestions").text)

@@ -17,7 +17,6 @@ import pyoxigraph as ox
 from service import queries
 from service.errors import NotFound
 from service.namespaces import CKG, DCTERMS, ID, RDF, RESOURCE_IRI, SCHEMA, SKOS
-from service.sparql.execute import BadRequest
 from service.store import Store
 
 # The kinds with REST collections: URL segment -> IRI kind.
@@ -495,9 +494,7 @@ class Catalog:
         }
 
     def compare(self, index: Index, slugs: Sequence[str], lang: str) -> dict[str, Any]:
-        if len(set(slugs)) != len(slugs):
-            raise BadRequest("roles: give two or three different role ids")
-        entries = [self.entry(index, "role", s) for s in slugs]
+        entries = [self.entry(index, "role", s) for s in dict.fromkeys(slugs)]  # a role named twice counts once
         features = {e.slug: self._features(index, e.iri) for e in entries}
         shared = {name: set.intersection(*(f[name] for f in features.values())) for name in self.FEATURES}
         everything = {name: set.union(*(f[name] for f in features.values())) for name in self.FEATURES}
@@ -525,11 +522,6 @@ class Catalog:
         starting = None
         have_skills = {iri("skill", s) for s in skills}
         have_tools = {iri("tool", t) for t in tools}
-        unknown = [s for s in skills if iri("skill", s) not in index.by_iri] + [
-            t for t in tools if iri("tool", t) not in index.by_iri
-        ]
-        if unknown:
-            raise BadRequest(f"unknown ids: {', '.join(unknown)}")
         if start:
             starting = self.entry(index, "role", start)
             mine = self._features(index, starting.iri)
@@ -546,6 +538,8 @@ class Catalog:
             "missing_optional_skills": self.items(index, optional - have_skills, lang),
             "tools_to_learn": self.items(index, profile.get(CKG + "usesTool", set()) - have_tools, lang),
             "coverage": round(coverage, 4),
+            "unknown_skills": sorted(s for s in skills if iri("skill", s) not in index.by_iri),
+            "unknown_tools": sorted(t for t in tools if iri("tool", t) not in index.by_iri),
         }
 
     def match(self, index: Index, skills: list[str], tools: list[str], limit: int, lang: str) -> dict[str, Any]:

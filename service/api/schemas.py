@@ -305,6 +305,8 @@ class Gap(BaseModel):
     missing_optional_skills: list[Item]
     tools_to_learn: list[Item]
     coverage: float = Field(ge=0, le=1, description="Share of the role's essential skills already held.")
+    unknown_skills: list[str] = Field(default_factory=list, description="Given skill ids that are not in the graph.")
+    unknown_tools: list[str] = Field(default_factory=list, description="Given tool ids that are not in the graph.")
 
 
 class MatchEvidence(BaseModel):

@@ -18,11 +18,20 @@ from service.api.catalog import Catalog, Entry, Index, iri
 from service.graph import get_graph
 from service.namespaces import CKG
 
+
+def _problem(description: str) -> dict[str, Any]:
+    schema = s.Problem.model_json_schema(by_alias=True)
+    return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
+
+
 bp = APIBlueprint(
     "api",
     __name__,
     url_prefix="/api/v1",
-    abp_responses={"400": s.Problem, "404": s.Problem},
+    abp_responses={
+        "400": _problem("A parameter is missing, unknown or malformed; invalid-params names each."),
+        "404": _problem("No resource with that id."),
+    },
 )
 RESOURCES = Tag(name="resources", description="Roles, skills, tools, industries, applications, credentials.")
 NAVIGATION = Tag(name="navigation", description="From a resource to the resources that point at it.")
@@ -291,15 +300,13 @@ def compare(query: s.CompareQuery) -> Response:
     tags=[ANALYTICS],
     responses={200: s.Gap},
     summary="What is missing to move into a role",
-    description="Give the role you have (from=) and/or the skills and tools you have; "
+    description="Give the role you have (from=) and/or the skills and tools you have (none: from scratch); "
     "missing essential skills come first.",
 )
 def gap(path: s.IdPath, query: s.GapQuery) -> Response:
     cat, index = catalog()
     skills = query.skills.split(",") if query.skills else []
     tools = query.tools.split(",") if query.tools else []
-    if not (query.from_ or skills or tools):
-        return _missing_parameter("from", "give from=<role id>, skills=<ids> or tools=<ids>")
     return reply(cat.gap(index, path.id, start=query.from_, skills=skills, tools=tools, lang=query.lang))
 
 
@@ -332,9 +339,3 @@ def stats(query: s.LangQuery) -> Response:
     cat, index = catalog()
     graph = get_graph()
     return reply(cat.stats(index, len(graph.store), f"{graph.instance}-{graph.version}"))
-
-
-def _missing_parameter(name: str, detail: str) -> Response:
-    from service.problems import problem
-
-    return problem(400, "Bad Request", detail, **{"invalid-params": [{"name": name, "reason": detail}]})

@@ -1,0 +1,498 @@
+"""The REST API against a real server: every route's happy path and bad inputs, with asserted content."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pyoxigraph as ox
+import pytest
+import requests
+
+from tests.conftest import WRITE_TOKEN, Server
+
+ID = "https://w3id.org/careerkg/id/"
+
+
+def get(server: Server, path: str, **headers: str) -> requests.Response:
+    return requests.get(server.url + path, headers=headers, timeout=30)
+
+
+def ok(server: Server, path: str) -> Any:
+    response = get(server, path)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    return response.json()
+
+
+def ids(items: list[dict[str, Any]]) -> list[str]:
+    return [i["id"] for i in items]
+
+
+def problem(response: requests.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["detail"]
+    return body
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+def test_list_envelope_and_items(writable_server: Server) -> None:
+    body = ok(writable_server, "/api/v1/roles")
+    assert set(body) == {"items", "total", "limit", "offset", "next"}
+    assert body["total"] == 2
+    assert body["limit"] == 20
+    assert body["next"] is None
+    assert body["items"][0] == {
+        "id": "ai-engineer",
+        "iri": ID + "role/ai-engineer",
+        "label": "AI Engineer",
+        "type": "role",
+    }
+
+
+def test_paging_follows_next(writable_server: Server) -> None:
+    first = ok(writable_server, "/api/v1/skills?limit=10")
+    assert first["total"] > 30
+    assert len(first["items"]) == 10
+    seen = ids(first["items"])
+    page = first
+    while page["next"]:
+        page = requests.get(page["next"], timeout=30).json()
+        seen += ids(page["items"])
+    assert len(seen) == first["total"]
+    assert len(set(seen)) == len(seen)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/api/v1/roles?skill=deep-learning", ["ai-engineer", "ml-engineer"]),
+        ("/api/v1/roles?skill=statistical-modelling", ["ml-engineer"]),
+        ("/api/v1/roles?tool=pytorch", ["ai-engineer"]),
+        ("/api/v1/roles?industry=healthcare&tool=keras", ["ml-engineer"]),
+        ("/api/v1/roles?credential=degree-statistics", ["ml-engineer"]),
+        ("/api/v1/roles?skill=no-such-skill", []),
+        ("/api/v1/tools?category=framework", ["pytorch", "tensorflow"]),
+        ("/api/v1/tools?category=library", ["keras", "scikit-learn"]),
+        ("/api/v1/tools?skill=deep-learning", ["keras", "pytorch", "tensorflow"]),
+        ("/api/v1/applications?industry=finance", ["automated-trading", "credit-risk-assessment", "fraud-detection"]),
+        (
+            "/api/v1/credentials?kind=course",
+            ["data-science-course", "machine-learning-course", "programming-languages-course"],
+        ),
+        ("/api/v1/industries", ["automotive", "finance", "healthcare"]),
+        ("/api/v1/tools?q=TORCH", ["pytorch"]),
+        ("/api/v1/tools?q=sklearn", ["scikit-learn"]),
+    ],
+)
+def test_list_filters(writable_server: Server, path: str, expected: list[str]) -> None:
+    assert sorted(ids(ok(writable_server, path)["items"])) == expected
+
+
+def test_skill_category_filter_reaches_every_depth(writable_server: Server) -> None:
+    found = ids(ok(writable_server, "/api/v1/skills?category=ai-and-ml&limit=200")["items"])
+    assert "deep-learning" in found  # ai-and-ml <- artificial-intelligence <- machine-learning <- deep-learning
+    assert "image-recognition" in found
+    assert "programming" not in found
+
+
+@pytest.mark.parametrize(
+    ("path", "param"),
+    [
+        ("/api/v1/roles?limit=201", "limit"),
+        ("/api/v1/roles?limit=0", "limit"),
+        ("/api/v1/roles?offset=-1", "offset"),
+        ("/api/v1/roles?limit=ten", "limit"),
+        ("/api/v1/roles?colour=blue", "colour"),
+        ("/api/v1/roles?skill=Not%20A%20Slug", "skill"),
+        ("/api/v1/credentials?kind=diploma", "kind"),
+        ("/api/v1/roles?lang=english!", "lang"),
+        ("/api/v1/search", "q"),
+        ("/api/v1/compare?roles=ai-engineer", "roles"),
+        ("/api/v1/roles/ai-engineer/paths", "to"),
+    ],
+)
+def test_bad_parameters_are_400_naming_the_parameter(writable_server: Server, path: str, param: str) -> None:
+    body = problem(get(writable_server, path), 400)
+    assert param in [p["name"] for p in body["invalid-params"]]
+    assert param in body["detail"]
+
+
+def test_unknown_ids_and_routes_are_404(writable_server: Server) -> None:
+    assert "no role" in problem(get(writable_server, "/api/v1/roles/astronaut"), 404)["detail"]
+    problem(get(writable_server, "/api/v1/tools/astronaut/roles"), 404)
+    problem(get(writable_server, "/api/v1/no/such/route"), 404)
+    problem(get(writable_server, "/api/v1/roles/ai-engineer/paths?to=astronaut"), 404)
+
+
+# --- details -------------------------------------------------------------------------------
+
+
+def test_role_detail_carries_everything(writable_server: Server) -> None:
+    role = ok(writable_server, "/api/v1/roles/ai-engineer")
+    assert role["label"] == "AI Engineer"
+    assert role["labels"]["de"] == "KI-Ingenieur"
+    assert "Artificial Intelligence Engineer" in role["alt_labels"]
+    assert "simulate human intelligence" in role["description"]
+    assert set(ids(role["essential_skills"])) == {
+        "programming",
+        "algorithms-and-data-structures",
+        "ai-frameworks",
+        "neural-networks",
+        "deep-learning",
+    }
+    assert "computer-vision" in ids(role["optional_skills"])
+    assert ids(role["tools"]) == ["pytorch", "tensorflow"]
+    assert ids(role["industries"]) == ["automotive", "finance", "healthcare"]
+    assert ids(role["credentials"]["required"]) == ["bachelors-computer-science", "bachelors-engineering"]
+    assert "fraud-detection" in ids(role["applications"])
+    assert len(role["responsibilities"]) == 4
+    assert all(r["skills"] for r in role["responsibilities"])
+    assert role["external_ids"]["onet_soc"] == ["15-1221.00"]
+    comparison = next(s for s in role["salary_insights"] if s["compared_with"])
+    assert comparison["compared_with"]["id"] == "ml-engineer"
+    assert comparison["relative_pay"] == "slightly higher"
+    assert comparison["figures"] == []
+    (transition,) = role["transitions_to"]
+    assert transition["to_role"]["id"] == "ml-engineer"
+    assert "statistical-modelling" in ids(transition["bridging_skills"])
+    article = next(s for s in role["sources"] if s["id"] == "ai-engineer-vs-ml-engineer")
+    assert article["creator"] == ["Syed Muhammad Hussain Shah"]
+    assert article["date"] == "2024-09-04"
+
+
+def test_other_details(writable_server: Server) -> None:
+    keras = ok(writable_server, "/api/v1/tools/keras")
+    assert ids(keras["interface_to"]) == ["tensorflow"]
+    assert ids(keras["roles"]) == ["ml-engineer"]
+    assert ids(keras["categories"]) == ["library"]
+    assert keras["external_ids"]["wikidata"] == []
+    sklearn = ok(writable_server, "/api/v1/tools/scikit-learn")
+    assert sklearn["external_ids"]["wikidata"] == ["http://www.wikidata.org/entity/Q1026367"]
+    assert ids(sklearn["programming_languages"]) == ["python"]
+    skill = ok(writable_server, "/api/v1/skills/deep-learning")
+    assert ids(skill["broader"]) == ["machine-learning"]
+    assert ids(skill["essential_for"]) == ["ai-engineer"]
+    assert ids(skill["optional_for"]) == ["ml-engineer"]
+    healthcare = ok(writable_server, "/api/v1/industries/healthcare")
+    assert len(healthcare["applications"]) == 3
+    assert ids(healthcare["roles"]) == ["ai-engineer", "ml-engineer"]
+    app = ok(writable_server, "/api/v1/applications/medical-image-diagnosis")
+    assert ids(app["technologies"]) == ["machine-learning"]
+    course = ok(writable_server, "/api/v1/credentials/machine-learning-course")
+    assert course["kind"] == "course"
+    assert ids(course["recommended_for"]) == ["ml-engineer"]
+
+
+def test_language_with_english_fallback(writable_server: Server) -> None:
+    assert ok(writable_server, "/api/v1/roles/ai-engineer?lang=fr")["label"] == "Ingénieur en intelligence artificielle"
+    assert ok(writable_server, "/api/v1/industries/healthcare?lang=es")["label"] == "Sanidad"
+    assert ok(writable_server, "/api/v1/roles/ai-engineer?lang=de-AT")["label"] == "KI-Ingenieur"
+    assert ok(writable_server, "/api/v1/tools/keras?lang=de")["label"] == "Keras"  # no German label: English
+    listed = ok(writable_server, "/api/v1/roles?lang=de")["items"]
+    assert [i["label"] for i in listed] == ["KI-Ingenieur", "Ingenieur für maschinelles Lernen"]
+
+
+# --- reverse navigation --------------------------------------------------------------------
+
+
+def test_reverse_navigation(writable_server: Server) -> None:
+    roles = ok(writable_server, "/api/v1/skills/deep-learning/roles")["items"]
+    assert {(r["id"], r["importance"]) for r in roles} == {("ai-engineer", "essential"), ("ml-engineer", "optional")}
+    assert ids(ok(writable_server, "/api/v1/skills/deep-learning/tools")["items"]) == ["keras", "pytorch", "tensorflow"]
+    assert ids(ok(writable_server, "/api/v1/tools/keras/roles")["items"]) == ["ml-engineer"]
+    assert len(ok(writable_server, "/api/v1/industries/finance/applications")["items"]) == 3
+    assert ids(ok(writable_server, "/api/v1/industries/finance/roles")["items"]) == ["ai-engineer", "ml-engineer"]
+    assert ids(ok(writable_server, "/api/v1/applications/autonomous-vehicles/roles")["items"]) == [
+        "ai-engineer",
+        "ml-engineer",
+    ]
+    assert ids(ok(writable_server, "/api/v1/credentials/bachelors-engineering/roles")["items"]) == ["ai-engineer"]
+
+
+# --- search and suggest -------------------------------------------------------------------
+
+
+def test_search_ranks_exact_then_prefix_then_alternative_then_description(writable_server: Server) -> None:
+    found = ids(ok(writable_server, "/api/v1/search?q=machine%20learning")["items"])
+    assert found[0] == "machine-learning"  # exact label
+    assert ids(ok(writable_server, "/api/v1/search?q=sklearn")["items"]) == ["scikit-learn"]  # alternative label
+    described = ids(ok(writable_server, "/api/v1/search?q=fraudulent%20activities")["items"])
+    assert described == ["fraud-detection"]  # description words
+    typed = ok(writable_server, "/api/v1/search?q=learning&type=tool")["items"]
+    assert typed  # tools whose descriptions speak of learning
+    assert {i["type"] for i in typed} == {"tool"}
+    skills = ids(ok(writable_server, "/api/v1/search?q=learning&type=skill")["items"])
+    assert skills[0] == "deep-learning"  # label word prefix, shortest first
+    assert "machine-learning-course" not in skills
+
+
+def test_suggest_prefixes_labels_and_alternatives(writable_server: Server) -> None:
+    items = ok(writable_server, "/api/v1/suggest?q=py")["items"]
+    assert ids(items) == ["python", "pytorch"]
+    assert ok(writable_server, "/api/v1/suggest?q=skl")["items"][0]["matched"] == "sklearn"
+    german = ok(writable_server, "/api/v1/suggest?q=ki&lang=de")["items"]
+    assert german[0]["id"] == "ai-engineer"
+    assert german[0]["label"] == "KI-Ingenieur"
+    assert ids(ok(writable_server, "/api/v1/suggest?q=health&type=industry")["items"]) == ["healthcare"]
+
+
+# --- analytics ------------------------------------------------------------------------------
+
+
+def test_compare_ai_and_ml_engineer(writable_server: Server) -> None:
+    result = ok(writable_server, "/api/v1/compare?roles=ai-engineer,ml-engineer")
+    assert ids(result["roles"]) == ["ai-engineer", "ml-engineer"]
+    assert {"programming", "deep-learning"} <= set(ids(result["shared"]["skills"]))
+    assert ids(result["shared"]["industries"]) == ["automotive", "finance", "healthcare"]
+    assert ids(result["shared"]["tools"]) == []
+    assert ids(result["distinct"]["ai-engineer"]["tools"]) == ["pytorch", "tensorflow"]
+    assert ids(result["distinct"]["ml-engineer"]["tools"]) == ["keras", "scikit-learn"]
+    assert "statistical-modelling" in ids(result["distinct"]["ml-engineer"]["skills"])
+    # The documented formula, recomputed from the details: |shared by all| / |had by any|.
+    ai, ml = (ok(writable_server, f"/api/v1/roles/{r}") for r in ("ai-engineer", "ml-engineer"))
+
+    def features(role: dict[str, Any]) -> set[str]:
+        linked = [*role["essential_skills"], *role["optional_skills"], *role["tools"], *role["industries"]]
+        linked += [*role["applications"], *role["credentials"]["required"], *role["credentials"]["recommended"]]
+        return {i["iri"] for i in linked}
+
+    expected = len(features(ai) & features(ml)) / len(features(ai) | features(ml))
+    assert result["similarity"] == pytest.approx(expected, abs=1e-4)
+    assert 0 < result["similarity"] < 1
+    same = ok(writable_server, "/api/v1/compare?roles=ml-engineer,ml-engineer")
+    assert same["similarity"] == 1
+
+
+def test_gap_from_a_role_and_from_skills(writable_server: Server) -> None:
+    gap = ok(writable_server, "/api/v1/roles/ml-engineer/gap?from=ai-engineer")
+    assert gap["starting_from"]["id"] == "ai-engineer"
+    missing = ids(gap["missing_essential_skills"])
+    assert "statistical-modelling" in missing
+    assert "programming" not in missing
+    assert ids(gap["have_skills"]) == ["deep-learning", "programming"]
+    assert ids(gap["tools_to_learn"]) == ["keras", "scikit-learn"]
+    assert gap["coverage"] == pytest.approx(0.1)
+    by_skills = ok(
+        writable_server, "/api/v1/roles/ml-engineer/gap?skills=programming,feature-engineering,nonsense&tools=keras"
+    )
+    assert by_skills["coverage"] == pytest.approx(0.2)
+    assert ids(by_skills["tools_to_learn"]) == ["scikit-learn"]
+    assert by_skills["unknown_skills"] == ["nonsense"]
+    scratch = ok(writable_server, "/api/v1/roles/ai-engineer/gap")
+    assert len(scratch["missing_essential_skills"]) == 5
+    assert scratch["coverage"] == 0
+
+
+def test_match_ranks_roles_with_evidence(writable_server: Server) -> None:
+    response = requests.post(
+        writable_server.url + "/api/v1/match",
+        json={
+            "skills": ["statistical-modelling", "data-analysis", "feature-engineering", "unicorn"],
+            "tools": ["scikit-learn"],
+        },
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert ids([m["role"] for m in result["items"]]) == ["ml-engineer", "ai-engineer"]
+    best = result["items"][0]
+    assert ids(best["evidence"]["matched_essential_skills"]) == [
+        "data-analysis",
+        "feature-engineering",
+        "statistical-modelling",
+    ]
+    assert ids(best["evidence"]["matched_tools"]) == ["scikit-learn"]
+    assert best["score"] > result["items"][1]["score"]
+    assert result["items"][1]["score"] == 0
+    assert result["unknown_skills"] == ["unicorn"]
+    bad = requests.post(writable_server.url + "/api/v1/match", json={"skills": "python"}, timeout=30)
+    assert "skills" in problem(bad, 400)["detail"]
+    problem(
+        requests.post(
+            writable_server.url + "/api/v1/match",
+            data=b"{not json",
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        ),
+        400,
+    )
+
+
+def test_paths_between_roles(writable_server: Server) -> None:
+    result = ok(writable_server, "/api/v1/roles/ai-engineer/paths?to=ml-engineer")
+    (path,) = result["paths"]
+    assert path["length"] == 1
+    (step,) = path["steps"]
+    assert step["from_role"]["id"] == "ai-engineer"
+    assert step["to_role"]["id"] == "ml-engineer"
+    assert step["transition"]["id"] == "ai-engineer-to-ml-engineer"
+    assert "data-analysis" in ids(step["bridging_skills"])
+
+
+def test_stats(writable_server: Server) -> None:
+    stats = ok(writable_server, "/api/v1/stats")
+    assert stats["counts"]["role"] == 2
+    assert stats["counts"]["tool"] == 5
+    assert stats["triples"] > 1000
+    assert {"en", "de", "fr", "es"} <= set(stats["languages"])
+
+
+# --- HTTP manners ----------------------------------------------------------------------------
+
+
+def test_etag_304_and_change_after_a_write(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server = server_factory("--store", "memory", env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN})
+    first = get(server, "/api/v1/tools/keras")
+    etag = first.headers["ETag"]
+    assert "no-cache" in first.headers["Cache-Control"]
+    again = get(server, "/api/v1/tools/keras", **{"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    other = get(server, "/api/v1/tools/keras?lang=de")
+    assert other.headers["ETag"] != etag  # another representation
+    write = requests.post(
+        server.url + "/sparql",
+        data=b"PREFIX ckg: <https://w3id.org/careerkg/ontology#> "
+        b'INSERT DATA { <https://w3id.org/careerkg/id/tool/keras> ckg:strength "portable"@en }',
+        headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {WRITE_TOKEN}"},
+        timeout=30,
+    )
+    assert write.status_code == 204
+    after = get(server, "/api/v1/tools/keras", **{"If-None-Match": etag})
+    assert after.status_code == 200
+    assert after.headers["ETag"] != etag
+    assert "portable" in after.json()["strengths"]
+
+
+def test_cors_for_any_origin_and_preflight(writable_server: Server) -> None:
+    response = get(writable_server, "/api/v1/roles", Origin="https://careers.example")
+    assert response.headers["Access-Control-Allow-Origin"] in ("*", "https://careers.example")
+    assert "ETag" in response.headers["Access-Control-Expose-Headers"]
+    preflight = requests.options(
+        writable_server.url + "/api/v1/match",
+        headers={
+            "Origin": "https://careers.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type",
+        },
+        timeout=10,
+    )
+    assert preflight.status_code == 200
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+
+
+def test_cors_origins_are_configurable(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server = server_factory("--store", "memory", env={"CAREERKG_CORS_ORIGINS": "https://allowed.example"})
+    allowed = get(server, "/api/v1/roles", Origin="https://allowed.example")
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://allowed.example"
+    other = get(server, "/api/v1/roles", Origin="https://other.example")
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_json_ld_with_the_context(writable_server: Server) -> None:
+    response = get(writable_server, "/api/v1/roles/ai-engineer", Accept="application/ld+json")
+    assert response.headers["Content-Type"] == "application/ld+json"
+    document = response.json()
+    context_url = document["@context"]
+    assert context_url.endswith("/ontology/context.jsonld")
+    context = requests.get(context_url, timeout=10).json()
+    document["@context"] = context["@context"]  # the parser does not fetch remote contexts
+    triples = set(ox.parse(json.dumps(document).encode(), format=ox.RdfFormat.JSON_LD))
+    subject = ox.NamedNode(ID + "role/ai-engineer")
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    ckg = "https://w3id.org/careerkg/ontology#"
+    assert ox.Quad(subject, rdf_type, ox.NamedNode(ckg + "Role")) in triples
+    assert ox.Quad(subject, ox.NamedNode(ckg + "usesTool"), ox.NamedNode(ID + "tool/pytorch")) in triples
+    assert any(q.subject == subject and q.predicate == label for q in triples)
+
+
+# --- linked data, docs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept", "syntax"),
+    [
+        ("text/turtle", ox.RdfFormat.TURTLE),
+        ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+        ("application/rdf+xml", ox.RdfFormat.RDF_XML),
+        ("application/ld+json", ox.RdfFormat.JSON_LD),
+    ],
+)
+def test_iris_dereference_to_rdf(writable_server: Server, accept: str, syntax: ox.RdfFormat) -> None:
+    response = get(writable_server, "/id/tool/keras", Accept=accept)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith(accept)
+    quads = set(ox.parse(response.content, format=syntax))
+    keras, tensorflow = ox.NamedNode(ID + "tool/keras"), ox.NamedNode(ID + "tool/tensorflow")
+    assert ox.Quad(keras, ox.NamedNode("https://w3id.org/careerkg/ontology#interfaceTo"), tensorflow) in quads
+
+
+def test_iris_dereference_to_html_for_browsers(writable_server: Server) -> None:
+    response = get(writable_server, "/id/role/ml-engineer", Accept="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "<h1>ML Engineer</h1>" in response.text
+    assert 'href="/id/tool/keras"' in response.text  # local links to related resources
+    assert "Referenced by" in response.text
+    problem(get(writable_server, "/id/role/astronaut", Accept="text/html"), 404)
+
+
+def test_openapi_document_and_docs_page(writable_server: Server) -> None:
+    document = ok(writable_server, "/openapi.json")
+    assert document["openapi"].startswith("3.1")
+    paths = set(document["paths"])
+    for route in (
+        "/api/v1/roles",
+        "/api/v1/roles/{id}",
+        "/api/v1/skills/{id}/roles",
+        "/api/v1/search",
+        "/api/v1/suggest",
+        "/api/v1/compare",
+        "/api/v1/roles/{id}/gap",
+        "/api/v1/match",
+        "/api/v1/roles/{id}/paths",
+        "/api/v1/stats",
+    ):
+        assert route in paths
+    responses = document["paths"]["/api/v1/roles/{id}"]["get"]["responses"]
+    assert "application/problem+json" in responses["404"]["content"]
+    docs = get(writable_server, "/docs")
+    assert docs.status_code == 200
+    assert "/docs/swagger/js/swagger-ui-bundle.js" in docs.text
+    assert get(writable_server, "/docs/swagger/js/swagger-ui-bundle.js").status_code == 200
+
+
+def test_schemathesis_finds_nothing(writable_server: Server) -> None:
+    """Property-based run of the OpenAPI document: no 5xx, no response breaking its schema."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            writable_server.url + "/openapi.json",
+            "--checks",
+            "all",
+            "--max-examples",
+            "25",
+            "--workers",
+            "1",  # hypothesis' lambda-source cache is not thread-safe on CPython 3.11
+            "--seed",
+            "20261128",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    tail = "\n".join(line[:300] for line in done.stdout.splitlines()[-40:])
+    assert done.returncode == 0, tail
+    assert " passed" in done.stdout
