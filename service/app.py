@@ -50,7 +50,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> OpenAPI:
         max_age=86400,
     )
 
-    from service.blueprints import api, docs, graph_store, linked_data, ops, sparql, web
+    from service.blueprints import api, docs, graph_store, linked_data, ops, sparql, validate, web
 
     app.register_blueprint(ops.bp)
     app.register_blueprint(sparql.bp)
@@ -58,5 +58,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> OpenAPI:
     app.register_blueprint(linked_data.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(validate.bp)
     app.register_api(api.bp)
     return app

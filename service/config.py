@@ -28,6 +28,7 @@ class Settings:
     data: tuple[Path, ...] = ()
     threads: int = 8
     write_token: str | None = None
+    tokens_file: str | None = None
     query_timeout: float = 10.0
     max_body: int = 10 * 1024 * 1024
     cors_origins: str = "*"

@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from flask import Flask, current_app
 
-from service import rdfio
+from service import writes
 from service.config import Settings
-from service.errors import ValidationFailed
 from service.loading import ensure_filled
 from service.sparql.execute import NetworkPolicy, QueryRequest, UpdateRequest, prepare_update, query_job
 from service.sparql.pool import Answer, QueryPool
-from service.store import EmbeddedStore, GraphName, Store, open_store
-from service.validation import Report, validate
+from service.store import GraphName, Store, open_store
+from service.validation import Report
 
 _EXTENSION = "careerkg.graph"
 
@@ -35,6 +34,9 @@ class Graph:
 
     def __post_init__(self) -> None:
         self.network = NetworkPolicy(self.settings.network_allow)
+        location = self.settings.store
+        self.changelog = writes.ChangeLog(writes.changelog_path(location))
+        self.version = len(self.changelog) + 1
         self.pool = QueryPool(query_job(self.store), size=self.settings.query_workers, fork_lock=self.write_lock)
 
     def query(self, request: QueryRequest) -> Answer:
@@ -46,41 +48,46 @@ class Graph:
     def update(self, request: UpdateRequest) -> Report:
         """Apply a SPARQL update in one transaction, if the graph it produces conforms."""
         text = prepare_update(request, self.network)
-        return self._commit(lambda store: store.update(text, base_iri=request.base_iri))
+        with self.write_lock:
+            delta = writes.delta_of_update(self.store, text, request.base_iri)
+            return self._commit(
+                delta, lambda store: store.update(text, base_iri=request.base_iri), "sparql-update", request.user
+            )
 
-    def replace_graph(self, graph: GraphName, quads: Iterable[ox.Quad]) -> Report:
+    def replace_graph(self, graph: GraphName, quads: Iterable[ox.Quad], user: str | None) -> Report:
         """Replace one graph's content (Graph Store PUT), if the result conforms."""
         quads = list(quads)
-        return self._commit(lambda store: store.replace_graph(graph, quads))
+        with self.write_lock:
+            delta = writes.delta_of_replace(self.store, graph, quads)
+            return self._commit(delta, lambda store: store.replace_graph(graph, quads), "graph-store PUT", user)
 
-    def add(self, quads: Iterable[ox.Quad]) -> Report:
-        """Add quads (Graph Store POST), if the result conforms."""
+    def add(self, quads: Iterable[ox.Quad], user: str | None, operation: str = "graph-store POST") -> Report:
+        """Add quads, if the result conforms."""
         quads = list(quads)
-        return self._commit(lambda store: store.add(quads))
+        with self.write_lock:
+            delta = writes.delta_of_quads(self.store, added=quads)
+            return self._commit(delta, lambda store: store.add(quads), operation, user)
 
-    def drop_graph(self, graph: GraphName) -> Report:
+    def drop_graph(self, graph: GraphName, user: str | None) -> Report:
         """Remove one graph's content (Graph Store DELETE), if the result conforms."""
-        return self._commit(lambda store: store.replace_graph(graph, []))
+        with self.write_lock:
+            delta = writes.delta_of_replace(self.store, graph, [])
+            return self._commit(delta, lambda store: store.replace_graph(graph, []), "graph-store DELETE", user)
+
+    def change(self, delta: writes.Delta, user: str | None, operation: str) -> Report:
+        """Apply a computed delta (REST writes), if the result conforms."""
+        with self.write_lock:
+            return self._commit(delta, writes.apply_delta(delta), operation, user)
 
     def graph_exists(self, graph: GraphName) -> bool:
         """Whether a graph holds any triple (the default graph always exists)."""
         return isinstance(graph, ox.DefaultGraph) or next(self.store.quads(graph), None) is not None
 
-    def _commit(self, change: Callable[[Store], None]) -> Report:
-        """Apply a change to a scratch copy, validate the graph it gives, then apply it for real.
-
-        Writers are serialised; readers keep seeing the graph before the change until it commits.
-        """
-        with self.write_lock:
-            scratch = EmbeddedStore()
-            scratch.add(self.store.quads())
-            change(scratch)
-            report = validate(rdfio.to_graph(scratch.quads()))
-            if not report.conforms:
-                raise ValidationFailed(report.summary(), report)
-            change(self.store)
+    def _commit(self, delta: writes.Delta, apply: Callable[[Store], None], operation: str, user: str | None) -> Report:
+        report = writes.commit(self.store, self.changelog, delta, apply, operation=operation, user=user)
+        if delta.added or delta.removed:
             self.changed()
-            return report
+        return report
 
     def changed(self) -> None:
         """Record a commit: a new dataset version, and workers that show the new data."""

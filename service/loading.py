@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from service import dataset, rdfio
+from service import dataset, rdfio, writes
 from service.errors import ValidationFailed
 from service.store import GraphName, Store
 from service.validation import Report, validate
@@ -48,19 +49,39 @@ def check_files(paths: Sequence[Path | str]) -> CheckedFiles:
 
 
 def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None = None, replace: bool = False) -> Report:
-    """Validate the store's content merged with the files; write them only if the result conforms."""
+    """Load files through the one write path: validate the change, commit it only if it conforms, log it."""
     graph = graph if graph is not None else ox.DefaultGraph()
     files = rdfio.read_files(paths)
     new = [_into(q, graph) for f in files for q in f.quads]
-    kept = (q for q in store.quads() if not (replace and q.graph_name == graph))
-    report = validate(rdfio.to_graph([*kept, *new])).with_files(subject_files(files))
-    if not report.conforms:
-        raise ValidationFailed(report.summary(), report)
+    apply: Callable[[Store], None]
     if replace:
-        store.replace_graph(graph, new)
+        delta = writes.delta_of_replace(store, graph, new)
+
+        def apply(target: Store) -> None:
+            target.replace_graph(graph, new)
     else:
-        store.add(new)
-    return report
+        delta = writes.delta_of_quads(store, added=new)
+
+        def apply(target: Store) -> None:
+            target.add(new)
+
+    changelog = writes.ChangeLog(writes.changelog_path(store.location))
+    files_of = subject_files(files)
+    try:
+        # Filling an empty store validates everything at once: the start-up validation.
+        report = writes.commit(store, changelog, delta, apply, operation="load", user=_user(), whole=store.is_empty())
+    except ValidationFailed as failed:
+        if isinstance(failed.report, Report):
+            failed.report = failed.report.with_files(files_of)
+        raise
+    return report.with_files(files_of)
+
+
+def _user() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def _into(quad: ox.Quad, graph: GraphName) -> ox.Quad:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -367,3 +367,56 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     invalid_params: list[dict[str, str]] | None = Field(None, alias="invalid-params")
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+
+class ResourceWrite(Strict):
+    """A resource as a curator writes it. PUT replaces every statement about it; PATCH replaces only the
+    fields given. Link fields take ids of the linked kind; see each route for the fields it knows."""
+
+    label: dict[str, str] | None = Field(None, description="Label per language; exactly one in English.")
+    alt_labels: dict[str, list[str]] | None = Field(None, description="Alternative labels per language.")
+    description: dict[str, str] | None = Field(None, description="Description per language; English required.")
+    sources: list[str] | None = Field(None, description="Ids of the source documents the facts come from.")
+    exact_matches: list[str] | None = Field(None, description="IRIs of the same thing elsewhere (Wikidata, ESCO).")
+    links: dict[str, list[str]] | None = Field(
+        None, description='Link field -> ids, e.g. {"essential_skills": ["programming"]}.'
+    )
+    values: dict[str, list[str]] | None = Field(
+        None, description='Text field -> English texts, e.g. {"strengths": ["fast"]}.'
+    )
+
+
+class WriteResult(BaseModel):
+    id: str
+    iri: str
+    dataset_version: str
+    added: int = Field(description="Statements added.")
+    removed: int = Field(description="Statements removed.")
+    warnings: list[dict[str, Any]] = Field(default_factory=list, description="SHACL warnings; they do not block.")
+
+
+class ChangeEntry(BaseModel):
+    id: int
+    at: str
+    who: str | None
+    operation: str
+    added: int
+    removed: int
+    triples_added: list[str] = Field(description="N-Quads, at most 200.")
+    triples_removed: list[str] = Field(description="N-Quads, at most 200.")
+
+
+class ChangePage(BaseModel):
+    items: list[ChangeEntry]
+    total: int
+    limit: int
+    offset: int
+    next: str | None
+
+
+class ChangesQuery(Strict):
+    limit: int = Field(20, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)

@@ -7,14 +7,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+import pyoxigraph as ox
 from flask import Response, current_app, json, request, url_for
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from service import auth
+from service.api import editing
 from service.api import schemas as s
-from service.api.catalog import Catalog, Entry, Index, iri
+from service.api.catalog import COLLECTIONS, Catalog, Entry, Index, iri
+from service.errors import NotFound
 from service.graph import get_graph
 from service.namespaces import CKG
 
@@ -249,6 +253,100 @@ for _collection, _kind, _target, _links, _result in _REVERSE:
         summary=f"The {_target} of a {_kind}",
         operation_id=f"{_kind}_{_target}",
     )(_reverse(_kind, _links, _result))
+
+
+# --- writes for curators (bearer token) -----------------------------------------------------
+
+EDITING = Tag(
+    name="editing", description="Curator writes: validated against the shapes before they commit (422 otherwise)."
+)
+SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def _write_view(kind: str, method: str) -> Callable[..., Response]:
+    if method == "DELETE":
+
+        def delete(path: s.IdPath) -> Response:
+            return _write(kind, method, path, None)
+
+        delete.__name__ = f"delete_{kind}"
+        return delete
+
+    def view(path: s.IdPath, body: s.ResourceWrite) -> Response:
+        return _write(kind, method, path, body)
+
+    view.__name__ = f"{method.lower()}_{kind}"
+    return view
+
+
+def _write(kind: str, method: str, path: s.IdPath, body: s.ResourceWrite | None) -> Response:
+    """One REST write, through the one write path."""
+    user = auth.require_writer(request, current_app.config["CAREERKG"])
+    graph = get_graph()
+    subject = ox.NamedNode(iri(kind, path.id))
+    with graph.write_lock:
+        existed = next(graph.store.quads_of(subject=subject), None) is not None
+        if method != "PUT" and not existed:
+            raise NotFound(f"no {kind} with id {path.id!r}" + ("; create it with PUT" if method == "PATCH" else ""))
+        if method == "DELETE":
+            delta = editing.delete_delta(graph.store, kind, path.id)
+        else:
+            assert body is not None
+            build = editing.patch_delta if method == "PATCH" else editing.put_delta
+            delta = build(graph.store, kind, path.id, body)
+        report = graph.change(delta, user, f"rest {method} {kind}/{path.id}")
+    result = {
+        "id": path.id,
+        "iri": subject.value,
+        "dataset_version": f"{graph.instance}-{graph.version}",
+        "added": len(delta.added),
+        "removed": len(delta.removed),
+        "warnings": [w.to_json() for w in report.warnings],
+    }
+    status = 201 if method == "PUT" and not existed else 200
+    return Response(json.dumps(result), status=status, mimetype="application/json")
+
+
+_WRITE_RESPONSES: dict[str | int, Any] = {
+    "401": _problem("No bearer token."),
+    "403": _problem("Writes are off, or the token is not valid."),
+    "422": _problem("The change would break the shapes; nothing was written. results lists each SHACL result."),
+}
+for _collection, _kind in COLLECTIONS.items():
+    fields = ", ".join(sorted(editing.LINKS[_kind])) or "none"
+    texts = ", ".join(sorted([*editing.TEXTS[_kind], *editing.PLAIN.get(_kind, {})])) or "none"
+    bp.put(
+        f"/{_collection}/<id>",
+        tags=[EDITING],
+        security=SECURED,
+        responses={200: s.WriteResult, 201: s.WriteResult, **_WRITE_RESPONSES},
+        summary=f"Create or replace a {_kind}",
+        description=f"links fields: {fields}. values fields: {texts}.",
+    )(_write_view(_kind, "PUT"))
+    bp.patch(
+        f"/{_collection}/<id>",
+        tags=[EDITING],
+        security=SECURED,
+        responses={200: s.WriteResult, **_WRITE_RESPONSES},
+        summary=f"Change some fields of a {_kind}",
+        description=f"Only the fields given are replaced. links fields: {fields}. values fields: {texts}.",
+    )(_write_view(_kind, "PATCH"))
+
+    bp.delete(
+        f"/{_collection}/<id>",
+        tags=[EDITING],
+        security=SECURED,
+        responses={200: s.WriteResult, **_WRITE_RESPONSES},
+        summary=f"Delete a {_kind} and every statement pointing at it",
+    )(_write_view(_kind, "DELETE"))
+
+
+@bp.get("/changes", tags=[EDITING], responses={200: s.ChangePage}, summary="The change log, newest first")
+def changes(query: s.ChangesQuery) -> Response:
+    entries, total = get_graph().changelog.page(query.offset, query.limit)
+    envelope = page([{}] * total, query.limit, query.offset)
+    envelope["items"] = entries
+    return reply(envelope)
 
 
 # --- search -------------------------------------------------------------------------------------

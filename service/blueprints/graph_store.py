@@ -18,17 +18,7 @@ from service.store import GraphName
 
 bp = Blueprint("graph_store", __name__)
 
-# RDF syntaxes accepted in request bodies, by media type.
-BODY_FORMATS: dict[str, ox.RdfFormat] = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/x-turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "text/plain": ox.RdfFormat.N_TRIPLES,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/trig": ox.RdfFormat.TRIG,
-    "application/n-quads": ox.RdfFormat.N_QUADS,
-}
+BODY_FORMATS = rdfio.MEDIA_FORMATS
 GRAPH_OFFERED = (negotiation.TURTLE, negotiation.NTRIPLES, negotiation.RDFXML, negotiation.JSONLD)
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
 
@@ -90,24 +80,22 @@ def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValu
         return response
 
     settings: Settings = current_app.config["CAREERKG"]
-    auth.require_writer(request, settings.write_token)
+    user = auth.require_writer(request, settings)
     existed = next(store_graph.store.quads(graph), None) is not None  # an empty default graph counts as new
     if request.method == "DELETE":
         if not existed:
             raise NotFound(f"no graph {_name(graph)} in this store")
-        store_graph.drop_graph(graph)
+        store_graph.drop_graph(graph, user)
         return Response(status=204)
 
     quads = _body_quads(graph)
-    if request.method == "PUT":
-        store_graph.replace_graph(graph, quads)
-    else:
-        store_graph.add(quads)
+    report = store_graph.replace_graph(graph, quads, user) if request.method == "PUT" else store_graph.add(quads, user)
+    response = Response(status=201 if location is not None or not existed else 204)
     if location is not None:
-        response = Response(status=201)
         response.headers["Location"] = location
-        return response
-    return Response(status=204 if existed else 201)
+    if report.warnings:
+        response.headers["CareerKG-Warnings"] = str(len(report.warnings))
+    return response
 
 
 def _body_quads(graph: GraphName) -> list[ox.Quad]:

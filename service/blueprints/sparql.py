@@ -39,8 +39,8 @@ def endpoint() -> ResponseReturnValue:
         return service_description.respond()
     if operation == "update":
         settings: Settings = current_app.config["CAREERKG"]
-        user = auth.require_writer(request, settings.write_token)
-        get_graph().update(
+        user = auth.require_writer(request, settings)
+        report = get_graph().update(
             UpdateRequest(
                 update=text,
                 using_graphs=_iris(params, "using-graph-uri"),
@@ -49,7 +49,10 @@ def endpoint() -> ResponseReturnValue:
                 user=user,
             )
         )
-        return Response(status=204)
+        response = Response(status=204)
+        if report.warnings:
+            response.headers["CareerKG-Warnings"] = str(len(report.warnings))
+        return response
     answer = get_graph().query(
         QueryRequest(
             query=text,

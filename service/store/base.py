@@ -41,12 +41,26 @@ class Store(ABC):
         """Add quads, all of them or none."""
 
     @abstractmethod
+    def apply(self, added: Iterable[ox.Quad], removed: Iterable[ox.Quad]) -> None:
+        """Remove then add quads, in one transaction (removed quads hold no blank nodes)."""
+
+    @abstractmethod
     def replace_graph(self, graph: GraphName, quads: Iterable[ox.Quad]) -> None:
         """Replace the content of one graph with ``quads``, in one transaction."""
 
     @abstractmethod
     def quads(self, graph: GraphName | None = None) -> Iterator[ox.Quad]:
         """Every quad, or the quads of one graph."""
+
+    @abstractmethod
+    def quads_of(
+        self, subject: ox.NamedNode | ox.BlankNode | None = None, obj: ox.NamedNode | ox.BlankNode | None = None
+    ) -> Iterator[ox.Quad]:
+        """The quads with this subject, or this object, in any graph."""
+
+    def contains(self, quad: ox.Quad) -> bool:
+        """Whether the store holds this quad."""
+        return any(q == quad for q in self.quads_of(subject=quad.subject))  # type: ignore[arg-type]
 
     @abstractmethod
     def named_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:

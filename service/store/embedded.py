@@ -61,6 +61,18 @@ class EmbeddedStore(Store):
         self._store.extend(quads)
         self._flush()
 
+    def apply(self, added: Iterable[ox.Quad], removed: Iterable[ox.Quad]) -> None:
+        # One SPARQL update is one transaction; the data is serialised by the library, never pasted text.
+        removing = ox.serialize(removed, format=ox.RdfFormat.N_QUADS) or b""
+        adding = ox.serialize(added, format=ox.RdfFormat.N_QUADS) or b""
+        operations = []
+        if removing:
+            operations.append("DELETE DATA { " + _quad_data(removing) + " }")
+        if adding:
+            operations.append("INSERT DATA { " + _quad_data(adding) + " }")
+        if operations:
+            self._store.update(" ;\n".join(operations))
+
     def replace_graph(self, graph: GraphName, quads: Iterable[ox.Quad]) -> None:
         # One SPARQL Update is one transaction: clear and insert become visible together.
         quads = list(quads)
@@ -78,6 +90,17 @@ class EmbeddedStore(Store):
     def quads(self, graph: GraphName | None = None) -> Iterator[ox.Quad]:
         return iter(self._store.quads_for_pattern(None, None, None, graph))
 
+    def quads_of(
+        self, subject: ox.NamedNode | ox.BlankNode | None = None, obj: ox.NamedNode | ox.BlankNode | None = None
+    ) -> Iterator[ox.Quad]:
+        return iter(self._store.quads_for_pattern(subject, None, obj, None))
+
+    def contains(self, quad: ox.Quad) -> bool:
+        return (
+            next(iter(self._store.quads_for_pattern(quad.subject, quad.predicate, quad.object, quad.graph_name)), None)
+            is not None
+        )
+
     def named_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:
         return [g for g in self._store.named_graphs() if next(self.quads(g), None) is not None]
 
@@ -85,9 +108,22 @@ class EmbeddedStore(Store):
         return len(self._store)
 
     def _flush(self) -> None:
-        if self.path is not None:
-            self._store.flush()
+        """Nothing per write: RocksDB's write-ahead log already survives a killed process (tested)."""
 
     def close(self) -> None:
-        self._flush()
+        if self.path is not None:
+            self._store.flush()
         del self._store
+
+
+def _quad_data(nquads: bytes) -> str:
+    """N-Quads as SPARQL QuadData: a named-graph quad becomes GRAPH <g> { s p o }."""
+    parts = []
+    for quad in ox.parse(nquads, format=ox.RdfFormat.N_QUADS):
+        triple = ox.serialize([ox.Triple(quad.subject, quad.predicate, quad.object)], format=ox.RdfFormat.N_TRIPLES)
+        text = (triple or b"").decode().strip()
+        if isinstance(quad.graph_name, ox.DefaultGraph):
+            parts.append(text)
+        else:
+            parts.append(f"GRAPH {quad.graph_name} {{ {text} }}")
+    return "\n".join(parts)

@@ -1,0 +1,67 @@
+"""POST /validate: SHACL-validate a posted RDF document, alone or merged with the current graph."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from flask.typing import ResponseReturnValue
+
+from service import negotiation, rdfio, writes
+from service.graph import get_graph
+from service.sparql.execute import BadRequest
+from service.validation import validate
+
+bp = Blueprint("validate", __name__)
+OFFERED = (
+    negotiation.Format("application/json", "json", charset=False),
+    negotiation.TURTLE,
+    negotiation.JSONLD,
+    negotiation.NTRIPLES,
+    negotiation.RDFXML,
+)
+
+
+class UnsupportedDocument(BadRequest):
+    """A document in a syntax the server does not read."""
+
+    status = 415
+    title = "Unsupported Media Type"
+
+
+@bp.post("/validate")
+def validate_document() -> ResponseReturnValue:
+    """Validate the body (any RDF syntax, by Content-Type); ``?with=current`` merges it with the graph first.
+
+    The parsers load no external entities and fetch no remote JSON-LD contexts.
+    """
+    fmt = rdfio.MEDIA_FORMATS.get(request.mimetype)
+    if fmt is None:
+        raise UnsupportedDocument(
+            f"Content-Type {request.mimetype!r} is not an RDF syntax: " + ", ".join(sorted(rdfio.MEDIA_FORMATS))
+        )
+    mode = request.args.get("with", "")
+    if mode not in ("", "current"):
+        raise BadRequest(f"with: {mode!r} is not known; use with=current, or leave it out")
+    answer = negotiation.choose(request.headers.get("Accept"), OFFERED)
+    quads = rdfio.parse_bytes(request.get_data(cache=False), fmt, source="request body")
+    if mode == "current":
+        store = get_graph().store
+        report = writes.validate_change(store, writes.delta_of_quads(store, added=quads))
+    else:
+        report = validate(rdfio.to_graph(quads))
+    if answer.rdf is None:
+        return Response(report.to_json_text(), mimetype="application/json")
+    body = ox_serialize(report, answer)
+    return Response(body, content_type=answer.content_type)
+
+
+def ox_serialize(report: object, fmt: negotiation.Format) -> bytes:
+    """The sh:ValidationReport graph in an RDF syntax."""
+    import pyoxigraph as ox
+
+    from service.validation import Report
+
+    assert isinstance(report, Report)
+    assert fmt.rdf is not None
+    turtle = report.graph.serialize(format="nt").encode()
+    triples = ox.parse(turtle, format=ox.RdfFormat.N_TRIPLES)
+    return ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in triples), format=fmt.rdf) or b""

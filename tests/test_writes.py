@@ -1,0 +1,373 @@
+"""Guarded, durable writes against real server processes: every path validates, refuses, logs, survives kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+import pytest
+import requests
+
+from tests.conftest import WRITE_TOKEN, Server, run_cli
+from tests.test_sparql_endpoint import Listener
+
+AUTH = {"Authorization": f"Bearer {WRITE_TOKEN}"}
+SOURCE = "ai-engineer-vs-ml-engineer"
+
+
+def tool(label: str | None = "JAX", **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "description": {"en": "A library for numerical computing and machine learning."},
+        "sources": [SOURCE],
+        "links": {"categories": ["library"], "skills": ["deep-learning"]},
+    }
+    if label:
+        body["label"] = {"en": label}
+    body.update(extra)
+    return body
+
+
+def dump(server: Server) -> set[str]:
+    """Every quad of the store, through the SPARQL endpoint."""
+    response = requests.post(
+        server.url + "/sparql",
+        data=b"CONSTRUCT { ?s ?p ?o } WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
+        headers={"Content-Type": "application/sparql-query", "Accept": "application/n-triples"},
+        timeout=60,
+    )
+    assert response.status_code == 200
+    return set(response.text.splitlines())
+
+
+def assert_refused(response: requests.Response, focus: str) -> list[dict[str, Any]]:
+    assert response.status_code == 422, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["conforms"] is False
+    assert focus in {r["focusNode"] for r in body["results"]}
+    for result in body["results"]:
+        assert result["message"]
+        assert result["severity"] in ("Violation", "Warning")
+    return list(body["results"])
+
+
+@pytest.fixture
+def server(server_factory) -> Server:  # type: ignore[no-untyped-def]
+    return server_factory("--store", "memory", env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN})
+
+
+# --- REST writes ---------------------------------------------------------------------------
+
+
+def test_rest_put_patch_delete(server: Server) -> None:
+    url = server.url + "/api/v1/tools/jax"
+    created = requests.put(url, json=tool(), headers=AUTH, timeout=30)
+    assert created.status_code == 201, created.text
+    assert created.json()["added"] == 6  # type, label, description, source, category, skill
+    detail = requests.get(url, timeout=30).json()
+    assert detail["label"] == "JAX"
+    assert [s["id"] for s in detail["skills"]] == ["deep-learning"]
+
+    patched = requests.patch(
+        url, json={"values": {"strengths": ["composable transformations"]}}, headers=AUTH, timeout=30
+    )
+    assert patched.status_code == 200, patched.text
+    assert requests.get(url, timeout=30).json()["strengths"] == ["composable transformations"]
+    assert requests.get(url, timeout=30).json()["label"] == "JAX"  # untouched fields stay
+
+    role = requests.patch(
+        server.url + "/api/v1/roles/ml-engineer",
+        json={"links": {"tools": ["keras", "scikit-learn", "jax"]}},
+        headers=AUTH,
+        timeout=30,
+    )
+    assert role.status_code == 200, role.text
+    assert "jax" in [
+        t["id"] for t in requests.get(server.url + "/api/v1/roles/ml-engineer", timeout=30).json()["tools"]
+    ]
+
+    deleted = requests.delete(url, headers=AUTH, timeout=30)
+    assert deleted.status_code == 200, deleted.text
+    assert requests.get(url, timeout=30).status_code == 404
+    tools = [t["id"] for t in requests.get(server.url + "/api/v1/roles/ml-engineer", timeout=30).json()["tools"]]
+    assert tools == ["keras", "scikit-learn"]  # the links to it went with it
+
+
+def test_rest_violations_change_nothing(server: Server) -> None:
+    before = dump(server)
+    url = server.url + "/api/v1/tools/jax"
+    assert_refused(
+        requests.put(url, json=tool(label=None), headers=AUTH, timeout=30), "https://w3id.org/careerkg/id/tool/jax"
+    )
+    results = assert_refused(
+        requests.put(
+            url, json=tool(links={"categories": ["library"], "skills": ["no-such-skill"]}), headers=AUTH, timeout=30
+        ),
+        "https://w3id.org/careerkg/id/tool/jax",
+    )
+    assert any(r["path"] == "ckg:supportsSkill" for r in results)
+    assert_refused(
+        requests.patch(
+            server.url + "/api/v1/roles/ai-engineer", json={"links": {"essential_skills": []}}, headers=AUTH, timeout=30
+        ),
+        "https://w3id.org/careerkg/id/role/ai-engineer",
+    )
+    # Deleting the article would leave every resource without a source.
+    gone = requests.delete(server.url + "/api/v1/tools/keras", headers=AUTH, timeout=30)
+    assert gone.status_code == 200  # a tool nobody needs to exist: fine
+    before = dump(server)
+    refused = requests.put(
+        server.url + "/api/v1/industries/healthcare", json={"label": {"en": "Health"}}, headers=AUTH, timeout=30
+    )
+    assert_refused(refused, "https://w3id.org/careerkg/id/industry/healthcare")
+    assert dump(server) == before
+
+
+def test_rest_write_bad_bodies(server: Server) -> None:
+    url = server.url + "/api/v1/tools/jax"
+    unknown = requests.put(url, json=tool(links={"flavours": ["sweet"]}), headers=AUTH, timeout=30)
+    assert unknown.status_code == 400
+    assert "flavours" in unknown.json()["detail"]
+    extra = requests.put(url, json={**tool(), "colour": "blue"}, headers=AUTH, timeout=30)
+    assert extra.status_code == 400
+    assert (
+        requests.patch(server.url + "/api/v1/tools/nothing-here", json=tool(), headers=AUTH, timeout=30).status_code
+        == 404
+    )
+    assert (
+        requests.put(url, data=b"{oops", headers={**AUTH, "Content-Type": "application/json"}, timeout=30).status_code
+        == 400
+    )
+
+
+@pytest.mark.parametrize(("headers", "status"), [({}, 401), ({"Authorization": "Bearer nope"}, 403)])
+def test_every_write_path_needs_the_token(server: Server, headers: dict[str, str], status: int) -> None:
+    before = dump(server)
+    attempts = [
+        requests.put(server.url + "/api/v1/tools/jax", json=tool(), headers=headers, timeout=30),
+        requests.delete(server.url + "/api/v1/tools/keras", headers=headers, timeout=30),
+        requests.post(
+            server.url + "/sparql",
+            data=b"CLEAR ALL",
+            headers={**headers, "Content-Type": "application/sparql-update"},
+            timeout=30,
+        ),
+        requests.delete(server.url + "/graph-store?default", headers=headers, timeout=30),
+    ]
+    assert [r.status_code for r in attempts] == [status] * 4
+    assert dump(server) == before
+
+
+# --- SPARQL Update and Graph Store, through the same path ---------------------------------------
+
+
+def test_sparql_update_paths(server: Server) -> None:
+    def update(text: str) -> requests.Response:
+        return requests.post(
+            server.url + "/sparql",
+            data=text.encode(),
+            headers={**AUTH, "Content-Type": "application/sparql-update"},
+            timeout=60,
+        )
+
+    before = dump(server)
+    refused = update(
+        "INSERT DATA { <https://w3id.org/careerkg/id/tool/jax> a <https://w3id.org/careerkg/ontology#Tool> }"
+    )
+    assert_refused(refused, "https://w3id.org/careerkg/id/tool/jax")
+    # A modify whose WHERE finds every role: dropping their responsibilities breaks each role.
+    refused = update(
+        "PREFIX ckg: <https://w3id.org/careerkg/ontology#> DELETE { ?r ckg:hasResponsibility ?x } WHERE { ?r ckg:hasResponsibility ?x }"
+    )
+    results = assert_refused(refused, "https://w3id.org/careerkg/id/role/ai-engineer")
+    assert "https://w3id.org/careerkg/id/role/ml-engineer" in {r["focusNode"] for r in results}
+    assert dump(server) == before
+    ok = update(
+        'PREFIX ckg: <https://w3id.org/careerkg/ontology#> DELETE { ?t ckg:strength "flexibility"@en } '
+        'INSERT { ?t ckg:strength "very flexible"@en } WHERE { ?t ckg:strength "flexibility"@en }'
+    )
+    assert ok.status_code == 204, ok.text
+    assert len(dump(server) ^ before) == 4  # two tools, one statement out and one in each
+
+
+def test_warnings_do_not_block(server: Server) -> None:
+    response = requests.post(
+        server.url + "/sparql",
+        data=b"PREFIX ckg: <https://w3id.org/careerkg/ontology#> INSERT DATA { "
+        b"<https://w3id.org/careerkg/id/role/ml-engineer> ckg:optionalSkill <https://w3id.org/careerkg/id/skill/programming> }",
+        headers={**AUTH, "Content-Type": "application/sparql-update"},
+        timeout=30,
+    )
+    assert response.status_code == 204, response.text
+    assert response.headers["CareerKG-Warnings"] == "1"
+
+
+# --- /validate -------------------------------------------------------------------------------------
+
+GOOD = b"""@prefix ckg: <https://w3id.org/careerkg/ontology#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://w3id.org/careerkg/id/tool/jax> a ckg:Tool ; rdfs:label "JAX"@en ;
+    dcterms:description "A library."@en ;
+    ckg:toolCategory <https://w3id.org/careerkg/id/tool-category/library> ;
+    ckg:supportsSkill <https://w3id.org/careerkg/id/skill/deep-learning> ;
+    dcterms:source <https://w3id.org/careerkg/id/source/ai-engineer-vs-ml-engineer> .
+"""
+
+
+def test_validate_endpoint(server: Server) -> None:
+    def post(
+        body: bytes, content_type: str = "text/turtle", query: str = "", accept: str = "application/json"
+    ) -> requests.Response:
+        return requests.post(
+            server.url + "/validate" + query,
+            data=body,
+            headers={"Content-Type": content_type, "Accept": accept},
+            timeout=60,
+        )
+
+    with_current = post(GOOD, query="?with=current").json()
+    assert with_current["conforms"] is True
+    alone = post(GOOD).json()  # alone, the linked skill, category and source are not there
+    assert alone["conforms"] is False
+    assert {r["path"] for r in alone["results"]} >= {"ckg:supportsSkill", "dcterms:source"}
+    broken = post(GOOD.replace(b'rdfs:label "JAX"@en ;', b""), query="?with=current").json()
+    assert broken["conforms"] is False
+    assert broken["results"][0]["focusNode"] == "https://w3id.org/careerkg/id/tool/jax"
+    report = post(GOOD.replace(b'rdfs:label "JAX"@en ;', b""), query="?with=current", accept="text/turtle")
+    assert report.headers["Content-Type"].startswith("text/turtle")
+    graph = set(ox.parse(report.content, format=ox.RdfFormat.TURTLE))
+    conforms = ox.NamedNode("http://www.w3.org/ns/shacl#conforms")
+    assert any(q.predicate == conforms and q.object.value == "false" for q in graph)
+    syntax = post(b"<a> <b> .")
+    assert syntax.status_code == 400
+    assert "request body:1:" in syntax.json()["detail"]
+    assert post(GOOD, content_type="text/csv").status_code == 415
+    assert post(GOOD, query="?with=everything").status_code == 400
+    assert len(dump(server)) > 1000  # validating wrote nothing: checked by the next test too
+
+
+def test_validate_parses_safely(server: Server, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    entity = f"""<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [ <!ENTITY secret SYSTEM "file://{secret}"> ]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">
+  <rdf:Description rdf:about="https://example.org/x"><rdfs:label>&secret;</rdfs:label></rdf:Description>
+</rdf:RDF>""".encode()
+    response = requests.post(
+        server.url + "/validate", data=entity, headers={"Content-Type": "application/rdf+xml"}, timeout=30
+    )
+    assert "TOP-SECRET-VALUE" not in response.text
+    listener = Listener()
+    try:
+        document = f'{{"@context": "http://127.0.0.1:{listener.port}/context.jsonld", "@id": "https://example.org/x", "name": "x"}}'
+        response = requests.post(
+            server.url + "/validate",
+            data=document.encode(),
+            headers={"Content-Type": "application/ld+json"},
+            timeout=30,
+        )
+        assert response.status_code in (200, 400)
+        assert listener.connections == 0
+    finally:
+        listener.close()
+
+
+# --- the change log, durability, concurrency ------------------------------------------------------
+
+
+def test_change_log_names_who_did_what(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tokens = tmp_path / "tokens"
+    tokens.write_text("# name token\nalice alice-secret\nbob bob-secret\n")
+    server = server_factory("--store", "memory", env={"CAREERKG_TOKENS_FILE": str(tokens), "CAREERKG_WRITE_TOKEN": ""})
+    assert (
+        requests.put(
+            server.url + "/api/v1/tools/jax", json=tool(), headers={"Authorization": "Bearer alice-secret"}, timeout=30
+        ).status_code
+        == 201
+    )
+    assert (
+        requests.patch(
+            server.url + "/api/v1/tools/jax",
+            json={"values": {"developer": ["Google"]}},
+            headers={"Authorization": "Bearer bob-secret"},
+            timeout=30,
+        ).status_code
+        == 200
+    )
+    log = requests.get(server.url + "/api/v1/changes", timeout=30).json()
+    first, second = log["items"][1], log["items"][0]  # newest first
+    assert (first["who"], first["operation"], first["added"]) == ("alice", "rest PUT tool/jax", 6)
+    assert (second["who"], second["operation"], second["added"], second["removed"]) == (
+        "bob",
+        "rest PATCH tool/jax",
+        1,
+        0,
+    )
+    assert any("Google" in t for t in second["triples_added"])
+    assert (
+        requests.put(
+            server.url + "/api/v1/tools/jax", json=tool(), headers={"Authorization": "Bearer carol"}, timeout=30
+        ).status_code
+        == 403
+    )
+
+
+def kill_tree(server: Server) -> None:
+    """kill -9 the server and its worker, the moment after."""
+    children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
+    for pid in [*children, str(server.proc.pid)]:
+        os.kill(int(pid), signal.SIGKILL)
+    server.proc.wait(timeout=10)
+
+
+def test_acknowledged_writes_survive_kill_9(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "store"
+    env = {"CAREERKG_WRITE_TOKEN": WRITE_TOKEN}
+    first = server_factory("--store", str(store), env=env)
+    response = requests.put(first.url + "/api/v1/tools/jax", json=tool(), headers=AUTH, timeout=30)
+    assert response.status_code == 201
+    kill_tree(first)
+    second = server_factory("--store", str(store), env=env)
+    assert requests.get(second.url + "/api/v1/tools/jax", timeout=30).json()["label"] == "JAX"
+    log = requests.get(second.url + "/api/v1/changes", timeout=30).json()
+    assert log["items"][0]["operation"] == "rest PUT tool/jax"
+
+
+def test_concurrent_writers_are_serialised(server: Server) -> None:
+    results: dict[int, int] = {}
+
+    def write(i: int) -> None:
+        body = tool(label=f"Tool {i}")
+        results[i] = requests.put(
+            f"{server.url}/api/v1/tools/generated-{i}", json=body, headers=AUTH, timeout=120
+        ).status_code
+
+    version_before = requests.get(server.url + "/api/v1/stats", timeout=30).json()["dataset_version"]
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(results.values()) == {201}
+    listed = requests.get(server.url + "/api/v1/tools?q=Tool%20&limit=200", timeout=30).json()
+    assert {i["id"] for i in listed["items"]} >= {f"generated-{i}" for i in range(8)}
+    assert requests.get(server.url + "/api/v1/changes", timeout=30).json()["total"] == 8
+    stats = requests.get(server.url + "/api/v1/stats", timeout=30).json()
+    assert int(stats["dataset_version"].rsplit("-", 1)[1]) == int(version_before.rsplit("-", 1)[1]) + 8
+
+
+def test_cli_load_goes_through_the_same_path(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    new = tmp_path / "jax.ttl"
+    new.write_text(GOOD.decode())
+    done = run_cli("load", str(new), "--store", str(store))
+    assert done.code == 0, done.err
+    log = (tmp_path / "store.changes.jsonl").read_text().splitlines()
+    assert '"operation": "load"' in log[-1]
+    assert '"added": 6' in log[-1]
