@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ import rdflib
 
 from service import queries, rdfio
 from service.errors import ValidationFailed
-from service.namespaces import RDF
+from service.namespaces import CKG, RDF, SKOS
 from service.sparql import lexer
 from service.store import EmbeddedStore, GraphName, Store
 from service.validation import Report, validate
@@ -144,63 +144,74 @@ def _data_operations(update: str, base_iri: str | None) -> list[tuple[str, list[
 # --- validation of a change ---------------------------------------------------------------------
 
 
+# Predicates the shapes check from their object's side (SHACL-SPARQL "?x <p> $this" patterns): a change to
+# such a link must re-validate its object too. tests/test_writes_unit.py keeps this in step with shapes.ttl.
+INVERSE_CHECKED = frozenset(
+    {
+        CKG + "usesTool",
+        CKG + "requiredCredential",
+        CKG + "recommendedCredential",
+        CKG + "hasResponsibility",
+        SKOS + "broader",
+    }
+)
+
+
 def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib.URIRef]]:
     """The graph after the change, restricted to what validating the touched nodes needs, and those nodes.
 
-    Focus: the touched IRIs and every node pointing at them. Data: the focus nodes' statements both
-    ways, the types of what they link to, and the skill hierarchy above them.
+    Focus: the subjects of changed statements; the objects of changed links that shapes check from the
+    object's side; and, when a node's type changes, the nodes pointing at it (their sh:class checks).
+    Data: the focus nodes' statements, their inverse-checked incoming links, the types of everything they
+    link to, and the skill hierarchy above them. A link to a hub (a source every resource cites) therefore
+    costs no more than a link to anything else.
     """
-    changed = delta.nodes()
 
-    def after(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
-        for quad in quads:
-            if quad not in delta.removed:
-                yield quad
+    def live(quads: Iterable[ox.Quad]) -> set[ox.Quad]:
+        return {q for q in quads if q not in delta.removed}
 
-    outgoing: dict[ox.NamedNode, set[ox.Quad]] = {}
-    incoming: dict[ox.NamedNode, set[ox.Quad]] = {}
     added_from: dict[object, set[ox.Quad]] = {}
-    added_to: dict[object, set[ox.Quad]] = {}
+    added_to: dict[tuple[object, object], set[ox.Quad]] = {}
     for quad in delta.added:
         added_from.setdefault(quad.subject, set()).add(quad)
-        added_to.setdefault(quad.object, set()).add(quad)
+        added_to.setdefault((quad.predicate.value, quad.object), set()).add(quad)
 
     def out_of(node: ox.NamedNode) -> set[ox.Quad]:
-        if node not in outgoing:
-            found = set(after(store.quads_of(subject=node)))
-            found |= added_from.get(node, set())
-            outgoing[node] = found
-        return outgoing[node]
+        return live(store.quads_of(subject=node)) | added_from.get(node, set())
 
-    def into(node: ox.NamedNode) -> set[ox.Quad]:
-        if node not in incoming:
-            found = set(after(store.quads_of(obj=node)))
-            found |= added_to.get(node, set())
-            incoming[node] = found
-        return incoming[node]
+    def into(node: ox.NamedNode, predicates: Iterable[str]) -> set[ox.Quad]:
+        found: set[ox.Quad] = set()
+        for predicate in predicates:
+            found |= live(store.quads_of(predicate=ox.NamedNode(predicate), obj=node))
+            found |= added_to.get((predicate, node), set())
+        return found
 
-    focus = set(changed)
-    for node in changed:
-        focus |= {q.subject for q in into(node) if isinstance(q.subject, ox.NamedNode)}
+    changes = delta.added | delta.removed
+    focus = {q.subject for q in changes if isinstance(q.subject, ox.NamedNode)}
+    focus |= {q.object for q in changes if q.predicate.value in INVERSE_CHECKED and isinstance(q.object, ox.NamedNode)}
+    broader_targets = {q.object for q in changes if q.predicate.value == SKOS + "broader"}
+    for target in (t for t in broader_targets if isinstance(t, ox.NamedNode)):
+        # A new broader link may close a cycle: every concept above it is then its own ancestor.
+        above = store.query(queries.load("broader-closure"), bindings={"this": target})
+        assert isinstance(above, ox.QuerySolutions)
+        focus |= {row["s"] for row in above if isinstance(row["s"], ox.NamedNode)}
+    for node in {q.subject for q in changes if q.predicate == RDF_TYPE and isinstance(q.subject, ox.NamedNode)}:
+        referrers = live(store.quads_of(obj=node)) | {q for q in delta.added if q.object == node}
+        focus |= {q.subject for q in referrers if isinstance(q.subject, ox.NamedNode)}
     data: set[ox.Quad] = set()
     for node in focus:
-        data |= out_of(node) | into(node)
-    linked = {q.object for q in data if isinstance(q.object, ox.NamedNode)} | {
-        q.subject for q in data if isinstance(q.subject, ox.NamedNode)
-    }
+        data |= out_of(node) | into(node, INVERSE_CHECKED)
+    linked = {q.object for q in data if isinstance(q.object, ox.NamedNode)}
+    linked |= {q.subject for q in data if isinstance(q.subject, ox.NamedNode)}
     for node in linked - focus:
         data |= {q for q in out_of(node) if q.predicate == RDF_TYPE}
     for node in focus:  # the hierarchy above a skill (cycles, categories)
         result = store.query(queries.load("broader-closure"), bindings={"this": node})
         assert isinstance(result, ox.QuerySolutions)
         for row in result:
-            data.add(ox.Quad(row["s"], ox.NamedNode("http://www.w3.org/2004/02/skos/core#broader"), row["b"]))
+            data.add(ox.Quad(row["s"], ox.NamedNode(SKOS + "broader"), row["b"]))
             data |= {q for q in out_of(row["b"]) if q.predicate == RDF_TYPE}
-    graph = rdfio.to_graph(after(data))
-    for quad in delta.added:
-        if quad.subject in focus or quad.object in focus:
-            graph.add((rdfio.to_rdflib(quad.subject), rdfio.to_rdflib(quad.predicate), rdfio.to_rdflib(quad.object)))
-    return graph, sorted(rdflib.URIRef(n.value) for n in focus)
+    return rdfio.to_graph(live(data)), sorted(rdflib.URIRef(n.value) for n in focus)
 
 
 def validate_change(store: Store, delta: Delta) -> Report:

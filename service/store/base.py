@@ -54,9 +54,12 @@ class Store(ABC):
 
     @abstractmethod
     def quads_of(
-        self, subject: ox.NamedNode | ox.BlankNode | None = None, obj: ox.NamedNode | ox.BlankNode | None = None
+        self,
+        subject: ox.NamedNode | ox.BlankNode | None = None,
+        obj: ox.NamedNode | ox.BlankNode | None = None,
+        predicate: ox.NamedNode | None = None,
     ) -> Iterator[ox.Quad]:
-        """The quads with this subject, or this object, in any graph."""
+        """The quads matching a subject, predicate and/or object, in any graph."""
 
     def contains(self, quad: ox.Quad) -> bool:
         """Whether the store holds this quad."""

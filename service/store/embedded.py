@@ -91,9 +91,12 @@ class EmbeddedStore(Store):
         return iter(self._store.quads_for_pattern(None, None, None, graph))
 
     def quads_of(
-        self, subject: ox.NamedNode | ox.BlankNode | None = None, obj: ox.NamedNode | ox.BlankNode | None = None
+        self,
+        subject: ox.NamedNode | ox.BlankNode | None = None,
+        obj: ox.NamedNode | ox.BlankNode | None = None,
+        predicate: ox.NamedNode | None = None,
     ) -> Iterator[ox.Quad]:
-        return iter(self._store.quads_for_pattern(subject, None, obj, None))
+        return iter(self._store.quads_for_pattern(subject, predicate, obj, None))
 
     def contains(self, quad: ox.Quad) -> bool:
         return (
