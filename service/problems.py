@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pyoxigraph as ox
 from flask import Flask, Response, json, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -15,6 +16,12 @@ from service.validation import Report
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+REPORT_FORMATS = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> Response:
@@ -53,6 +60,9 @@ def init_app(app: Flask) -> None:
     def invalid(exc: ValidationFailed) -> Response:
         report = exc.report
         assert isinstance(report, Report)
+        wanted = request.accept_mimetypes.best_match([PROBLEM_JSON, *REPORT_FORMATS]) if request else None
+        if wanted in REPORT_FORMATS:  # the sh:ValidationReport itself, when asked for in RDF
+            return Response(report.to_rdf(REPORT_FORMATS[wanted]), status=exc.status, content_type=wanted)
         return problem(
             exc.status,
             exc.title,

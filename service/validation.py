@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 
+import pyoxigraph as ox
 import pyshacl
 import rdflib
 from rdflib.collection import Collection
@@ -104,6 +105,11 @@ class Report:
     def to_turtle(self) -> str:
         """The sh:ValidationReport graph in Turtle."""
         return self.graph.serialize(format="turtle")
+
+    def to_rdf(self, fmt: ox.RdfFormat) -> bytes:
+        """The sh:ValidationReport graph in any RDF syntax pyoxigraph writes."""
+        triples = ox.parse(self.graph.serialize(format="nt").encode(), format=ox.RdfFormat.N_TRIPLES)
+        return ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in triples), format=fmt) or b""
 
 
 def _plural(n: int, word: str) -> str:

@@ -127,6 +127,19 @@ def test_rest_violations_change_nothing(server: Server) -> None:
     assert dump(server) == before
 
 
+def test_refusal_as_a_shacl_report_in_rdf(server: Server) -> None:
+    response = requests.put(
+        server.url + "/api/v1/tools/jax", json=tool(label=None), headers={**AUTH, "Accept": "text/turtle"}, timeout=30
+    )
+    assert response.status_code == 422
+    assert response.headers["Content-Type"].startswith("text/turtle")
+    report = set(ox.parse(response.content, format=ox.RdfFormat.TURTLE))
+    focus = ox.NamedNode("http://www.w3.org/ns/shacl#focusNode")
+    assert any(
+        q.predicate == focus and q.object == ox.NamedNode("https://w3id.org/careerkg/id/tool/jax") for q in report
+    )
+
+
 def test_rest_write_bad_bodies(server: Server) -> None:
     url = server.url + "/api/v1/tools/jax"
     unknown = requests.put(url, json=tool(links={"flavours": ["sweet"]}), headers=AUTH, timeout=30)

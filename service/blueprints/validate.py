@@ -50,18 +50,4 @@ def validate_document() -> ResponseReturnValue:
         report = validate(rdfio.to_graph(quads))
     if answer.rdf is None:
         return Response(report.to_json_text(), mimetype="application/json")
-    body = ox_serialize(report, answer)
-    return Response(body, content_type=answer.content_type)
-
-
-def ox_serialize(report: object, fmt: negotiation.Format) -> bytes:
-    """The sh:ValidationReport graph in an RDF syntax."""
-    import pyoxigraph as ox
-
-    from service.validation import Report
-
-    assert isinstance(report, Report)
-    assert fmt.rdf is not None
-    turtle = report.graph.serialize(format="nt").encode()
-    triples = ox.parse(turtle, format=ox.RdfFormat.N_TRIPLES)
-    return ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in triples), format=fmt.rdf) or b""
+    return Response(report.to_rdf(answer.rdf), content_type=answer.content_type)
