@@ -49,6 +49,20 @@ class QuerySyntaxError(CareerKGError):
     title = "SPARQL syntax error"
 
 
+class BadRequest(CareerKGError):
+    """A malformed request: a bad parameter, a conflict in what was asked."""
+
+    status = 400
+    title = "Bad Request"
+
+
+class Forbidden(CareerKGError):
+    """The request asks for something this server does not allow."""
+
+    status = 403
+    title = "Forbidden"
+
+
 class NotFound(CareerKGError):
     """No resource with this identifier."""
 

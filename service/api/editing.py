@@ -8,8 +8,8 @@ import pyoxigraph as ox
 
 from service.api.catalog import iri
 from service.api.schemas import ResourceWrite
+from service.errors import BadRequest
 from service.namespaces import CKG, DCTERMS, RDF, RDFS, SCHEMA, SKILL_SCHEME, SKOS
-from service.sparql.execute import BadRequest
 from service.store import Store
 from service.writes import Delta, delta_of_quads
 

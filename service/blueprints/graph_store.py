@@ -10,10 +10,9 @@ from flask.typing import ResponseReturnValue
 
 from service import auth, negotiation, rdfio
 from service.config import Settings
-from service.errors import NotFound
+from service.errors import BadRequest, NotFound
 from service.graph import get_graph
 from service.namespaces import PREFIXES
-from service.sparql.execute import BadRequest
 from service.store import GraphName
 
 bp = Blueprint("graph_store", __name__)

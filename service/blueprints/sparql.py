@@ -11,10 +11,11 @@ from werkzeug.datastructures import MultiDict
 from service import auth
 from service.blueprints import service_description
 from service.config import Settings
+from service.errors import BadRequest
 from service.graph import get_graph
 from service.metrics import Metrics, get_metrics
 from service.problems import problem
-from service.sparql.execute import BadRequest, QueryRequest, UpdateRequest
+from service.sparql.execute import QueryRequest, UpdateRequest
 from service.sparql.pool import Answer
 
 bp = Blueprint("sparql", __name__)

@@ -6,8 +6,8 @@ from flask import Blueprint, Response, request
 from flask.typing import ResponseReturnValue
 
 from service import negotiation, rdfio, writes
+from service.errors import BadRequest
 from service.graph import get_graph
-from service.sparql.execute import BadRequest
 from service.validation import validate
 
 bp = Blueprint("validate", __name__)

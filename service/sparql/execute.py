@@ -10,24 +10,10 @@ from typing import Any
 import pyoxigraph as ox
 
 from service import negotiation
-from service.errors import CareerKGError
+from service.errors import BadRequest, CareerKGError, Forbidden
 from service.namespaces import PREFIXES
 from service.sparql import lexer
 from service.store import Store
-
-
-class Forbidden(CareerKGError):
-    """The request asks for something this server does not allow."""
-
-    status = 403
-    title = "Forbidden"
-
-
-class BadRequest(CareerKGError):
-    """A malformed protocol request."""
-
-    status = 400
-    title = "Bad Request"
 
 
 @dataclass(frozen=True)
