@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
+from typing import Any
 
 import pyoxigraph as ox
 import pyshacl
 import rdflib
+import rdflib.plugins.sparql.processor
 from rdflib.collection import Collection
 from rdflib.namespace import SH
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.evaluate import evalQuery
+from rdflib.plugins.sparql.parser import parseQuery
 
 from service import dataset
 from service.namespaces import ONTOLOGY_IRI, compact
@@ -118,6 +124,41 @@ def _plural(n: int, word: str) -> str:
 
 def _show(iri: str) -> str:
     return iri if iri.startswith("_:") else f"<{iri}>"
+
+
+def _reuse_translated_queries() -> None:
+    """Let rdflib translate each SHACL-SPARQL query text once, not on every validation.
+
+    pyshacl hands rdflib the constraint's query as text each time, and rdflib parses and translates it
+    anew: most of a small validation's time. Translated queries are what rdflib's own prepared queries
+    are, made to be evaluated many times; they are cached by text, base and namespaces. Only the shapes'
+    fixed constraint queries reach this: the validation graphs are private, never queried with user text.
+    """
+    processor = rdflib.plugins.sparql.processor
+    if getattr(processor.SPARQLProcessor.query, "careerkg_cached", False):
+        return
+    translated: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Any] = {}
+    lock = threading.Lock()
+
+    def query(  # noqa: PLR0917 - the signature of SPARQLProcessor.query, which this replaces
+        self: Any, strOrQuery: Any, initBindings: Any = None, initNs: Any = None, base: Any = None, DEBUG: bool = False
+    ) -> Any:
+        if isinstance(strOrQuery, str):
+            key = (strOrQuery, base, tuple(sorted((str(k), str(v)) for k, v in (initNs or {}).items())))
+            with lock:
+                found = translated.get(key)
+            if found is None:
+                found = translateQuery(parseQuery(strOrQuery), base, initNs)
+                with lock:
+                    translated[key] = found
+            strOrQuery = found
+        return evalQuery(self.graph, strOrQuery, initBindings, base)
+
+    query.careerkg_cached = True  # type: ignore[attr-defined]
+    processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
+
+
+_reuse_translated_queries()
 
 
 @cache
