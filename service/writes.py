@@ -22,7 +22,7 @@ from typing import Any
 import pyoxigraph as ox
 import rdflib
 
-from service import queries, rdfio
+from service import rdfio
 from service.errors import ValidationFailed
 from service.namespaces import CKG, RDF, SKOS
 from service.sparql import lexer
@@ -30,6 +30,7 @@ from service.store import EmbeddedStore, GraphName, Store
 from service.validation import Report, validate
 
 RDF_TYPE = ox.NamedNode(RDF + "type")
+BROADER = ox.NamedNode(SKOS + "broader")
 
 
 @dataclass
@@ -189,12 +190,25 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
     changes = delta.added | delta.removed
     focus = {q.subject for q in changes if isinstance(q.subject, ox.NamedNode)}
     focus |= {q.object for q in changes if q.predicate.value in INVERSE_CHECKED and isinstance(q.object, ox.NamedNode)}
-    broader_targets = {q.object for q in changes if q.predicate.value == SKOS + "broader"}
-    for target in (t for t in broader_targets if isinstance(t, ox.NamedNode)):
+
+    def above(node: ox.NamedNode) -> set[ox.Quad]:
+        """The skos:broader statements from a node upwards, after the change (a walk of indexed lookups)."""
+        edges: set[ox.Quad] = set()
+        seen, frontier = {node}, [node]
+        while frontier:
+            following = []
+            for concept in frontier:
+                for edge in (q for q in out_of(concept) if q.predicate == BROADER):
+                    edges.add(edge)
+                    if isinstance(edge.object, ox.NamedNode) and edge.object not in seen:
+                        seen.add(edge.object)
+                        following.append(edge.object)
+            frontier = following
+        return edges
+
+    for target in {q.object for q in changes if q.predicate == BROADER and isinstance(q.object, ox.NamedNode)}:
         # A new broader link may close a cycle: every concept above it is then its own ancestor.
-        above = store.query(queries.load("broader-closure"), bindings={"this": target})
-        assert isinstance(above, ox.QuerySolutions)
-        focus |= {row["s"] for row in above if isinstance(row["s"], ox.NamedNode)}
+        focus |= {edge.subject for edge in above(target) if isinstance(edge.subject, ox.NamedNode)}
     for node in {q.subject for q in changes if q.predicate == RDF_TYPE and isinstance(q.subject, ox.NamedNode)}:
         referrers = live(store.quads_of(obj=node)) | {q for q in delta.added if q.object == node}
         focus |= {q.subject for q in referrers if isinstance(q.subject, ox.NamedNode)}
@@ -205,12 +219,11 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
     linked |= {q.subject for q in data if isinstance(q.subject, ox.NamedNode)}
     for node in linked - focus:
         data |= {q for q in out_of(node) if q.predicate == RDF_TYPE}
-    for node in focus:  # the hierarchy above a skill (cycles, categories)
-        result = store.query(queries.load("broader-closure"), bindings={"this": node})
-        assert isinstance(result, ox.QuerySolutions)
-        for row in result:
-            data.add(ox.Quad(row["s"], ox.NamedNode(SKOS + "broader"), row["b"]))
-            data |= {q for q in out_of(row["b"]) if q.predicate == RDF_TYPE}
+    for node in focus:  # the hierarchy above a skill (cycles, categories), with the types along it
+        for edge in above(node):
+            data.add(edge)
+            if isinstance(edge.object, ox.NamedNode):
+                data |= {q for q in out_of(edge.object) if q.predicate == RDF_TYPE}
     return rdfio.to_graph(live(data)), sorted(rdflib.URIRef(n.value) for n in focus)
 
 
