@@ -279,16 +279,19 @@ class Catalog:
     # --- details -----------------------------------------------------------------------------
 
     def _outgoing(self, subject: str) -> dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal]]:
+        """Statements about a resource in the default graph, by predicate (an indexed pattern lookup)."""
         grouped: dict[str, list[Any]] = defaultdict(list)
-        for row in self._select("outgoing", this=ox.NamedNode(subject)):
-            grouped[row["p"].value].append(row["o"])
+        for quad in self.store.quads_of(subject=ox.NamedNode(subject)):
+            if isinstance(quad.graph_name, ox.DefaultGraph):
+                grouped[quad.predicate.value].append(quad.object)
         return grouped
 
     def _incoming(self, obj: str) -> dict[str, list[str]]:
+        """Resources pointing at one, in the default graph, by predicate (an indexed pattern lookup)."""
         grouped: dict[str, list[str]] = defaultdict(list)
-        for row in self._select("incoming", this=ox.NamedNode(obj)):
-            if isinstance(row["s"], ox.NamedNode):
-                grouped[row["p"].value].append(row["s"].value)
+        for quad in self.store.quads_of(obj=ox.NamedNode(obj)):
+            if isinstance(quad.graph_name, ox.DefaultGraph) and isinstance(quad.subject, ox.NamedNode):
+                grouped[quad.predicate.value].append(quad.subject.value)
         return grouped
 
     def detail(self, index: Index, kind: str, slug: str, lang: str) -> dict[str, Any]:
