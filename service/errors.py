@@ -63,6 +63,13 @@ class Forbidden(CareerKGError):
     title = "Forbidden"
 
 
+class UnsupportedMediaType(BadRequest):
+    """A request body in a media type this route does not read."""
+
+    status = 415
+    title = "Unsupported Media Type"
+
+
 class NotFound(CareerKGError):
     """No resource with this identifier."""
 

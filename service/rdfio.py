@@ -11,7 +11,7 @@ from typing import TypeAlias
 import pyoxigraph as ox
 import rdflib
 
-from service.errors import InputError
+from service.errors import InputError, UnsupportedMediaType
 
 # File suffix -> syntax. TriG and N-Quads keep their named graphs.
 SUFFIX_FORMATS: dict[str, ox.RdfFormat] = {
@@ -47,6 +47,18 @@ MEDIA_FORMATS: dict[str, ox.RdfFormat] = {
     "application/trig": ox.RdfFormat.TRIG,
     "application/n-quads": ox.RdfFormat.N_QUADS,
 }
+
+
+def format_for_media_type(media_type: str) -> ox.RdfFormat:
+    """The RDF syntax of a request body, from its Content-Type; 415 naming the accepted types otherwise."""
+    accepted = ", ".join(sorted(MEDIA_FORMATS))
+    if not media_type:
+        raise UnsupportedMediaType(f"the body needs a Content-Type: {accepted}")
+    fmt = MEDIA_FORMATS.get(media_type)
+    if fmt is None:
+        raise UnsupportedMediaType(f"Content-Type {media_type!r} is not an RDF syntax this server reads: {accepted}")
+    return fmt
+
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _POSITION = re.compile(r"line (\d+) column (\d+)")

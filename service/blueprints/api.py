@@ -88,22 +88,25 @@ def reply(body: dict[str, Any]) -> Response:
     return response
 
 
-def page(items: Sequence[dict[str, Any]], limit: int, offset: int) -> dict[str, Any]:
-    """The paging envelope: a slice of the items, the total, and the next page's URL."""
-    chunk = list(items[offset : offset + limit])
+def envelope(window: list[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
+    """The paging envelope around one page of items: the total, and the next page's URL."""
     following = None
-    if offset + limit < len(items):
+    if offset + limit < total:
         args = request.args.to_dict(flat=True)
         args.update(offset=str(offset + limit), limit=str(limit))
         following = f"{request.base_url}?{urlencode(args)}"
-    return {"items": chunk, "total": len(items), "limit": limit, "offset": offset, "next": following}
+    return {"items": window, "total": total, "limit": limit, "offset": offset, "next": following}
+
+
+def page(items: Sequence[dict[str, Any]], limit: int, offset: int) -> dict[str, Any]:
+    """One page of a list of items."""
+    return envelope(list(items[offset : offset + limit]), len(items), limit, offset)
 
 
 def entries_page(entries: Sequence[Entry], query: s.PageQuery) -> dict[str, Any]:
-    window = entries[query.offset : query.offset + query.limit]
-    envelope = page([{}] * len(entries), query.limit, query.offset)
-    envelope["items"] = [e.item(query.lang) for e in window]
-    return envelope
+    """One page of index entries, turned into items only for that page."""
+    window = [e.item(query.lang) for e in entries[query.offset : query.offset + query.limit]]
+    return envelope(window, len(entries), query.limit, query.offset)
 
 
 # --- lists and details ---------------------------------------------------------------------
@@ -344,9 +347,7 @@ for _collection, _kind in COLLECTIONS.items():
 @bp.get("/changes", tags=[EDITING], responses={200: s.ChangePage}, summary="The change log, newest first")
 def changes(query: s.ChangesQuery) -> Response:
     entries, total = get_graph().changelog.page(query.offset, query.limit)
-    envelope = page([{}] * total, query.limit, query.offset)
-    envelope["items"] = entries
-    return reply(envelope)
+    return reply(envelope(entries, total, query.limit, query.offset))
 
 
 # --- search -------------------------------------------------------------------------------------

@@ -17,16 +17,8 @@ from service.store import GraphName
 
 bp = Blueprint("graph_store", __name__)
 
-BODY_FORMATS = rdfio.MEDIA_FORMATS
 GRAPH_OFFERED = (negotiation.TURTLE, negotiation.NTRIPLES, negotiation.RDFXML, negotiation.JSONLD)
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
-
-
-class UnsupportedBody(BadRequest):
-    """A body in a media type the Graph Store does not read."""
-
-    status = 415
-    title = "Unsupported Media Type"
 
 
 @bp.route("/graph-store", methods=METHODS)
@@ -102,23 +94,12 @@ def _body_quads(graph: GraphName) -> list[ox.Quad]:
     if request.mimetype == "multipart/form-data":
         quads: list[ox.Quad] = []
         for part in request.files.values():
-            fmt = _format(part.mimetype)
+            fmt = rdfio.format_for_media_type(part.mimetype)
             quads += _parse(part.read(), fmt, part.filename or "part", graph)
         if not request.files:
             raise BadRequest("the multipart body has no file parts")
         return quads
-    return _parse(request.get_data(cache=False), _format(request.mimetype), "request body", graph)
-
-
-def _format(mimetype: str) -> ox.RdfFormat:
-    if not mimetype:
-        raise UnsupportedBody("the body needs a Content-Type: " + ", ".join(sorted(BODY_FORMATS)))
-    fmt = BODY_FORMATS.get(mimetype)
-    if fmt is None:
-        raise UnsupportedBody(
-            f"Content-Type {mimetype!r} is not an RDF syntax this store reads: " + ", ".join(sorted(BODY_FORMATS))
-        )
-    return fmt
+    return _parse(request.get_data(cache=False), rdfio.format_for_media_type(request.mimetype), "request body", graph)
 
 
 def _parse(data: bytes, fmt: ox.RdfFormat, source: str, graph: GraphName) -> list[ox.Quad]:

@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 from service import auth
 from service.blueprints import service_description
 from service.config import Settings
-from service.errors import BadRequest
+from service.errors import BadRequest, UnsupportedMediaType
 from service.graph import get_graph
 from service.metrics import Metrics, get_metrics
 from service.problems import problem
@@ -23,13 +23,6 @@ bp = Blueprint("sparql", __name__)
 FORM = "application/x-www-form-urlencoded"
 QUERY_TYPE = "application/sparql-query"
 UPDATE_TYPE = "application/sparql-update"
-
-
-class UnsupportedMediaType(BadRequest):
-    """A POST body of a media type the protocol does not allow here."""
-
-    status = 415
-    title = "Unsupported Media Type"
 
 
 @bp.route("/sparql", methods=["GET", "POST"])

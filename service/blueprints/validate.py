@@ -20,24 +20,13 @@ OFFERED = (
 )
 
 
-class UnsupportedDocument(BadRequest):
-    """A document in a syntax the server does not read."""
-
-    status = 415
-    title = "Unsupported Media Type"
-
-
 @bp.post("/validate")
 def validate_document() -> ResponseReturnValue:
     """Validate the body (any RDF syntax, by Content-Type); ``?with=current`` merges it with the graph first.
 
     The parsers load no external entities and fetch no remote JSON-LD contexts.
     """
-    fmt = rdfio.MEDIA_FORMATS.get(request.mimetype)
-    if fmt is None:
-        raise UnsupportedDocument(
-            f"Content-Type {request.mimetype!r} is not an RDF syntax: " + ", ".join(sorted(rdfio.MEDIA_FORMATS))
-        )
+    fmt = rdfio.format_for_media_type(request.mimetype)
     mode = request.args.get("with", "")
     if mode not in ("", "current"):
         raise BadRequest(f"with: {mode!r} is not known; use with=current, or leave it out")
