@@ -14,7 +14,7 @@ import pyoxigraph as ox
 from service import loading, rdfio
 from service.config import Settings
 from service.errors import CareerKGError, InputError, ValidationFailed
-from service.store import Store, open_store
+from service.store import Store
 from service.validation import Report
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
@@ -52,16 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--store",
             metavar="LOC",
-            help="'memory', or a folder for the on-disk store (default: CAREERKG_STORE, "
-            "else a per-user data folder); filled from the default dataset on first use",
+            help="'memory', a folder for the on-disk store, or the http(s) URL of a SPARQL endpoint "
+            "(default: CAREERKG_STORE, else a per-user data folder); filled from the default dataset when empty",
         )
+        p.add_argument("--update-endpoint", metavar="URL", help="a remote store's SPARQL Update URL (default: --store)")
+        p.add_argument("--store-auth", metavar="USER:PASSWORD", help="credentials the remote store asks for")
 
     serve = commands.add_parser("serve", help="serve the graph over HTTP")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 8080)")
     store_option(serve)
     serve.add_argument("--data", nargs="+", type=Path, metavar="PATH", help="serve exactly these files/folders")
-    serve.add_argument("--threads", type=int, help="request threads (default 8)")
+    serve.add_argument("--threads", type=int, help="request threads per worker (default 8)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 1; more need a remote store)")
     serve.set_defaults(run=cmd_serve)
 
     validate = commands.add_parser("validate", help="SHACL-validate files (default: ontology + data/)")
@@ -125,11 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    return Settings.load({"store": getattr(args, "store", None), **extra})
+    store = {name: getattr(args, name, None) for name in ("store", "update_endpoint", "store_auth")}
+    return Settings.load({**store, **extra})
 
 
 def _open(args: argparse.Namespace) -> Store:
-    store = open_store(_settings(args).store)
+    store = _settings(args).open_store()
     loading.ensure_filled(store)
     return store
 
@@ -234,12 +238,13 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the app with gunicorn (one worker: the embedded store belongs to one process)."""
+    """Serve the app with gunicorn (one worker for the embedded store, which belongs to one process)."""
     settings = _settings(
         args,
         host=args.host,
         port=args.port,
         threads=args.threads,
+        workers=args.workers,
         data=tuple(args.data) if args.data else None,
     )
     if args.data:

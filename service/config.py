@@ -6,11 +6,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
 from service.errors import CareerKGError
+
+if TYPE_CHECKING:
+    from service.store import Store
 
 
 def default_store_location() -> str:
@@ -25,6 +28,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     store: str = field(default_factory=default_store_location)
+    update_endpoint: str | None = None
+    store_auth: str | None = None
+    workers: int = 1
     data: tuple[Path, ...] = ()
     threads: int = 8
     write_token: str | None = None
@@ -52,10 +58,24 @@ class Settings:
         settings.check()
         return settings
 
+    def open_store(self) -> Store:
+        """The configured store."""
+        from service.store import open_store
+
+        return open_store(
+            self.store, update_endpoint=self.update_endpoint, auth=self.store_auth, timeout=self.query_timeout + 5
+        )
+
     def check(self) -> None:
         """Refuse settings no service could run with."""
         if not 0 < self.port < 65536:
             raise CareerKGError(f"port {self.port} is not between 1 and 65535")
+        if self.workers < 1:
+            raise CareerKGError("workers must be at least 1")
+        if self.workers > 1 and not self.store.startswith(("http://", "https://")):
+            raise CareerKGError(
+                "several workers need a remote store (--store URL): the embedded store belongs to one process"
+            )
         if self.threads < 1:
             raise CareerKGError("threads must be at least 1")
         if self.query_timeout <= 0:

@@ -1,4 +1,4 @@
-"""Running the app under gunicorn: one process (the embedded store is one process's), N threads."""
+"""Running the app under gunicorn: N threads; one process for the embedded store, N for a remote one."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         options: dict[str, Any] = {
             "bind": f"{self.settings.host}:{self.settings.port}",
-            "workers": 1,
+            "workers": self.settings.workers,
             "worker_class": "gthread",
             "threads": self.settings.threads,
             "timeout": max(30, int(self.settings.query_timeout * 3)),

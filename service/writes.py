@@ -26,7 +26,7 @@ from service import rdfio
 from service.errors import ValidationFailed
 from service.namespaces import CKG, RDF, SKOS
 from service.sparql import lexer
-from service.store import EmbeddedStore, GraphName, Store
+from service.store import EmbeddedStore, GraphName, RemoteStore, Store
 from service.validation import Report, validate
 
 RDF_TYPE = ox.NamedNode(RDF + "type")
@@ -39,6 +39,11 @@ class Delta:
 
     added: set[ox.Quad] = field(default_factory=set)
     removed: set[ox.Quad] = field(default_factory=set)
+    # The dataset version the delta was computed against (shared remote stores; None for the embedded one).
+    base: str | None = None
+    # Graphs whose whole new content is known (Graph Store PUT/DELETE, updates removing blank nodes): a remote
+    # store cannot name blank nodes, so it clears such a graph by a pattern and refills it.
+    replaces: dict[GraphName, tuple[ox.Quad, ...]] = field(default_factory=dict)
 
     def nodes(self) -> set[ox.NamedNode]:
         """IRIs the change touches (subjects and objects)."""
@@ -53,35 +58,46 @@ class Delta:
 # --- deltas ------------------------------------------------------------------------------
 
 
-def delta_of_quads(store: Store, added: Iterable[ox.Quad] = (), removed: Iterable[ox.Quad] = ()) -> Delta:
-    """The delta of adding and removing these quads (removals first), keeping only real changes."""
-    delta = Delta()
+def delta_of_quads(
+    store: Store, added: Iterable[ox.Quad] = (), removed: Iterable[ox.Quad] = (), *, base: str | None = None
+) -> Delta:
+    """The delta of adding and removing these quads (removals first), keeping only real changes.
+
+    ``base`` is the dataset version the caller read its quads at (read here when not given).
+    """
+    delta = Delta(base=base if base is not None else store.version_token())
+    added, removed = list(added), list(removed)
+    there = store.present([*removed, *added])
     for quad in removed:
-        if store.contains(quad):
+        if quad in there:
             delta.removed.add(quad)
     for quad in added:
         if quad in delta.removed:
             delta.removed.discard(quad)
-        elif not store.contains(quad):
+        elif quad not in there:
             delta.added.add(quad)
     return delta
 
 
 def delta_of_replace(store: Store, graph: GraphName, quads: Iterable[ox.Quad]) -> Delta:
     """The delta of replacing one graph's content."""
+    base = store.version_token()
     new = set(quads)
     old = set(store.quads(graph))
-    return Delta(added=new - old, removed=old - new)
+    return Delta(added=new - old, removed=old - new, base=base, replaces={graph: tuple(new)})
 
 
 def delta_of_update(store: Store, update: str, base_iri: str | None) -> Delta:
     """The delta of a SPARQL update, parsed for DATA forms, else computed on a scratch copy."""
+    base = store.version_token()
     parsed = _data_operations(update, base_iri)
     if parsed is not None:
-        delta = Delta()
+        delta = Delta(base=base)
+        quads_named = [q for _, quads in parsed for q in quads]
+        there = store.present(quads_named)
         for kind, quads in parsed:
             for quad in quads:
-                present = (store.contains(quad) or quad in delta.added) and quad not in delta.removed
+                present = (quad in there or quad in delta.added) and quad not in delta.removed
                 if kind == "INSERT" and not present:
                     if quad in delta.removed:
                         delta.removed.discard(quad)
@@ -97,7 +113,10 @@ def delta_of_update(store: Store, update: str, base_iri: str | None) -> Delta:
     scratch.add(store.quads())
     scratch.update(update, base_iri=base_iri)
     before, after = set(store.quads()), set(scratch.quads())
-    return Delta(added=after - before, removed=before - after)
+    removed = before - after
+    blank = {q.graph_name for q in removed if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode)}
+    replaces = {g: tuple(q for q in after if q.graph_name == g) for g in blank}
+    return Delta(added=after - before, removed=removed, base=base, replaces=replaces)
 
 
 def _data_operations(update: str, base_iri: str | None) -> list[tuple[str, list[ox.Quad]]] | None:
@@ -260,8 +279,14 @@ def commit(
     if not report.conforms:
         raise ValidationFailed(report.summary(), report)
     if delta.added or delta.removed:
-        apply(store)
-        changelog.record(operation, user, delta)
+        if isinstance(store, RemoteStore):
+            # One conditional update: applied only if no other process committed since delta.base was read.
+            base = delta.base if delta.base is not None else store.version_token()
+            entry = changelog.entry(operation, user, delta)
+            store.commit(delta.added, delta.removed, expected=base, entry=entry, replaces=delta.replaces)
+        else:
+            apply(store)
+            changelog.record(operation, user, delta)
     return report
 
 
@@ -290,8 +315,9 @@ class ChangeLog:
 
     MAX_LISTED = 200  # triples kept per entry, each way
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, shared: RemoteStore | None = None) -> None:
         self.path = path
+        self.shared = shared  # a remote store keeps the log itself, beside the data, for every process
         self._lock = threading.Lock()
         self._entries: list[dict[str, Any]] = []
         if path is not None and path.exists():
@@ -306,19 +332,23 @@ class ChangeLog:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def entry(self, operation: str, user: str | None, delta: Delta) -> dict[str, Any]:
+        """The entry describing one change (its id and time are set where it is recorded)."""
+        return {
+            "id": len(self._entries) + 1,
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "who": user,
+            "operation": operation,
+            "added": len(delta.added),
+            "removed": len(delta.removed),
+            "triples_added": _nquads(sorted(delta.added, key=str)[: self.MAX_LISTED]),
+            "triples_removed": _nquads(sorted(delta.removed, key=str)[: self.MAX_LISTED]),
+        }
+
     def record(self, operation: str, user: str | None, delta: Delta) -> dict[str, Any]:
         """Append one entry and make it durable."""
         with self._lock:
-            entry = {
-                "id": len(self._entries) + 1,
-                "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                "who": user,
-                "operation": operation,
-                "added": len(delta.added),
-                "removed": len(delta.removed),
-                "triples_added": _nquads(sorted(delta.added, key=str)[: self.MAX_LISTED]),
-                "triples_removed": _nquads(sorted(delta.removed, key=str)[: self.MAX_LISTED]),
-            }
+            entry = self.entry(operation, user, delta)
             if self.path is not None:
                 with self.path.open("a", encoding="utf-8") as out:
                     out.write(json.dumps(entry) + "\n")
@@ -329,6 +359,8 @@ class ChangeLog:
 
     def page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         """Entries newest first."""
+        if self.shared is not None:
+            return self.shared.change_entries(offset, limit)
         with self._lock:
             newest = list(reversed(self._entries))
         return newest[offset : offset + limit], len(newest)

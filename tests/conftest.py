@@ -89,6 +89,7 @@ class Server:
     proc: subprocess.Popen[bytes]
     url: str
     log: Path
+    store_kind: str = "embedded"
 
     def stop(self, sig: int = 15) -> None:
         """Stop the process (TERM by default, 9 for a crash)."""
@@ -137,17 +138,101 @@ if not (W3C / "manifest-all.ttl").exists():
 WRITE_TOKEN = "test-write-token"
 
 
-@pytest.fixture(scope="module")
-def writable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One real server per test module: in memory, default dataset, writes allowed with WRITE_TOKEN."""
-    server = start_server(
-        tmp_path_factory.mktemp("server"),
-        "--store",
-        "memory",
-        env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN, "CAREERKG_QUERY_TIMEOUT": "10"},
-    )
+@dataclass
+class Oxigraph:
+    """A real Oxigraph server process (the ``oxigraph`` package from PyPI), a remote store for CareerKG."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    location: Path
+
+    @property
+    def query_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/query"
+
+    @property
+    def update_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/update"
+
+    def store_args(self) -> list[str]:
+        """The ``careerkg`` options that use this server as the store."""
+        return ["--store", self.query_url, "--update-endpoint", self.update_url]
+
+    def stop(self, sig: int = 15) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=20)
+
+    def start(self) -> None:
+        """(Re)start the server on the same port and folder, and wait until it answers."""
+        self.proc = _spawn_oxigraph(self.location, self.port)
+        _wait_for(f"http://127.0.0.1:{self.port}/query?query=ASK%7B%7D", self.proc)
+
+
+def _spawn_oxigraph(location: Path, port: int) -> subprocess.Popen[bytes]:
+    binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+    with (location.parent / f"oxigraph-{port}.log").open("ab") as log:  # the child keeps its own handle
+        return subprocess.Popen(
+            [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"], stdout=log, stderr=log
+        )
+
+
+def _wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"oxigraph exited with {proc.returncode}")
+        try:
+            requests.get(url, timeout=2)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError("oxigraph did not start")
+
+
+def start_oxigraph(tmp: Path) -> Oxigraph:
+    """A fresh, empty Oxigraph server on a free port."""
+    port = free_port()
+    server = Oxigraph(proc=None, port=port, location=tmp / f"oxigraph-{port}")  # type: ignore[arg-type]
+    server.start()
+    return server
+
+
+@pytest.fixture
+def oxigraph_factory(tmp_path: Path) -> Iterator[type[Oxigraph]]:
+    """Start fresh Oxigraph servers; all are stopped after the test."""
+    started: list[Oxigraph] = []
+
+    def factory() -> Oxigraph:
+        server = start_oxigraph(tmp_path)
+        started.append(server)
+        return server
+
+    yield factory  # type: ignore[misc]
+    for server in started:
+        server.stop()
+
+
+# The store kinds every server-level suite runs on: the embedded store, and a real remote Oxigraph server.
+STORES = ["embedded", "remote"]
+
+
+@pytest.fixture(scope="module", params=STORES)
+def writable_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real server per test module and store kind: default dataset, writes allowed with WRITE_TOKEN.
+
+    ``embedded``: the in-memory store. ``remote``: CareerKG in front of a fresh Oxigraph server, which
+    CareerKG fills from the default dataset when it starts.
+    """
+    tmp = tmp_path_factory.mktemp(f"server-{request.param}")
+    remote = start_oxigraph(tmp) if request.param == "remote" else None
+    store = remote.store_args() if remote else ["--store", "memory"]
+    server = start_server(tmp, *store, env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN, "CAREERKG_QUERY_TIMEOUT": "10"})
+    server.store_kind = request.param
     yield server
     server.stop()
+    if remote:
+        remote.stop()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""The store interface on the embedded store: queries with bindings, writes, round trips, restarts."""
+"""The store interface on the embedded and the remote store: queries with bindings, writes, round trips."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -11,6 +12,7 @@ from service import dataset
 from service.errors import QuerySyntaxError, StoreError, ValidationFailed
 from service.loading import ensure_filled, load
 from service.store import EmbeddedStore, Store, open_store
+from tests.conftest import STORES, Oxigraph, start_oxigraph
 
 EX = "http://example.org/"
 CKG = "https://w3id.org/careerkg/ontology#"
@@ -20,7 +22,41 @@ def quad(s: str, p: str, o: ox.NamedNode | ox.Literal, g: ox.NamedNode | None = 
     return ox.Quad(ox.NamedNode(EX + s), ox.NamedNode(EX + p), o, g or ox.DefaultGraph())
 
 
-def test_bindings_are_values_not_text(filled_store: Store) -> None:
+@pytest.fixture(scope="module")
+def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oxigraph]:
+    """One Oxigraph server for this module's remote stores (each test clears it)."""
+    server = start_oxigraph(tmp_path_factory.mktemp("oxigraph"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=STORES)
+def empty_store(request: pytest.FixtureRequest, oxigraph: Oxigraph) -> Iterator[Store]:
+    """An empty store: the embedded one in memory, or the remote Oxigraph server, cleared."""
+    if request.param == "embedded":
+        yield EmbeddedStore()
+        return
+    store = open_store(oxigraph.query_url, update_endpoint=oxigraph.update_url)
+    store.update("DROP SILENT ALL")
+    yield store
+    store.update("DROP SILENT ALL")
+
+
+@pytest.fixture(params=STORES)
+def any_filled_store(request: pytest.FixtureRequest, filled_store: Store, oxigraph: Oxigraph) -> Iterator[Store]:
+    """The default dataset, in the embedded store or loaded through CareerKG into the remote one."""
+    if request.param == "embedded":
+        yield filled_store
+        return
+    store = open_store(oxigraph.query_url, update_endpoint=oxigraph.update_url)
+    store.update("DROP SILENT ALL")
+    ensure_filled(store)
+    yield store
+    store.update("DROP SILENT ALL")
+
+
+def test_bindings_are_values_not_text(any_filled_store: Store) -> None:
+    filled_store = any_filled_store
     query = "SELECT ?role ?label WHERE { ?role <http://www.w3.org/2000/01/rdf-schema#label> ?label }"
     hostile = ox.Literal('"} ?x ?y ?z . { ', language="en")
     result = filled_store.query(query, bindings={"label": hostile})
@@ -31,7 +67,8 @@ def test_bindings_are_values_not_text(filled_store: Store) -> None:
     assert [row["role"].value for row in result] == ["https://w3id.org/careerkg/id/role/ai-engineer"]
 
 
-def test_bindings_in_ask_and_construct(filled_store: Store) -> None:
+def test_bindings_in_ask_and_construct(any_filled_store: Store) -> None:
+    filled_store = any_filled_store
     role = ox.NamedNode("https://w3id.org/careerkg/id/role/ml-engineer")
     assert filled_store.query(f"ASK {{ ?r <{CKG}usesTool> ?t }}", bindings={"r": role})
     triples = list(
@@ -49,8 +86,8 @@ def test_query_syntax_error_is_typed() -> None:
         EmbeddedStore().update("INSERT DATA { <a> }")
 
 
-def test_dataset_options_restrict_the_query() -> None:
-    store = EmbeddedStore()
+def test_dataset_options_restrict_the_query(empty_store: Store) -> None:
+    store = empty_store
     g1, g2 = ox.NamedNode(EX + "g1"), ox.NamedNode(EX + "g2")
     store.add([quad("a", "p", ox.Literal("1"), g1), quad("b", "p", ox.Literal("2"), g2)])
     result = store.query("SELECT ?s WHERE { ?s ?p ?o }", default_graph=[g1])
@@ -62,8 +99,8 @@ def test_dataset_options_restrict_the_query() -> None:
     assert set(store.named_graphs()) == {g1, g2}
 
 
-def test_replace_graph_swaps_content_at_once() -> None:
-    store = EmbeddedStore()
+def test_replace_graph_swaps_content_at_once(empty_store: Store) -> None:
+    store = empty_store
     g = ox.NamedNode(EX + "g")
     store.add([quad("a", "p", ox.Literal("old"), g), quad("keep", "p", ox.Literal("default"))])
     store.replace_graph(g, [quad("b", "p", ox.Literal('new " quoted'), g)])
@@ -74,7 +111,8 @@ def test_replace_graph_swaps_content_at_once() -> None:
     assert store.named_graphs() == []
 
 
-def test_dump_and_parse_round_trip(filled_store: Store) -> None:
+def test_dump_and_parse_round_trip(any_filled_store: Store) -> None:
+    filled_store = any_filled_store
     for fmt in (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS):
         copy = EmbeddedStore()
         copy.add(ox.parse(filled_store.dump(fmt), format=fmt))
@@ -108,9 +146,35 @@ def test_a_second_process_on_the_same_folder_gets_a_clear_error(tmp_path: Path) 
         first.close()
 
 
-def test_remote_locations_are_refused_for_now() -> None:
-    with pytest.raises(StoreError, match="not supported yet"):
-        open_store("http://127.0.0.1:1/sparql")
+def test_a_remote_store_that_is_down_is_unavailable_not_a_crash() -> None:
+    store = open_store("http://127.0.0.1:1/sparql")
+    with pytest.raises(StoreError, match="cannot be reached") as raised:
+        store.is_empty()
+    assert raised.value.status == 503
+
+
+def test_quads_of_and_presence(any_filled_store: Store) -> None:
+    role = ox.NamedNode("https://w3id.org/careerkg/id/role/ai-engineer")
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    labels = list(any_filled_store.quads_of(subject=role, predicate=label))
+    assert {q.object.value for q in labels} >= {"AI Engineer"}
+    assert all(q.subject == role and q.predicate == label for q in labels)
+    missing = ox.Quad(role, label, ox.Literal("Not a label"), ox.DefaultGraph())
+    assert any_filled_store.present([*labels, missing]) == set(labels)
+    pointing = list(any_filled_store.quads_of(obj=role))
+    assert pointing
+    assert all(q.object == role for q in pointing)
+
+
+def test_blank_nodes_survive_a_round_trip(empty_store: Store) -> None:
+    g = ox.NamedNode(EX + "g")
+    node = ox.BlankNode()
+    empty_store.add([ox.Quad(node, ox.NamedNode(EX + "p"), ox.Literal("x"), g), quad("a", "q", ox.Literal("y"), g)])
+    quads = list(empty_store.quads(g))
+    assert len(quads) == 2
+    assert any(isinstance(q.subject, ox.BlankNode) for q in quads)
+    empty_store.replace_graph(g, [])
+    assert list(empty_store.quads(g)) == []
 
 
 def test_memory_store_is_filled_with_the_default_dataset() -> None:

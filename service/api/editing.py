@@ -152,19 +152,22 @@ def _node(kind: str, slug: str, field_name: str) -> ox.NamedNode:
 
 def put_delta(store: Store, kind: str, slug: str, body: ResourceWrite) -> Delta:
     """Replace every statement about the resource with the body's."""
+    base = store.version_token()
     subject, quads, _ = statements(kind, slug, body, partial=False)
-    return delta_of_quads(store, added=quads, removed=list(store.quads_of(subject=subject)))
+    return delta_of_quads(store, added=quads, removed=list(store.quads_of(subject=subject)), base=base)
 
 
 def patch_delta(store: Store, kind: str, slug: str, body: ResourceWrite) -> Delta:
     """Replace the statements of the fields given; keep the rest."""
+    base = store.version_token()
     subject, quads, covered = statements(kind, slug, body, partial=True)
     removed = [q for q in store.quads_of(subject=subject) if q.predicate.value in covered]
-    return delta_of_quads(store, added=quads, removed=removed)
+    return delta_of_quads(store, added=quads, removed=removed, base=base)
 
 
 def delete_delta(store: Store, kind: str, slug: str) -> Delta:
     """Remove the resource: its statements and every statement pointing at it."""
+    base = store.version_token()
     subject = ox.NamedNode(iri(kind, slug))
     removed = [*store.quads_of(subject=subject), *store.quads_of(obj=subject)]
-    return delta_of_quads(store, removed=removed)
+    return delta_of_quads(store, removed=removed, base=base)

@@ -7,7 +7,7 @@ using-graph-uri as USING clauses. It never builds query text from user values.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 _TOKEN = re.compile(
@@ -95,3 +95,36 @@ def with_using(update: str, default: list[str], named: list[str]) -> str:
             previous = ""
     out.append(update[last:])
     return "".join(out)
+
+
+def with_values(query: str, bindings: Mapping[str, object]) -> str:
+    """The query with a VALUES block binding variables at the head of its WHERE clause.
+
+    How bindings reach a store that only speaks the Protocol. Each value is an RDF term (an IRI or a
+    literal, written by pyoxigraph in N-Triples syntax); a blank node cannot be named in a query and is
+    refused. The block goes after the first top-level ``WHERE {``, or for ``SELECT``/``ASK`` without
+    ``WHERE`` after the first top-level ``{``.
+    """
+    if not bindings:
+        return query
+    names, values = [], []
+    for name, term in bindings.items():
+        text = str(term)
+        if text.startswith("_:") or not re.fullmatch(r"[A-Za-z0-9_\u00B7\u00C0-\uFFFF]+", name):
+            raise ValueError(f"cannot bind ?{name} to {text} in query text")
+        names.append(f"?{name}")
+        values.append(text)
+    block = f" VALUES ({' '.join(names)}) {{ ({' '.join(values)}) }} "
+    depth, form, after_where = 0, None, False
+    for tok in tokens(query):
+        if tok.kind == "name" and depth == 0:
+            word = tok.text.upper()
+            if word in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE") and form is None:
+                form = word
+            elif word == "WHERE":
+                after_where = True
+        elif tok.kind == "brace":
+            if tok.text == "{" and depth == 0 and (after_where or form in ("SELECT", "ASK")):
+                return query[: tok.start + 1] + block + query[tok.start + 1 :]
+            depth += 1 if tok.text == "{" else -1
+    raise ValueError("no WHERE clause to bind variables in")

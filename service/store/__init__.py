@@ -1,4 +1,4 @@
-"""Opening a store by location: ``memory``, a folder (on disk), later an http(s) endpoint."""
+"""Opening a store by location: ``memory``, a folder (on disk), or an http(s) SPARQL endpoint."""
 
 from __future__ import annotations
 
@@ -7,16 +7,38 @@ from pathlib import Path
 from service.errors import StoreError
 from service.store.base import Binding, GraphName, QueryResult, Store
 from service.store.embedded import EmbeddedStore
+from service.store.remote import Endpoint, RemoteStore, StoreConflict, StoreUnavailable
 
-__all__ = ["Binding", "EmbeddedStore", "GraphName", "QueryResult", "Store", "open_store"]
+__all__ = [
+    "Binding",
+    "EmbeddedStore",
+    "Endpoint",
+    "GraphName",
+    "QueryResult",
+    "RemoteStore",
+    "Store",
+    "StoreConflict",
+    "StoreUnavailable",
+    "is_remote",
+    "open_store",
+]
 
 
-def open_store(location: str) -> Store:
-    """The store at ``location``: ``memory`` or a folder for the embedded store."""
+def is_remote(location: str) -> bool:
+    """Whether a store location names a SPARQL endpoint."""
+    return location.startswith(("http://", "https://"))
+
+
+def open_store(
+    location: str, *, update_endpoint: str | None = None, auth: str | None = None, timeout: float = 30.0
+) -> Store:
+    """The store at ``location``: ``memory``, a folder for the embedded store, or an http(s) SPARQL endpoint."""
     if location == "memory":
         return EmbeddedStore()
-    if location.startswith(("http://", "https://")):
-        raise StoreError(f"remote stores ({location}) are not supported yet; use 'memory' or a folder")
+    if is_remote(location):
+        return RemoteStore(Endpoint(location, update_endpoint, auth, read_timeout=timeout))
+    if update_endpoint or auth:
+        raise StoreError("--update-endpoint and --store-auth are for remote stores (an http(s) --store URL)")
     path = Path(location).expanduser()
     if path.exists() and not path.is_dir():
         raise StoreError(f"--store {location}: not a folder")

@@ -19,6 +19,7 @@ class Store(ABC):
     """A SPARQL 1.1 dataset: queried with bindings, changed by quads or SPARQL Update."""
 
     location: str
+    shared: bool = False  # whether other processes may write it too (a remote store)
 
     @abstractmethod
     def query(
@@ -64,6 +65,14 @@ class Store(ABC):
     def contains(self, quad: ox.Quad) -> bool:
         """Whether the store holds this quad."""
         return any(q == quad for q in self.quads_of(subject=quad.subject))  # type: ignore[arg-type]
+
+    def present(self, quads: Iterable[ox.Quad]) -> set[ox.Quad]:
+        """Which of these quads the store holds."""
+        return {q for q in quads if self.contains(q)}
+
+    def version_token(self) -> str | None:
+        """The dataset version shared by every process using this store; None when only one process can."""
+        return None
 
     @abstractmethod
     def named_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:

@@ -1,0 +1,502 @@
+"""A remote store: any SPARQL 1.1 Protocol endpoint (Oxigraph server, Fuseki, GraphDB, Virtuoso, Neptune).
+
+Everything goes through SPARQL queries and updates, so nothing beyond the Protocol is assumed.
+Bound variables become a VALUES block at the head of the WHERE clause, written from terms by
+pyoxigraph, never from user text. Reads are retried on connection failures and 502/503/504;
+updates are not retried once sent. When the endpoint cannot be reached, every call raises
+``StoreUnavailable`` (503) at once, and the next call tries again: the service recovers by itself.
+
+Several CareerKG processes may share one remote store. A marker in the named graph ``META``
+holds the dataset version; every commit is one update request that applies its delta *only if*
+the marker still holds the version the delta was validated against, swaps the marker and records
+the change (optimistic concurrency: a write that lost the race changes nothing and is retried or
+answered 409).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pyoxigraph as ox
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
+from urllib3.util.retry import Retry
+
+from service.errors import CareerKGError, QuerySyntaxError, StoreError
+from service.sparql import lexer
+from service.store.base import Binding, GraphName, QueryResult, Store
+
+META = ox.NamedNode("https://w3id.org/careerkg/meta/")
+DATASET = ox.NamedNode("https://w3id.org/careerkg/meta/dataset")
+VERSION = ox.NamedNode("https://w3id.org/careerkg/ontology#datasetVersion")
+CHANGE = ox.NamedNode("https://w3id.org/careerkg/ontology#Change")
+ENTRY = ox.NamedNode("https://w3id.org/careerkg/ontology#changeEntry")
+AT = ox.NamedNode("https://w3id.org/careerkg/ontology#changedAt")
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+XSD_DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+
+SOLUTIONS_ACCEPT = "application/sparql-results+json"
+GRAPH_ACCEPT = "application/n-triples"
+ACCEPT = f"{SOLUTIONS_ACCEPT}, application/sparql-results+xml;q=0.9, {GRAPH_ACCEPT};q=0.8, text/turtle;q=0.7"
+RESULT_FORMATS = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+}
+GRAPH_FORMATS = {
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
+BATCH = 400  # quads per membership query
+
+
+class StoreUnavailable(StoreError):
+    """The remote store did not answer (down, unreachable, overloaded)."""
+
+
+class BlankNodeRemoval(CareerKGError):
+    """A change a remote store cannot express: removing statements about blank nodes one by one."""
+
+    status = 422
+    title = "Unsupported change"
+
+
+class StoreConflict(CareerKGError):
+    """Another writer changed the graph after this change was validated; nothing was written."""
+
+    status = 409
+    title = "Conflict"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to reach a remote store."""
+
+    query: str
+    update: str | None = None
+    auth: str | None = None  # "user:password"
+    connect_timeout: float = 3.0
+    read_timeout: float = 30.0
+
+
+class RemoteStore(Store):
+    """A store reached over the SPARQL 1.1 Protocol."""
+
+    shared = True
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.location = endpoint.query
+        self.update_url = endpoint.update or endpoint.query
+        self._local = threading.local()
+        self._pid = os.getpid()
+        self._abandoned: list[requests.Session] = []
+        self._auth: AuthBase | None = None
+        if endpoint.auth:
+            user, sep, password = endpoint.auth.partition(":")
+            if not sep:
+                raise StoreError("--store-auth must be USER:PASSWORD")
+            self._auth = _ChallengeAuth(user, password)
+        self._marked = False
+
+    # --- HTTP -------------------------------------------------------------------------------------
+
+    def _session(self) -> requests.Session:
+        """A pooled session per thread, and new ones in a forked process (inherited sockets are not ours)."""
+        if os.getpid() != self._pid:
+            # Keep the parent's sessions referenced forever: closing them would close file numbers the
+            # child may already reuse for something else.
+            self._abandoned.append(getattr(self._local, "session", None))  # type: ignore[arg-type]
+            self._local = threading.local()
+            self._pid = os.getpid()
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            retry = Retry(
+                total=3,
+                connect=2,
+                read=0,
+                status=2,
+                backoff_factor=0.05,
+                status_forcelist=(502, 503, 504),
+                allowed_methods=frozenset({"GET", "POST"}),  # only queries use this adapter
+                raise_on_status=False,
+            )
+            session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
+            session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
+            session.auth = self._auth
+            session.headers["User-Agent"] = "CareerKG"
+            self._local.session = session
+            self._local.writer = requests.Session()
+            self._local.writer.mount("http://", HTTPAdapter(max_retries=Retry(total=1, connect=1, read=0, status=0)))
+            self._local.writer.mount("https://", HTTPAdapter(max_retries=Retry(total=1, connect=1, read=0, status=0)))
+            self._local.writer.auth = self._auth
+        return session
+
+    def _post(self, url: str, data: list[tuple[str, str]], *, accept: str | None, write: bool) -> requests.Response:
+        session = self._session()
+        if write:
+            session = self._local.writer
+        headers = {"Accept": accept} if accept else {}
+        try:
+            response = session.post(
+                url, data=data, headers=headers, timeout=(self.endpoint.connect_timeout, self.endpoint.read_timeout)
+            )
+        except requests.Timeout:
+            raise StoreUnavailable(f"the remote store at {url} did not answer in time") from None
+        except requests.RequestException as exc:
+            raise StoreUnavailable(f"the remote store at {url} cannot be reached ({_reason(exc)})") from None
+        if response.status_code >= 400:
+            text = response.text.strip()[:2000]
+            if response.status_code in (401, 403):
+                raise StoreError(f"the remote store at {url} refused the credentials ({response.status_code}): {text}")
+            if response.status_code == 400:
+                sent = dict(data).get("query") or dict(data).get("update") or ""
+                if sent.startswith(_BASE_MARK):  # positions in the text the client sent, without our BASE line
+                    text = re.sub(r"\b(\d+):(\d+)\b", lambda m: f"{int(m[1]) - 1}:{m[2]}", text, count=1)
+                raise QuerySyntaxError(f"the remote store refused the request: {text}")
+            if response.status_code >= 500 or response.status_code in (404, 405, 408, 429):
+                raise StoreUnavailable(f"the remote store at {url} answered {response.status_code}: {text}")
+            raise StoreError(f"the remote store at {url} answered {response.status_code}: {text}")
+        return response
+
+    def _select(self, sparql: str) -> list[dict[str, Any]]:
+        """Run a SELECT this module wrote; its solutions as dicts of terms."""
+        result = self._query_text(sparql, hide=False)
+        assert isinstance(result, ox.QuerySolutions)
+        names = [v.value for v in result.variables]
+        return [{n: s[n] for n in names if s[n] is not None} for s in result]
+
+    def _query_text(self, sparql: str, params: Sequence[tuple[str, str]] = (), *, hide: bool = True) -> QueryResult:
+        """Run a query; ``hide`` drops solutions and triples that show CareerKG's own META graph."""
+        response = self._post(self.endpoint.query, [("query", sparql), *params], accept=ACCEPT, write=False)
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        try:
+            if media_type in RESULT_FORMATS:
+                body = response.content
+                if hide and RESULT_FORMATS[media_type] == ox.QueryResultsFormat.JSON and META.value.encode() in body:
+                    body = _without_meta(body)
+                return ox.parse_query_results(body, format=RESULT_FORMATS[media_type])
+            if media_type in GRAPH_FORMATS:
+                quads = ox.parse(response.content, format=GRAPH_FORMATS[media_type])
+                return (
+                    ox.Triple(q.subject, q.predicate, q.object)
+                    for q in quads
+                    if not (hide and any(_is_meta(t) for t in (q.subject, q.object)))
+                )
+        except SyntaxError as exc:
+            raise StoreError(f"the remote store sent results that do not parse: {exc}") from None
+        raise StoreError(f"the remote store answered in {media_type or 'no media type'}, which CareerKG cannot read")
+
+    def _update_text(self, sparql: str) -> None:
+        self._post(self.update_url, [("update", sparql)], accept=None, write=True).close()
+
+    # --- the store interface ----------------------------------------------------------------------
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        bindings: Mapping[str, Binding] | None = None,
+        default_graph: Sequence[GraphName] | None = None,
+        named_graphs: Sequence[ox.NamedNode | ox.BlankNode] | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
+        text = _with_base(lexer.with_values(sparql, dict(bindings)) if bindings else sparql, base_iri)
+        params: list[tuple[str, str]] = []
+        for graph in default_graph or ():
+            if isinstance(graph, ox.NamedNode):
+                params.append(("default-graph-uri", graph.value))
+        for graph in named_graphs or ():
+            if isinstance(graph, ox.NamedNode):
+                params.append(("named-graph-uri", graph.value))
+        return self._query_text(text, params)
+
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+        self._update_text(_with_base(sparql, base_iri))
+
+    def add(self, quads: Iterable[ox.Quad]) -> None:
+        self.apply(quads, [])
+
+    def apply(self, added: Iterable[ox.Quad], removed: Iterable[ox.Quad]) -> None:
+        operations = []
+        removing = _quad_data(removed)
+        adding = _quad_data(added)
+        if removing:
+            operations.append(f"DELETE DATA {{ {removing} }}")
+        if adding:
+            operations.append(f"INSERT DATA {{ {adding} }}")
+        if operations:
+            self._update_text(" ;\n".join(operations))
+
+    def replace_graph(self, graph: GraphName, quads: Iterable[ox.Quad]) -> None:
+        target = "DEFAULT" if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph}"
+        adding = _quad_data(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
+        text = f"CLEAR SILENT {target}"
+        if adding:
+            text += f" ;\nINSERT DATA {{ {adding} }}"
+        self._update_text(text)
+
+    def quads(self, graph: GraphName | None = None) -> Iterator[ox.Quad]:
+        if isinstance(graph, ox.DefaultGraph):
+            return self._quads_where("?s ?p ?o")
+        if graph is not None:
+            return self._quads_where(f"GRAPH {graph} {{ ?s ?p ?o }}", graph)
+        return self._quads_where(
+            f"{{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }}",
+        )
+
+    def _quads_where(self, pattern: str, graph: GraphName | None = None) -> Iterator[ox.Quad]:
+        rows = self._select(f"SELECT ?s ?p ?o ?g WHERE {{ {pattern} }}")
+        for row in rows:
+            name = row.get("g", graph if graph is not None else ox.DefaultGraph())
+            yield ox.Quad(row["s"], row["p"], row["o"], name)
+
+    def quads_of(
+        self,
+        subject: ox.NamedNode | ox.BlankNode | None = None,
+        obj: ox.NamedNode | ox.BlankNode | None = None,
+        predicate: ox.NamedNode | None = None,
+    ) -> Iterator[ox.Quad]:
+        given: dict[str, Binding] = {}
+        for name, term in (("s", subject), ("p", predicate), ("o", obj)):
+            if term is not None:
+                if isinstance(term, ox.BlankNode):
+                    return iter(())  # a blank node has no name outside one result set
+                given[name] = term
+        query = lexer.with_values(
+            f"SELECT ?s ?p ?o ?g WHERE {{ {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }} }}",
+            given,
+        )
+        out = []
+        for found in self._select(query):
+            row = {**given, **found}
+            out.append(ox.Quad(row["s"], row["p"], row["o"], row.get("g", ox.DefaultGraph())))
+        return iter(out)
+
+    def contains(self, quad: ox.Quad) -> bool:
+        return quad in self.present([quad])
+
+    def present(self, quads: Iterable[ox.Quad]) -> set[ox.Quad]:
+        """Which of these quads the store holds, asked in batches."""
+        ground = [q for q in quads if not _has_blank(q)]
+        found: set[ox.Quad] = set()
+        for start in range(0, len(ground), BATCH):
+            batch = ground[start : start + BATCH]
+            default = [q for q in batch if isinstance(q.graph_name, ox.DefaultGraph)]
+            named = [q for q in batch if not isinstance(q.graph_name, ox.DefaultGraph)]
+            if default:
+                rows = " ".join(f"({q.subject} {q.predicate} {q.object})" for q in default)
+                for row in self._select(f"SELECT ?s ?p ?o WHERE {{ VALUES (?s ?p ?o) {{ {rows} }} ?s ?p ?o }}"):
+                    found.add(ox.Quad(row["s"], row["p"], row["o"], ox.DefaultGraph()))
+            if named:
+                rows = " ".join(f"({q.subject} {q.predicate} {q.object} {q.graph_name})" for q in named)
+                query = f"SELECT ?s ?p ?o ?g WHERE {{ VALUES (?s ?p ?o ?g) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+                for row in self._select(query):
+                    found.add(ox.Quad(row["s"], row["p"], row["o"], row["g"]))
+        return found
+
+    def named_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:
+        rows = self._select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }}")
+        return [row["g"] for row in rows]
+
+    def __len__(self) -> int:
+        rows = self._select(
+            "SELECT (COUNT(*) AS ?n) WHERE "
+            f"{{ {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }} }}"
+        )
+        return int(rows[0]["n"].value) if rows else 0
+
+    def is_empty(self) -> bool:
+        rows = self._select(
+            f"SELECT ?s WHERE {{ {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }} }} LIMIT 1"
+        )
+        return not rows
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the endpoint answers a trivial query."""
+        self._select("SELECT ?x WHERE { VALUES ?x { 1 } }")
+
+    # --- the shared dataset version and optimistic commits ----------------------------------------
+
+    def version_token(self) -> str:
+        """The dataset version every CareerKG process on this store agrees on."""
+        if not self._marked:
+            self._update_text(
+                f"INSERT {{ GRAPH {META} {{ {DATASET} {VERSION} {ox.Literal(uuid.uuid4().hex)} }} }} "
+                f"WHERE {{ FILTER NOT EXISTS {{ GRAPH {META} {{ {DATASET} {VERSION} ?any }} }} }}"
+            )
+            self._marked = True
+        rows = self._select(f"SELECT ?v WHERE {{ GRAPH {META} {{ {DATASET} {VERSION} ?v }} }}")
+        if not rows:
+            self._marked = False
+            raise StoreConflict("the dataset version marker of the remote store is missing; try again")
+        return str(min(row["v"].value for row in rows))
+
+    def commit(
+        self,
+        added: Iterable[ox.Quad],
+        removed: Iterable[ox.Quad],
+        *,
+        expected: str,
+        entry: dict[str, Any],
+        replaces: Mapping[GraphName, Sequence[ox.Quad]] | None = None,
+    ) -> str:
+        """Apply a delta if the dataset is still at version ``expected``; the new version, or StoreConflict.
+
+        Blank nodes cannot be named in an update, so a graph losing statements about blank nodes must have
+        its whole new content in ``replaces``; it is then cleared by a pattern and refilled.
+        """
+        token = uuid.uuid4().hex
+        added, removed = list(added), list(removed)
+        guard = f"GRAPH {META} {{ {DATASET} {VERSION} {ox.Literal(expected)} }}"
+        operations = []
+        replaces = replaces or {}
+        for graph in {q.graph_name for q in removed if _has_blank(q)}:
+            if graph not in replaces:
+                raise BlankNodeRemoval(
+                    "this change removes statements about blank nodes, which a remote store cannot name in an "
+                    "update; replace the whole graph instead (Graph Store PUT)"
+                )
+            pattern = "?s ?p ?o" if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph} {{ ?s ?p ?o }}"
+            operations.append(f"DELETE {{ {pattern} }} WHERE {{ {guard} {pattern} }}")
+            removed = [q for q in removed if q.graph_name != graph]
+            added = [q for q in added if q.graph_name != graph] + list(replaces[graph])
+        removing = _quad_data(removed)
+        if removing:
+            operations.append(f"DELETE {{ {removing} }} WHERE {{ {guard} }}")
+        adding = _quad_data(added)
+        if adding:
+            operations.append(f"INSERT {{ {adding} }} WHERE {{ {guard} }}")
+        change = ox.NamedNode(f"{META.value}change/{token}")
+        now = ox.Literal(datetime.now(UTC).isoformat(timespec="milliseconds"), datatype=XSD_DATETIME)
+        record = ox.Literal(json.dumps(entry))
+        operations.append(
+            f"DELETE {{ {guard} }} INSERT {{ GRAPH {META} {{ {DATASET} {VERSION} {ox.Literal(token)} . "
+            f"{change} {RDF_TYPE} {CHANGE} ; {ENTRY} {record} ; {AT} {now} }} }} WHERE {{ {guard} }}"
+        )
+        self._update_text(" ;\n".join(operations))
+        rows = self._select(f"SELECT ?c WHERE {{ GRAPH {META} {{ {change} {RDF_TYPE} {CHANGE} }} BIND (1 AS ?c) }}")
+        if not rows:
+            raise StoreConflict(
+                "another writer changed the graph while this change was being validated; nothing was written"
+            )
+        return token
+
+    def change_entries(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """Recorded changes, newest first, and how many there are."""
+        rows = self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {META} {{ ?c {RDF_TYPE} {CHANGE} }} }}")
+        total = int(rows[0]["n"].value) if rows else 0
+        page = self._select(
+            f"SELECT ?e ?at WHERE {{ GRAPH {META} {{ ?c {ENTRY} ?e ; {AT} ?at }} }} "
+            f"ORDER BY DESC(?at) LIMIT {int(limit)} OFFSET {int(offset)}"
+        )
+        entries = []
+        for position, row in enumerate(page):
+            entry = json.loads(row["e"].value)
+            entry["id"] = total - offset - position
+            entry["at"] = row["at"].value
+            entries.append(entry)
+        return entries, total
+
+
+class _ChallengeAuth(AuthBase):
+    """HTTP basic or digest, whichever the server's first challenge asks for (Virtuoso wants digest)."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self._basic = HTTPBasicAuth(user, password)
+        self._digest = HTTPDigestAuth(user, password)
+        self._scheme: str | None = None
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._scheme == "digest":
+            return self._digest(request)
+        if self._scheme == "basic":
+            return self._basic(request)
+        request.register_hook("response", self._challenged)
+        return request
+
+    def _challenged(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        if response.status_code != 401 or self._scheme is not None:
+            return response
+        challenge = response.headers.get("WWW-Authenticate", "")
+        self._scheme = "digest" if challenge.lower().lstrip().startswith("digest") else "basic"
+        _ = response.content
+        response.close()
+        retry = response.request.copy()
+        retry.hooks["response"] = []
+        if self._scheme == "digest":
+            # Answer this challenge now; later ones (other threads, stale nonces) requests' digest auth handles.
+            self._digest.init_per_thread_state()
+            self._digest._thread_local.chal = requests.utils.parse_dict_header(challenge.split(" ", 1)[1])
+            header = self._digest.build_digest_header(retry.method or "POST", retry.url or "")
+            if header:
+                retry.headers["Authorization"] = header
+        else:
+            retry.prepare_auth(self._basic)
+        assert response.connection is not None
+        again: requests.Response = response.connection.send(retry, **kwargs)
+        again.history.append(response)
+        again.request = retry
+        return again
+
+
+def _is_meta(term: object) -> bool:
+    return isinstance(term, ox.NamedNode) and term.value.startswith(META.value)
+
+
+def _without_meta(body: bytes) -> bytes:
+    """SPARQL JSON results without the solutions that bind a term of CareerKG's META graph."""
+    document = json.loads(body)
+    if "results" in document:
+        document["results"]["bindings"] = [
+            row
+            for row in document["results"]["bindings"]
+            if not any(v.get("type") == "uri" and v.get("value", "").startswith(META.value) for v in row.values())
+        ]
+    return json.dumps(document).encode()
+
+
+_BASE_MARK = "BASE <"
+
+
+def _with_base(text: str, base_iri: str | None) -> str:
+    """The text with a BASE line for the protocol's base IRI, when it has relative IRIs to resolve."""
+    if not base_iri or not any(t.kind == "iri" and ":" not in t.text for t in lexer.tokens(text)):
+        return text
+    return f"{_BASE_MARK}{ox.NamedNode(base_iri).value}>\n{text}"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "Connection refused" in text:
+        return "connection refused"
+    return type(exc).__name__
+
+
+def _has_blank(quad: ox.Quad) -> bool:
+    return isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)
+
+
+def _quad_data(quads: Iterable[ox.Quad]) -> str:
+    """Quads as SPARQL QuadData, each term written by pyoxigraph (default-graph quads bare, others in GRAPH)."""
+    parts = []
+    for quad in quads:
+        triple = f"{quad.subject} {quad.predicate} {quad.object} ."
+        if isinstance(quad.graph_name, ox.DefaultGraph):
+            parts.append(triple)
+        else:
+            parts.append(f"GRAPH {quad.graph_name} {{ {triple} }}")
+    return "\n".join(parts)
