@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="json|csv|tsv|xml for SELECT/ASK (default json); ttl|nt|xml|jsonld for CONSTRUCT/DESCRIBE (default ttl)",
     )
     query.set_defaults(run=cmd_query)
+
+    stats = commands.add_parser("stats", help="the quality report: counts, alignment, provenance, languages, SHACL")
+    store_option(stats)
+    stats.add_argument("--format", choices=["text", "json"], default="text")
+    stats.add_argument("--no-shacl", action="store_true", help="skip validating the whole graph")
+    stats.set_defaults(run=cmd_stats)
     return parser
 
 
@@ -234,6 +240,21 @@ def cmd_query(args: argparse.Namespace) -> int:
             _write(ox.serialize(result, format=GRAPH_FORMATS[name], prefixes=PREFIXES) or b"")
     finally:
         store.close()
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Print the quality report of the store's graph."""
+    import json
+
+    from service.quality import measure
+
+    store = _open(args)
+    try:
+        report = measure(store.quads(), check_shapes=not args.no_shacl)
+    finally:
+        store.close()
+    _write(json.dumps(report.to_json(), indent=2) + "\n" if args.format == "json" else report.to_text())
     return EXIT_OK
 
 

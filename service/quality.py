@@ -1,0 +1,229 @@
+"""The quality report of the graph: counts per kind, alignment, provenance, languages, depth, SHACL status.
+
+``careerkg stats`` prints it. Figures are computed from the statements of the store in one pass (no
+inference); the targets are those of the data-growth issue, so the report says where the graph stands.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyoxigraph as ox
+
+from service import rdfio
+from service.namespaces import CKG, DCTERMS, ID, RDF, RDFS, SCHEMA, SKOS, WIKIDATA
+from service.validation import validate
+
+KINDS = {
+    "role": CKG + "Role",
+    "skill": CKG + "Skill",
+    "skill-category": CKG + "SkillCategory",
+    "tool": CKG + "Tool",
+    "tool-category": CKG + "ToolCategory",
+    "industry": CKG + "Industry",
+    "application": CKG + "Application",
+    "credential": CKG + "Credential",
+    "responsibility": CKG + "Responsibility",
+    "transition": CKG + "CareerTransition",
+    "salary-insight": CKG + "SalaryInsight",
+    "trend": CKG + "Trend",
+    "source": CKG + "SourceDocument",
+}
+# Subclasses of ckg:Credential the data uses (the report counts without inference).
+CREDENTIAL_CLASSES = {CKG + "Credential", CKG + "Degree", CKG + "Certification", CKG + "Course"}
+ESCO_ID = "http://data.europa.eu/esco/"
+LANGUAGES = ("en", "de", "fr", "es")
+ONET = re.compile(r"^\d{2}-\d{4}\.\d{2}$")
+
+# The figures the data-growth issue asks for: (what, minimum).
+TARGETS: dict[str, float] = {
+    "roles": 20,
+    "skills": 150,
+    "tools": 60,
+    "industries": 10,
+    "applications": 40,
+    "credentials": 10,
+    "skills with a broader concept (%)": 80,
+    "tools linked to Wikidata (%)": 80,
+    "roles meeting the depth bar (%)": 100,
+    "roles and industries labelled in de, fr and es (%)": 100,
+    "resources with a source (%)": 100,
+}
+# Per role: at least 5 essential skills, 3 tools, 1 industry, 1 responsibility, 1 credential, 1 transition out.
+DEPTH = {"essential skills": 5, "tools": 3, "industries": 1, "responsibilities": 1, "credentials": 1, "transitions": 1}
+
+
+@dataclass
+class Quality:
+    """The report; ``to_json`` and ``to_text`` render it."""
+
+    counts: dict[str, int]
+    triples: int
+    alignment: dict[str, dict[str, int]]
+    provenance: dict[str, Any]
+    languages: dict[str, dict[str, int]]
+    depth: dict[str, dict[str, int]]
+    figures: dict[str, float]
+    shacl: dict[str, Any] = field(default_factory=dict)
+
+    def targets(self) -> list[dict[str, Any]]:
+        """Each target with the figure reached and whether it is met."""
+        return [
+            {"target": name, "minimum": minimum, "value": self.figures[name], "met": self.figures[name] >= minimum}
+            for name, minimum in TARGETS.items()
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as a JSON-ready mapping."""
+        return {
+            "counts": self.counts,
+            "triples": self.triples,
+            "alignment": self.alignment,
+            "provenance": self.provenance,
+            "languages": self.languages,
+            "depth": self.depth,
+            "targets": self.targets(),
+            "shacl": self.shacl,
+        }
+
+    def to_text(self) -> str:
+        """A readable report."""
+        lines = ["CareerKG quality report", "", "Counts"]
+        lines += [f"  {kind:<16} {n:>6}" for kind, n in self.counts.items()]
+        lines += [f"  {'triples':<16} {self.triples:>6}", "", "Alignment (resources with an identifier)"]
+        for kind, row in self.alignment.items():
+            lines.append(f"  {kind:<16} " + ", ".join(f"{k} {v}" for k, v in row.items()))
+        lines += [
+            "",
+            f"Provenance: {self.provenance['sourced']} of {self.provenance['resources']} resources name a source",
+        ]
+        lines += [f"  {name:<40} {n:>5}" for name, n in self.provenance["by_source"].items()]
+        lines += ["", "Labels per language"]
+        for kind, row in self.languages.items():
+            lines.append(f"  {kind:<16} " + ", ".join(f"{k} {v}" for k, v in row.items()))
+        lines += ["", "Role depth (essential skills, tools, industries, responsibilities, credentials, transitions)"]
+        for role, row in self.depth.items():
+            lines.append(f"  {role:<36} " + " ".join(f"{v:>3}" for v in row.values()))
+        lines += ["", "Targets"]
+        for target in self.targets():
+            mark = "met" if target["met"] else "NOT met"
+            lines.append(f"  {target['target']:<52} {target['value']:>7g} / {target['minimum']:g}  {mark}")
+        if self.shacl:
+            lines += [
+                "",
+                f"SHACL: {'conforms' if self.shacl['conforms'] else 'does not conform'}, "
+                f"{self.shacl['violations']} violations, {self.shacl['warnings']} warnings",
+            ]
+        return "\n".join(lines) + "\n"
+
+
+def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
+    """The quality report of a dataset's default graph."""
+    quads = [q for q in quads if isinstance(q.graph_name, ox.DefaultGraph)]
+    out: dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode]]] = defaultdict(lambda: defaultdict(list))
+    for q in quads:
+        if isinstance(q.subject, ox.NamedNode):
+            out[q.subject.value][q.predicate.value].append(q.object)  # type: ignore[arg-type]
+
+    def values(subject: str, predicate: str) -> list[str]:
+        return [v.value for v in out[subject].get(predicate, [])]
+
+    members: dict[str, list[str]] = {}
+    for kind, cls in KINDS.items():
+        wanted = CREDENTIAL_CLASSES if kind == "credential" else {cls}
+        members[kind] = sorted(s for s in out if s.startswith(ID) and wanted & set(values(s, RDF + "type")))
+    counts = {kind: len(iris) for kind, iris in members.items()}
+
+    def share(part: int, whole: int) -> float:
+        return round(100.0 * part / whole, 1) if whole else 0.0
+
+    def matches(subject: str) -> list[str]:
+        return values(subject, SKOS + "exactMatch") + values(subject, SKOS + "closeMatch")
+
+    alignment: dict[str, dict[str, int]] = {}
+    for kind in ("role", "skill", "tool", "industry"):
+        iris = members[kind]
+        row = {
+            "total": len(iris),
+            "wikidata": sum(any(m.startswith(WIKIDATA) for m in matches(s)) for s in iris),
+            "esco": sum(any(m.startswith(ESCO_ID) for m in matches(s)) for s in iris),
+        }
+        if kind == "role":
+            row["onet_soc"] = sum(any(ONET.match(c) for c in values(s, SCHEMA + "occupationalCategory")) for s in iris)
+        alignment[kind] = row
+
+    described = [s for kind, iris in members.items() if kind != "source" for s in iris]
+    sourced = [s for s in described if values(s, DCTERMS + "source")]
+    by_source: dict[str, int] = defaultdict(int)
+    for s in described:
+        for source in values(s, DCTERMS + "source"):
+            by_source[source.removeprefix(ID + "source/")] += 1
+    provenance = {
+        "resources": len(described),
+        "sourced": len(sourced),
+        "unsourced": sorted(set(described) - set(sourced)),
+        "by_source": dict(sorted(by_source.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+
+    def labelled(subject: str, lang: str) -> bool:
+        return any(
+            isinstance(v, ox.Literal) and (v.language or "").split("-")[0] == lang
+            for v in out[subject].get(RDFS + "label", [])
+        )
+
+    languages: dict[str, dict[str, int]] = {}
+    for kind in ("role", "industry", "skill", "tool", "application", "credential"):
+        languages[kind] = {lang: sum(labelled(s, lang) for s in members[kind]) for lang in LANGUAGES}
+        languages[kind]["total"] = len(members[kind])
+    languages["role"]["with English alternative labels"] = sum(
+        any(isinstance(v, ox.Literal) and v.language == "en" for v in out[s].get(SKOS + "altLabel", []))
+        for s in members["role"]
+    )
+
+    transitions_from: dict[str, int] = defaultdict(int)
+    for t in members["transition"]:
+        for origin in values(t, CKG + "fromRole"):
+            transitions_from[origin] += 1
+    depth: dict[str, dict[str, int]] = {}
+    for role in members["role"]:
+        depth[role.removeprefix(ID + "role/")] = {
+            "essential skills": len(values(role, CKG + "essentialSkill")),
+            "tools": len(values(role, CKG + "usesTool")),
+            "industries": len(values(role, CKG + "inIndustry")),
+            "responsibilities": len(values(role, CKG + "hasResponsibility")),
+            "credentials": len(values(role, CKG + "requiredCredential") + values(role, CKG + "recommendedCredential")),
+            "transitions": transitions_from[role],
+        }
+    deep = sum(all(row[k] >= n for k, n in DEPTH.items()) for row in depth.values())
+
+    skills = members["skill"]
+    with_broader = sum(bool(values(s, SKOS + "broader")) for s in skills)
+    both = members["role"] + members["industry"]
+    figures = {
+        "roles": float(counts["role"]),
+        "skills": float(counts["skill"]),
+        "tools": float(counts["tool"]),
+        "industries": float(counts["industry"]),
+        "applications": float(counts["application"]),
+        "credentials": float(counts["credential"]),
+        "skills with a broader concept (%)": share(with_broader, len(skills)),
+        "tools linked to Wikidata (%)": share(alignment["tool"]["wikidata"], len(members["tool"])),
+        "roles meeting the depth bar (%)": share(deep, len(members["role"])),
+        "roles and industries labelled in de, fr and es (%)": share(
+            sum(all(labelled(s, lang) for lang in ("de", "fr", "es")) for s in both), len(both)
+        ),
+        "resources with a source (%)": share(len(sourced), len(described)),
+    }
+    report = Quality(counts, len(quads), alignment, provenance, languages, depth, figures)
+    if check_shapes:
+        checked = validate(rdfio.to_graph(quads))
+        report.shacl = {
+            "conforms": checked.conforms,
+            "violations": len(checked.violations),
+            "warnings": len(checked.warnings),
+        }
+    return report

@@ -1,0 +1,107 @@
+"""The quality report (`careerkg stats`): its figures agree with independent queries and react to bad data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyoxigraph as ox
+import pytest
+
+from service.quality import TARGETS, measure
+from service.store import Store
+from tests.conftest import run_cli
+from tests.test_data import PREFIXES
+
+CLASSES = {
+    "role": "ckg:Role",
+    "skill": "ckg:Skill",
+    "tool": "ckg:Tool",
+    "industry": "ckg:Industry",
+    "application": "ckg:Application",
+    "responsibility": "ckg:Responsibility",
+    "source": "ckg:SourceDocument",
+}
+
+
+@pytest.fixture(scope="module")
+def stats() -> dict[str, Any]:
+    """The report of the default dataset, from the real CLI."""
+    done = run_cli("stats", "--format", "json", "--store", "memory")
+    assert done.code == 0, done.err
+    report: dict[str, Any] = json.loads(done.out)
+    return report
+
+
+def count(store: Store, where: str) -> int:
+    result = store.query(PREFIXES + f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ {where} }}")
+    assert isinstance(result, ox.QuerySolutions)
+    return int(next(iter(result))["n"].value)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("kind", sorted(CLASSES))
+def test_counts_agree_with_sparql(stats: dict[str, Any], filled_store: Store, kind: str) -> None:
+    assert stats["counts"][kind] == count(filled_store, f"?x a {CLASSES[kind]}")
+
+
+def test_credentials_count_every_subclass(stats: dict[str, Any], filled_store: Store) -> None:
+    expected = count(filled_store, "?x a/rdfs:subClassOf* ckg:Credential")
+    assert stats["counts"]["credential"] == expected > 0
+
+
+def test_alignment_agrees_with_sparql(stats: dict[str, Any], filled_store: Store) -> None:
+    assert stats["alignment"]["role"]["onet_soc"] == count(
+        filled_store, "?x a ckg:Role ; schema:occupationalCategory ?c"
+    )
+    wikidata_tools = count(
+        filled_store,
+        "?x a ckg:Tool ; skos:exactMatch|skos:closeMatch ?m FILTER STRSTARTS(STR(?m), 'http://www.wikidata.org/entity/')",
+    )
+    assert stats["alignment"]["tool"]["wikidata"] == wikidata_tools
+
+
+def test_depth_agrees_with_sparql(stats: dict[str, Any], filled_store: Store) -> None:
+    for slug, row in stats["depth"].items():
+        role = f"role:{slug}"
+        assert row["essential skills"] == count(filled_store, f"{role} ckg:essentialSkill ?x")
+        assert row["tools"] == count(filled_store, f"{role} ckg:usesTool ?x")
+        assert row["transitions"] == count(filled_store, f"?x ckg:fromRole {role}")
+
+
+def test_every_target_is_reported_honestly(stats: dict[str, Any]) -> None:
+    targets = {t["target"]: t for t in stats["targets"]}
+    assert set(targets) == set(TARGETS)
+    for target in targets.values():
+        assert target["met"] == (target["value"] >= target["minimum"])
+    assert targets["roles"]["value"] == stats["counts"]["role"]
+    assert targets["tools"]["value"] == stats["counts"]["tool"]
+
+
+def test_the_shipped_data_holds_the_bars_it_meets(stats: dict[str, Any]) -> None:
+    """Provenance, languages and conformance are complete; the data must not slip below them."""
+    targets = {t["target"]: t for t in stats["targets"]}
+    assert stats["shacl"] == {"conforms": True, "violations": 0, "warnings": 0}
+    assert stats["provenance"]["unsourced"] == []
+    assert targets["resources with a source (%)"]["met"]
+    assert targets["roles and industries labelled in de, fr and es (%)"]["met"]
+    assert targets["skills with a broader concept (%)"]["met"]
+    for kind, row in stats["languages"].items():
+        assert row["en"] == row["total"], kind  # English labels everywhere
+
+
+def test_an_unsourced_resource_and_a_violation_show(filled_store: Store) -> None:
+    keras = ox.NamedNode("https://w3id.org/careerkg/id/tool/keras")
+    source = ox.NamedNode("http://purl.org/dc/terms/source")
+    kept = [q for q in filled_store.quads() if not (q.subject == keras and q.predicate == source)]
+    report = measure(kept).to_json()
+    assert report["provenance"]["unsourced"] == [keras.value]
+    assert report["shacl"]["conforms"] is False
+    assert report["shacl"]["violations"] >= 1
+
+
+def test_text_report_names_targets_not_met() -> None:
+    done = run_cli("stats", "--store", "memory", "--no-shacl")
+    assert done.code == 0, done.err
+    assert "CareerKG quality report" in done.out
+    assert "Targets" in done.out
+    assert "SHACL" not in done.out  # skipped on request
