@@ -181,9 +181,15 @@ def test_spec_fixed_slugs_exist(filled_store: Store) -> None:
 
 
 def test_only_verified_external_identifiers(filled_store: Store) -> None:
-    # The identifiers of ../shared/notes/identifiers.md; anything else must be checked before it is added.
+    # The identifiers of ../shared/notes/identifiers.md, and those checked since against several independent
+    # public mappings (Q2539 machine learning, Q197536 deep learning, Q192776 artificial neural network,
+    # Q30642 natural language processing, Q844240 computer vision, Q1988917 data analysis, Q28865 Python).
+    # Anything else must be checked before it is added.
     verified_wikidata = {"Q21447895", "Q47509047", "Q1026367", "Q11660", "Q2374463"}
-    verified_onet = {"15-2051.00", "15-1221.00", "15-1252.00"}
+    verified_wikidata |= {"Q2539", "Q197536", "Q192776", "Q30642", "Q844240", "Q1988917", "Q28865"}
+    verified_esco = {"258e46f9-0075-4a2e-adae-1ff0477e0f30"}  # data scientist
+    verified_onet = {"15-2051.00", "15-1221.00", "15-1252.00", "15-2041.00", "15-2031.00", "15-1243.00"}
+    verified_onet |= {"15-1243.01", "15-1299.08"}
     result = filled_store.query(
         PREFIXES
         + """SELECT ?x WHERE { ?r skos:exactMatch|skos:closeMatch ?x
@@ -192,10 +198,28 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
     assert isinstance(result, ox.QuerySolutions)
     linked = {str(row["x"].value).rsplit("/", 1)[-1] for row in result}
     assert linked
-    assert linked <= verified_wikidata
+    assert linked <= verified_wikidata | verified_esco
     result = filled_store.query(PREFIXES + "SELECT ?c WHERE { ?r schema:occupationalCategory ?c }")
     assert isinstance(result, ox.QuerySolutions)
     codes = {row["c"].value for row in result}
     assert codes
     assert codes <= verified_onet
     assert not ask(filled_store, "ASK { tool:keras skos:exactMatch ?x }")  # Keras's QID is disputed
+
+
+def test_onet_roles_cite_the_page_of_their_code(filled_store: Store) -> None:
+    """A role aligned to an O*NET occupation from its O*NET page cites that page, and so do its responsibilities."""
+    result = filled_store.query(
+        PREFIXES
+        + """SELECT ?role ?code ?url WHERE { ?role a ckg:Role ; schema:occupationalCategory ?code ; dcterms:source ?s .
+        ?s schema:url ?url FILTER(STRSTARTS(STR(?url), "https://www.onetonline.org/")) }"""
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    rows = [(r["role"].value, r["code"].value, r["url"].value) for r in result]
+    assert len(rows) >= 7
+    for role, code, url in rows:
+        assert url.endswith("/" + code), (role, url)
+        assert ask(
+            filled_store,
+            f"""ASK {{ <{role}> ckg:hasResponsibility ?r . ?r dcterms:source ?s . ?s schema:url <{url}> }}""",
+        ), role
