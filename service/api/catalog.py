@@ -6,6 +6,8 @@ profiles are built once per dataset version and reused until the next write.
 
 from __future__ import annotations
 
+import contextvars
+import copy
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
@@ -18,6 +20,11 @@ from service import queries
 from service.errors import NotFound
 from service.namespaces import CKG, DCTERMS, ID, RDF, RESOURCE_IRI, SCHEMA, SKOS
 from service.store import Store
+
+# The statements ``Catalog.detail`` fetched ahead for the resource it is shaping (per call, per thread).
+_PREFETCHED: contextvars.ContextVar[dict[str, dict[str, list[Any]]] | None] = contextvars.ContextVar(
+    "careerkg_prefetched", default=None
+)
 
 # The kinds with REST collections: URL segment -> IRI kind.
 COLLECTIONS = {
@@ -94,6 +101,10 @@ class Index:
     profiles: dict[str, dict[str, set[str]]]
     # transition IRI -> (from, to, bridging skills)
     transitions: dict[str, tuple[str, str, list[str]]]
+    # (kind, slug, lang) -> detail, filled as details are asked for; an index lives for one dataset version
+    details: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+
+    MAX_DETAILS: ClassVar[int] = 4096
 
 
 class Catalog:
@@ -279,12 +290,28 @@ class Catalog:
     # --- details -----------------------------------------------------------------------------
 
     def _outgoing(self, subject: str) -> dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal]]:
-        """Statements about a resource in the default graph, by predicate (an indexed pattern lookup)."""
+        """Statements about a resource in the default graph, by predicate (an indexed pattern lookup).
+
+        Within ``detail`` the statements of the resources it will show are fetched together first
+        (one round trip on a remote store instead of one per resource).
+        """
+        prefetched = _PREFETCHED.get()
+        if prefetched is not None and subject in prefetched:
+            return prefetched[subject]
         grouped: dict[str, list[Any]] = defaultdict(list)
         for quad in self.store.quads_of(subject=ox.NamedNode(subject)):
             if isinstance(quad.graph_name, ox.DefaultGraph):
                 grouped[quad.predicate.value].append(quad.object)
         return grouped
+
+    def _prefetch(self, subjects: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
+        """The default-graph statements of several resources, by subject and predicate, in one lookup."""
+        wanted = sorted(set(subjects))
+        found: dict[str, dict[str, list[Any]]] = {s: defaultdict(list) for s in wanted}
+        for quad in self.store.quads_about([ox.NamedNode(s) for s in wanted]):
+            if isinstance(quad.graph_name, ox.DefaultGraph) and isinstance(quad.subject, ox.NamedNode):
+                found[quad.subject.value][quad.predicate.value].append(quad.object)
+        return found
 
     def _incoming(self, obj: str) -> dict[str, list[str]]:
         """Resources pointing at one, in the default graph, by predicate (an indexed pattern lookup)."""
@@ -295,10 +322,34 @@ class Catalog:
         return grouped
 
     def detail(self, index: Index, kind: str, slug: str, lang: str) -> dict[str, Any]:
-        """Everything the graph says of a resource, shaped for its kind."""
+        """Everything the graph says of a resource, shaped for its kind (kept with the index until a write)."""
+        key = (kind, slug, lang)
+        cached = index.details.get(key)
+        if cached is None:
+            cached = self._fetch_detail(index, kind, slug, lang)
+            if len(index.details) >= index.MAX_DETAILS:
+                index.details.clear()
+            index.details[key] = cached
+        return copy.deepcopy(cached)
+
+    def _fetch_detail(self, index: Index, kind: str, slug: str, lang: str) -> dict[str, Any]:
         entry = self.entry(index, kind, slug)
         out = self._outgoing(entry.iri)
         inc = self._incoming(entry.iri)
+        nested = [
+            *_iris(out.get(DCTERMS + "source", [])),
+            *_iris(out.get(CKG + "hasResponsibility", [])),
+            *inc.get(CKG + "aboutRole", []),
+        ]
+        token = _PREFETCHED.set(self._prefetch(nested) if nested else {})
+        try:
+            return self._detail(index, entry, kind, out, inc, lang=lang)
+        finally:
+            _PREFETCHED.reset(token)
+
+    def _detail(
+        self, index: Index, entry: Entry, kind: str, out: dict[str, list[Any]], inc: dict[str, list[str]], *, lang: str
+    ) -> dict[str, Any]:
 
         def refs(predicate: str, target_kind: str | None = None) -> list[dict[str, Any]]:
             return self.items(

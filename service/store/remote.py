@@ -286,6 +286,19 @@ class RemoteStore(Store):
             out.append(ox.Quad(row["s"], row["p"], row["o"], row.get("g", ox.DefaultGraph())))
         return iter(out)
 
+    def quads_about(self, subjects: Sequence[ox.NamedNode]) -> Iterator[ox.Quad]:
+        out: list[ox.Quad] = []
+        for start in range(0, len(subjects), BATCH):
+            values = " ".join(str(s) for s in subjects[start : start + BATCH])
+            query = (
+                f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {values} }} "
+                f"{{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }} }}"
+            )
+            out.extend(
+                ox.Quad(row["s"], row["p"], row["o"], row.get("g", ox.DefaultGraph())) for row in self._select(query)
+            )
+        return iter(out)
+
     def contains(self, quad: ox.Quad) -> bool:
         return quad in self.present([quad])
 
