@@ -173,6 +173,18 @@ def test_the_bookkeeping_graph_stays_out_of_query_results(server_factory, oxigra
     assert META.value not in json.dumps(rows)
     nquads = requests.get(server.url + "/graph-store", params={"default": ""}, timeout=10).text
     assert META.value not in nquads
+    assert requests.get(server.url + "/graph-store", params={"graph": META.value}, timeout=10).status_code == 404
+    overwrite = requests.put(
+        server.url + "/graph-store",
+        params={"graph": META.value},
+        data=b"<http://example.org/a> <http://example.org/b> <http://example.org/c> .",
+        headers={"Content-Type": "application/n-triples", **AUTH},
+        timeout=10,
+    )
+    assert overwrite.status_code == 403
+    assert requests.get(
+        remote.query_url, params={"query": f"ASK {{ GRAPH <{META.value}> {{ ?s ?p ?o }} }}"}, timeout=10
+    ).json()["boolean"]
 
 
 def test_several_workers_serve_one_remote_store(server_factory, oxigraph_factory) -> None:  # type: ignore[no-untyped-def]

@@ -31,7 +31,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 from urllib3.util.retry import Retry
 
-from service.errors import CareerKGError, QuerySyntaxError, StoreError
+from service.errors import CareerKGError, Forbidden, QuerySyntaxError, StoreError
 from service.sparql import lexer
 from service.store.base import Binding, GraphName, QueryResult, Store
 
@@ -250,6 +250,8 @@ class RemoteStore(Store):
         self._update_text(text)
 
     def quads(self, graph: GraphName | None = None) -> Iterator[ox.Quad]:
+        if graph == META:
+            return iter(())  # CareerKG's bookkeeping is not part of the dataset it serves
         if isinstance(graph, ox.DefaultGraph):
             return self._quads_where("?s ?p ?o")
         if graph is not None:
@@ -374,9 +376,11 @@ class RemoteStore(Store):
         """
         token = uuid.uuid4().hex
         added, removed = list(added), list(removed)
+        replaces = replaces or {}
+        if any(q.graph_name == META for q in [*added, *removed]) or META in replaces:
+            raise Forbidden(f"the graph <{META.value}> holds CareerKG's bookkeeping and cannot be written")
         guard = f"GRAPH {META} {{ {DATASET} {VERSION} {ox.Literal(expected)} }}"
         operations = []
-        replaces = replaces or {}
         for graph in {q.graph_name for q in removed if _has_blank(q)}:
             if graph not in replaces:
                 raise BlankNodeRemoval(
