@@ -191,7 +191,7 @@ def test_other_details(writable_server: Server) -> None:
     assert ids(skill["optional_for"]) == ["ml-engineer"]
     healthcare = ok(writable_server, "/api/v1/industries/healthcare")
     assert len(healthcare["applications"]) == 3
-    assert ids(healthcare["roles"]) == ["ai-engineer", "ml-engineer"]
+    assert ids(healthcare["roles"]) == ["ai-engineer", "clinical-data-manager", "ml-engineer"]
     app = ok(writable_server, "/api/v1/applications/medical-image-diagnosis")
     assert ids(app["technologies"]) == ["machine-learning"]
     course = ok(writable_server, "/api/v1/credentials/machine-learning-course")
@@ -313,7 +313,8 @@ def test_match_ranks_roles_with_evidence(writable_server: Server) -> None:
     result = response.json()
     ranked = ids([m["role"] for m in result["items"]])
     assert ranked[0] == "ml-engineer"
-    assert set(ranked) == set(ids(ok(writable_server, "/api/v1/roles")["items"]))  # every role, ranked
+    assert len(ranked) == len(set(ranked))
+    assert set(ranked) <= set(ids(ok(writable_server, "/api/v1/roles")["items"]))
     best = result["items"][0]
     assert ids(best["evidence"]["matched_essential_skills"]) == [
         "data-analysis",

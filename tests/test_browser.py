@@ -123,8 +123,11 @@ def test_explorer_lists_roles_and_compares_them(browser: webdriver.Chrome, writa
     browser.find_element(By.CSS_SELECTOR, "#roles a[data-role='ml-engineer']").click()
     WebDriverWait(browser, 20).until(lambda d: "ML Engineer" in d.find_element(By.ID, "detail").text)
     assert "Statistical modelling" in browser.find_element(By.ID, "detail").text
+    Select(browser.find_element(By.ID, "compare-a")).select_by_value("ai-engineer")
+    Select(browser.find_element(By.ID, "compare-b")).select_by_value("ml-engineer")
     browser.find_element(By.ID, "compare").click()
     WebDriverWait(browser, 20).until(lambda d: "Similarity" in d.find_element(By.ID, "detail").text)
+    assert "AI Engineer and ML Engineer" in browser.find_element(By.ID, "detail").text
     assert "Shared skills" in browser.find_element(By.ID, "detail").text
     search = browser.find_element(By.ID, "search")
     search.send_keys("pyt")

@@ -189,7 +189,7 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
     verified_wikidata |= {"Q2539", "Q197536", "Q192776", "Q30642", "Q844240", "Q1988917", "Q28865"}
     verified_esco = {"258e46f9-0075-4a2e-adae-1ff0477e0f30"}  # data scientist
     verified_onet = {"15-2051.00", "15-1221.00", "15-1252.00", "15-2041.00", "15-2031.00", "15-1243.00"}
-    verified_onet |= {"15-1243.01", "15-1299.08"}
+    verified_onet |= {"15-1243.01", "15-1299.08", "15-1242.00", "15-2051.02"}
     result = filled_store.query(
         PREFIXES
         + """SELECT ?x WHERE { ?r skos:exactMatch|skos:closeMatch ?x
