@@ -102,7 +102,7 @@ class RemoteStore(Store):
         self.update_url = endpoint.update or endpoint.query
         self._local = threading.local()
         self._pid = os.getpid()
-        self._abandoned: list[requests.Session] = []
+        self._abandoned: list[threading.local] = []  # the parent's sessions, in a forked worker
         self._auth: AuthBase | None = None
         if endpoint.auth:
             user, sep, password = endpoint.auth.partition(":")
@@ -118,7 +118,7 @@ class RemoteStore(Store):
         if os.getpid() != self._pid:
             # Keep the parent's sessions referenced forever: closing them would close file numbers the
             # child may already reuse for something else.
-            self._abandoned.append(getattr(self._local, "session", None))  # type: ignore[arg-type]
+            self._abandoned.append(self._local)
             self._local = threading.local()
             self._pid = os.getpid()
         session: requests.Session | None = getattr(self._local, "session", None)
