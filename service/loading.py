@@ -16,6 +16,7 @@ from service.store import GraphName, Store
 from service.validation import Report, validate
 
 log = logging.getLogger(__name__)
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,19 @@ class CheckedFiles:
 
 
 def subject_files(files: Sequence[rdfio.ParsedFile]) -> dict[str, str]:
-    """For each subject IRI, the first file that describes it (to name files in reports)."""
-    where: dict[str, str] = {}
+    """For each subject IRI, the file that defines it (states its type), else the first that describes it.
+
+    Used to name files in reports: a resource typed in roles.ttl and linked from alignment.ttl is roles.ttl's.
+    """
+    typed: dict[str, str] = {}
+    first: dict[str, str] = {}
     for parsed in files:
         for quad in parsed.quads:
             if isinstance(quad.subject, ox.NamedNode):
-                where.setdefault(quad.subject.value, str(parsed.path))
-    return where
+                first.setdefault(quad.subject.value, str(parsed.path))
+                if quad.predicate.value == RDF_TYPE:
+                    typed.setdefault(quad.subject.value, str(parsed.path))
+    return {**first, **typed}
 
 
 def check_files(paths: Sequence[Path | str]) -> CheckedFiles:

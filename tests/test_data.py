@@ -188,6 +188,11 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
     verified_wikidata = {"Q21447895", "Q47509047", "Q1026367", "Q11660", "Q2374463"}
     verified_wikidata |= {"Q2539", "Q197536", "Q192776", "Q30642", "Q844240", "Q1988917", "Q28865"}
     verified_esco = {"258e46f9-0075-4a2e-adae-1ff0477e0f30"}  # data scientist
+    verified_esco |= {
+        "35553663-deab-4d9a-bf22-15c1625d28e8",  # artificial intelligence engineer
+        "f2b15a0e-e65a-438a-affb-29b9d50b77d1",  # software developer
+        "8c57af09-719c-42b3-be40-6ed4946236cc",  # database administrator
+    }
     verified_onet = {"15-2051.00", "15-1221.00", "15-1252.00", "15-2041.00", "15-2031.00", "15-1243.00"}
     verified_onet |= {"15-1243.01", "15-1299.08", "15-1242.00", "15-2051.02"}
     result = filled_store.query(
