@@ -192,6 +192,8 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
         "35553663-deab-4d9a-bf22-15c1625d28e8",  # artificial intelligence engineer
         "f2b15a0e-e65a-438a-affb-29b9d50b77d1",  # software developer
         "8c57af09-719c-42b3-be40-6ed4946236cc",  # database administrator
+        "2079755f-d809-49e6-8037-4de6180e54c0",  # data engineer
+        "d3edb8f8-3a06-47a0-8fb9-9b212c006aa2",  # data analyst
     }
     verified_onet = {"15-2051.00", "15-1221.00", "15-1252.00", "15-2041.00", "15-2031.00", "15-1243.00"}
     verified_onet |= {"15-1243.01", "15-1299.08", "15-1242.00", "15-2051.02"}
@@ -227,4 +229,22 @@ def test_onet_roles_cite_the_page_of_their_code(filled_store: Store) -> None:
         assert ask(
             filled_store,
             f"""ASK {{ <{role}> ckg:hasResponsibility ?r . ?r dcterms:source ?s . ?s schema:url <{url}> }}""",
+        ), role
+
+
+def test_esco_roles_cite_their_esco_page(filled_store: Store) -> None:
+    """A role taken from an ESCO occupation matches it and cites its page, and so do its responsibilities."""
+    result = filled_store.query(
+        PREFIXES
+        + """SELECT ?role ?esco WHERE { ?role a ckg:Role ; skos:exactMatch ?esco ; dcterms:source ?s .
+        ?s schema:url ?esco }"""
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    rows = [(r["role"].value, r["esco"].value) for r in result]
+    assert {role.rsplit("/", 1)[-1] for role, _ in rows} >= {"data-engineer", "data-analyst"}
+    for role, esco in rows:
+        assert esco.startswith("http://data.europa.eu/esco/occupation/")
+        assert ask(
+            filled_store,
+            f"ASK {{ <{role}> ckg:hasResponsibility ?r . ?r dcterms:source ?s . ?s schema:url <{esco}> }}",
         ), role
