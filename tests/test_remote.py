@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -337,3 +338,22 @@ def test_virtuoso_suite_is_not_run() -> None:
         "Virtuoso: not run. Its default graph is the union of all graphs (system graphs included), which the "
         "remote store does not account for yet; docs/deployment.md gives its configuration"
     )
+
+
+def test_a_store_that_hangs_gives_503_not_a_hang(server_factory) -> None:  # type: ignore[no-untyped-def]
+    """A store that accepts connections and never answers: readiness says so within its probe timeout."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # connections complete, requests are never read
+    try:
+        store = f"http://127.0.0.1:{silent.getsockname()[1]}/query"
+        server: Server = server_factory("--store", store, env={"CAREERKG_QUERY_TIMEOUT": "2"}, wait=False)
+        wait_until(lambda: status(server.url + "/health") == 200, timeout=60)
+        ready = requests.get(server.url + "/ready", timeout=10)  # a bound on a hang, not a timed assertion
+        assert ready.status_code == 503
+        assert "did not answer in time" in ready.json()["detail"]
+        roles = requests.get(server.url + "/api/v1/roles", timeout=30)
+        assert roles.status_code == 503
+        assert roles.headers["Content-Type"] == "application/problem+json"
+    finally:
+        silent.close()

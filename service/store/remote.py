@@ -60,6 +60,7 @@ GRAPH_FORMATS = {
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
 }
 BATCH = 400  # quads per membership query
+PING_TIMEOUT = 2.0  # seconds a readiness probe waits for the store
 
 
 class StoreUnavailable(StoreError):
@@ -145,18 +146,30 @@ class RemoteStore(Store):
             self._local.writer.auth = self._auth
         return session
 
-    def _post(self, url: str, data: list[tuple[str, str]], *, accept: str | None, write: bool) -> requests.Response:
+    def _post(
+        self,
+        url: str,
+        data: list[tuple[str, str]],
+        *,
+        accept: str | None,
+        write: bool,
+        read_timeout: float | None = None,
+    ) -> requests.Response:
         session = self._session()
         if write:
             session = self._local.writer
         headers = {"Accept": accept} if accept else {}
         try:
             response = session.post(
-                url, data=data, headers=headers, timeout=(self.endpoint.connect_timeout, self.endpoint.read_timeout)
+                url,
+                data=data,
+                headers=headers,
+                timeout=(self.endpoint.connect_timeout, read_timeout or self.endpoint.read_timeout),
             )
-        except requests.Timeout:
-            raise StoreUnavailable(f"the remote store at {url} did not answer in time") from None
         except requests.RequestException as exc:
+            # urllib3 reports a read timeout under its retry machinery, which requests turns into ConnectionError.
+            if isinstance(exc, requests.Timeout) or "timed out" in str(exc):
+                raise StoreUnavailable(f"the remote store at {url} did not answer in time") from None
             raise StoreUnavailable(f"the remote store at {url} cannot be reached ({_reason(exc)})") from None
         if response.status_code >= 400:
             text = response.text.strip()[:2000]
@@ -341,8 +354,10 @@ class RemoteStore(Store):
         return not rows
 
     def ping(self) -> None:
-        """Raise StoreUnavailable unless the endpoint answers a trivial query."""
-        self._select("SELECT ?x WHERE { VALUES ?x { 1 } }")
+        """Raise StoreUnavailable unless the endpoint answers a trivial query within the ping timeout."""
+        self._post(
+            self.endpoint.query, [("query", "ASK {}")], accept=ACCEPT, write=False, read_timeout=PING_TIMEOUT
+        ).close()
 
     # --- the shared dataset version and optimistic commits ----------------------------------------
 
