@@ -81,7 +81,7 @@ def test_paging_follows_next(writable_server: Server) -> None:
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        ("/api/v1/roles?skill=deep-learning", ["ai-engineer", "ml-engineer"]),
+        ("/api/v1/roles?skill=deep-learning", ["ai-engineer", "computer-vision-engineer", "ml-engineer"]),
         ("/api/v1/roles?skill=statistical-modelling", ["ml-engineer", "statistician"]),
         ("/api/v1/roles?tool=pytorch", ["ai-engineer"]),
         ("/api/v1/roles?industry=healthcare&tool=keras", ["ml-engineer"]),
@@ -188,7 +188,7 @@ def test_other_details(writable_server: Server) -> None:
     skill = ok(writable_server, "/api/v1/skills/deep-learning")
     assert ids(skill["broader"]) == ["machine-learning"]
     assert ids(skill["essential_for"]) == ["ai-engineer"]
-    assert ids(skill["optional_for"]) == ["ml-engineer"]
+    assert ids(skill["optional_for"]) == ["computer-vision-engineer", "ml-engineer"]
     healthcare = ok(writable_server, "/api/v1/industries/healthcare")
     assert len(healthcare["applications"]) == 3
     assert ids(healthcare["roles"]) == ["ai-engineer", "clinical-data-manager", "ml-engineer"]
@@ -214,13 +214,19 @@ def test_language_with_english_fallback(writable_server: Server) -> None:
 
 def test_reverse_navigation(writable_server: Server) -> None:
     roles = ok(writable_server, "/api/v1/skills/deep-learning/roles")["items"]
-    assert {(r["id"], r["importance"]) for r in roles} == {("ai-engineer", "essential"), ("ml-engineer", "optional")}
+    assert {(r["id"], r["importance"]) for r in roles} == {
+        ("ai-engineer", "essential"),
+        ("computer-vision-engineer", "optional"),
+        ("ml-engineer", "optional"),
+    }
     assert ids(ok(writable_server, "/api/v1/skills/deep-learning/tools")["items"]) == ["keras", "pytorch", "tensorflow"]
     assert ids(ok(writable_server, "/api/v1/tools/keras/roles")["items"]) == ["ml-engineer"]
     assert len(ok(writable_server, "/api/v1/industries/finance/applications")["items"]) == 3
     assert ids(ok(writable_server, "/api/v1/industries/finance/roles")["items"]) == ["ai-engineer", "ml-engineer"]
     assert ids(ok(writable_server, "/api/v1/applications/autonomous-vehicles/roles")["items"]) == [
         "ai-engineer",
+        "autonomous-driving-specialist",
+        "computer-vision-engineer",
         "ml-engineer",
     ]
     assert ids(ok(writable_server, "/api/v1/credentials/bachelors-engineering/roles")["items"]) == ["ai-engineer"]

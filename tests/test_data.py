@@ -194,9 +194,15 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
         "8c57af09-719c-42b3-be40-6ed4946236cc",  # database administrator
         "2079755f-d809-49e6-8037-4de6180e54c0",  # data engineer
         "d3edb8f8-3a06-47a0-8fb9-9b212c006aa2",  # data analyst
+        "1c5a45b9-440e-4726-b565-16a952abd341",  # computer vision engineer
+        "e297ec12-4712-40a4-ad98-ba004cacb205",  # chief data officer
+        "812c217d-32b7-4f6a-9faf-993d3577ac7f",  # knowledge engineer
+        "68d973df-bf10-4bf7-9a1b-fbd9f604b9db",  # bioinformatics scientist
+        "e8fca903-6590-48a8-8902-094bb41ee90c",  # autonomous driving specialist
+        "8d9ec84d-cf2d-4179-87bc-335cda54a427",  # database designer
     }
     verified_onet = {"15-2051.00", "15-1221.00", "15-1252.00", "15-2041.00", "15-2031.00", "15-1243.00"}
-    verified_onet |= {"15-1243.01", "15-1299.08", "15-1242.00", "15-2051.02"}
+    verified_onet |= {"15-1243.01", "15-1299.08", "15-1242.00", "15-2051.02", "19-1029.01"}
     result = filled_store.query(
         PREFIXES
         + """SELECT ?x WHERE { ?r skos:exactMatch|skos:closeMatch ?x
