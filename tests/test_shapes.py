@@ -153,7 +153,7 @@ BREAKS = {
     ),
     "tool-unused": Break(
         "ToolShape",
-        "DELETE WHERE { tool:python ckg:supportsSkill ?s }",
+        "DELETE WHERE { tool:python ckg:supportsSkill ?s } ; DELETE WHERE { ?role ckg:usesTool tool:python }",
         ID + "tool/python",
         "ckg:supportsSkill",
     ),
