@@ -23,7 +23,7 @@ import urllib.parse
 from pathlib import Path
 
 import requests
-from rest_latency import percentiles
+from rest_latency import wrk as measure
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -44,17 +44,6 @@ def wait(url: str, proc: subprocess.Popen[bytes]) -> None:
         except requests.RequestException:
             pass
         time.sleep(0.3)
-
-
-def wrk(url: str, args: argparse.Namespace) -> dict[str, float]:
-    assert requests.get(url, timeout=60).status_code == 200, url
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return percentiles(out)
 
 
 def main() -> int:
@@ -86,11 +75,15 @@ def main() -> int:
             proc = start([str(BIN / "careerkg"), "serve", "--port", str(port), *store], name.replace(" ", ""))
             wait(f"http://127.0.0.1:{port}/ready", proc)
             base = f"http://127.0.0.1:{port}"
-            results[f"{name}: role detail"] = wrk(base + "/api/v1/roles/data-scientist", args)
-            results[f"{name}: SPARQL lookup"] = wrk(f"{base}/sparql?{query}", args)
-            results[f"{name}: /health"] = wrk(base + "/health", args)
+            results[f"{name}: role detail"] = measure(
+                base + "/api/v1/roles/data-scientist", args.connections, args.duration
+            )
+            results[f"{name}: SPARQL lookup"] = measure(f"{base}/sparql?{query}", args.connections, args.duration)
+            results[f"{name}: /health"] = measure(base + "/health", args.connections, args.duration)
             print(name, {k: v for k, v in results.items() if k.startswith(name)}, file=sys.stderr)
-        results["Oxigraph server itself: SPARQL lookup"] = wrk(f"http://127.0.0.1:18301/query?{query}", args)
+        results["Oxigraph server itself: SPARQL lookup"] = measure(
+            f"http://127.0.0.1:18301/query?{query}", args.connections, args.duration
+        )
     finally:
         for proc in reversed(procs):
             proc.terminate()

@@ -43,6 +43,18 @@ def percentiles(output: str) -> dict[str, float]:
     return found
 
 
+def wrk(url: str, connections: int, duration: int) -> dict[str, float]:
+    """Latency percentiles and throughput of one URL under wrk (the URL must answer 200 first)."""
+    assert requests.get(url, timeout=60).status_code == 200, url
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return percentiles(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--triples", type=int, default=1_000_000)
@@ -96,14 +108,7 @@ def main() -> int:
         }
         results = {}
         for name, url in targets.items():
-            assert requests.get(url, timeout=60).status_code == 200
-            out = subprocess.run(
-                ["wrk", "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--latency", url],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            results[name] = percentiles(out)
+            results[name] = wrk(url, args.connections, args.duration)
             print(name, results[name], file=sys.stderr)
     finally:
         server.terminate()

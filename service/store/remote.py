@@ -63,6 +63,10 @@ BATCH = 400  # quads per membership query
 PING_TIMEOUT = 2.0  # seconds a readiness probe waits for the store
 
 
+# Every statement of the dataset CareerKG serves: the default graph and the named graphs but its bookkeeping one.
+ALL_GRAPHS = f"{{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }}"
+
+
 class StoreUnavailable(StoreError):
     """The remote store did not answer (down, unreachable, overloaded)."""
 
@@ -124,26 +128,27 @@ class RemoteStore(Store):
             self._pid = os.getpid()
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
-            retry = Retry(
+            # Queries: retried on connection failures and 502/503/504. Updates: only a failed connect is retried.
+            reads = Retry(
                 total=3,
                 connect=2,
                 read=0,
                 status=2,
                 backoff_factor=0.05,
                 status_forcelist=(502, 503, 504),
-                allowed_methods=frozenset({"GET", "POST"}),  # only queries use this adapter
+                allowed_methods=frozenset({"GET", "POST"}),
                 raise_on_status=False,
             )
-            session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
-            session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
-            session.auth = self._auth
-            session.headers["User-Agent"] = "CareerKG"
-            self._local.session = session
-            self._local.writer = requests.Session()
-            self._local.writer.mount("http://", HTTPAdapter(max_retries=Retry(total=1, connect=1, read=0, status=0)))
-            self._local.writer.mount("https://", HTTPAdapter(max_retries=Retry(total=1, connect=1, read=0, status=0)))
-            self._local.writer.auth = self._auth
+            session = self._local.session = self._new_session(reads)
+            self._local.writer = self._new_session(Retry(total=1, connect=1, read=0, status=0))
+        return session
+
+    def _new_session(self, retry: Retry) -> requests.Session:
+        session = requests.Session()
+        for scheme in ("http://", "https://"):
+            session.mount(scheme, HTTPAdapter(max_retries=retry, pool_maxsize=16))
+        session.auth = self._auth
+        session.headers["User-Agent"] = "CareerKG"
         return session
 
     def _post(
@@ -269,9 +274,7 @@ class RemoteStore(Store):
             return self._quads_where("?s ?p ?o")
         if graph is not None:
             return self._quads_where(f"GRAPH {graph} {{ ?s ?p ?o }}", graph)
-        return self._quads_where(
-            f"{{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }}",
-        )
+        return self._quads_where(ALL_GRAPHS)
 
     def _quads_where(self, pattern: str, graph: GraphName | None = None) -> Iterator[ox.Quad]:
         rows = self._select(f"SELECT ?s ?p ?o ?g WHERE {{ {pattern} }}")
@@ -292,7 +295,7 @@ class RemoteStore(Store):
                     return iter(())  # a blank node has no name outside one result set
                 given[name] = term
         query = lexer.with_values(
-            f"SELECT ?s ?p ?o ?g WHERE {{ {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }} }}",
+            f"SELECT ?s ?p ?o ?g WHERE {{ {ALL_GRAPHS} }}",
             given,
         )
         out = []
@@ -305,10 +308,7 @@ class RemoteStore(Store):
         out: list[ox.Quad] = []
         for start in range(0, len(subjects), BATCH):
             values = " ".join(str(s) for s in subjects[start : start + BATCH])
-            query = (
-                f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {values} }} "
-                f"{{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }} }}"
-            )
+            query = f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {values} }} {ALL_GRAPHS} }}"
             out.extend(
                 ox.Quad(row["s"], row["p"], row["o"], row.get("g", ox.DefaultGraph())) for row in self._select(query)
             )
@@ -341,16 +341,11 @@ class RemoteStore(Store):
         return [row["g"] for row in rows]
 
     def __len__(self) -> int:
-        rows = self._select(
-            "SELECT (COUNT(*) AS ?n) WHERE "
-            f"{{ {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }} }}"
-        )
+        rows = self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {ALL_GRAPHS} }}")
         return int(rows[0]["n"].value) if rows else 0
 
     def is_empty(self) -> bool:
-        rows = self._select(
-            f"SELECT ?s WHERE {{ {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }} }} LIMIT 1"
-        )
+        rows = self._select(f"SELECT ?s WHERE {{ {ALL_GRAPHS} }} LIMIT 1")
         return not rows
 
     def ping(self) -> None:
