@@ -187,6 +187,15 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
     # Anything else must be checked before it is added.
     verified_wikidata = {"Q21447895", "Q47509047", "Q1026367", "Q11660", "Q2374463"}
     verified_wikidata |= {"Q2539", "Q197536", "Q192776", "Q30642", "Q844240", "Q1988917", "Q28865"}
+    # Tools from O*NET's Technology Skills, each found under the same name in at least two independent public
+    # mappings (openMINDS's programming-language library, Wikidata query results, curated skill-to-QID tables,
+    # schema.org sameAs links). Left out as unresolved: Keras, Hadoop, Airflow, XGBoost, spaCy, Google Cloud.
+    verified_wikidata |= {"Q206904", "Q47607", "Q460584", "Q251", "Q2613697", "Q15777", "Q2407", "Q2370"}  # R, SQL…
+    verified_wikidata |= {"Q37227", "Q2005", "Q42478", "Q161053", "Q59", "Q189248", "Q169478"}  # Go … MATLAB
+    verified_wikidata |= {"Q197520", "Q15967387", "Q289281", "Q842014", "Q19399674", "Q756100", "Q8811"}  # NumPy … HTML
+    verified_wikidata |= {"Q7573619", "Q16235208", "Q192490", "Q850", "Q1165204", "Q3050461", "Q1628290"}  # Spark …
+    verified_wikidata |= {"Q2136322", "Q215819", "Q185524", "Q456157", "Q725967", "Q15206305", "Q22661306"}  # Redis …
+    verified_wikidata |= {"Q7491312", "Q28957072", "Q186055", "Q364", "Q11272", "Q388", "Q11368", "Q115564437"}
     verified_esco = {"258e46f9-0075-4a2e-adae-1ff0477e0f30"}  # data scientist
     verified_esco |= {
         "35553663-deab-4d9a-bf22-15c1625d28e8",  # artificial intelligence engineer
@@ -225,7 +234,7 @@ def test_onet_roles_cite_the_page_of_their_code(filled_store: Store) -> None:
     result = filled_store.query(
         PREFIXES
         + """SELECT ?role ?code ?url WHERE { ?role a ckg:Role ; schema:occupationalCategory ?code ; dcterms:source ?s .
-        ?s schema:url ?url FILTER(STRSTARTS(STR(?url), "https://www.onetonline.org/")) }"""
+        ?s schema:url ?url FILTER(STRSTARTS(STR(?url), "https://www.onetonline.org/link/summary/")) }"""
     )
     assert isinstance(result, ox.QuerySolutions)
     rows = [(r["role"].value, r["code"].value, r["url"].value) for r in result]
@@ -254,3 +263,45 @@ def test_esco_roles_cite_their_esco_page(filled_store: Store) -> None:
             filled_store,
             f"ASK {{ <{role}> ckg:hasResponsibility ?r . ?r dcterms:source ?s . ?s schema:url <{esco}> }}",
         ), role
+
+
+def test_onet_roles_have_tools_degrees_and_sources(filled_store: Store) -> None:
+    """Every role taken from an O*NET occupation uses at least three tools O*NET lists and names its Job Zone's degree."""
+    result = filled_store.query(
+        PREFIXES
+        + """SELECT ?role (COUNT(DISTINCT ?tool) AS ?tools) (COUNT(DISTINCT ?degree) AS ?degrees) WHERE {
+        ?role a ckg:Role ; schema:occupationalCategory ?code ;
+              dcterms:source source:onet-technology-skills, source:onet-job-zones .
+        OPTIONAL { ?role ckg:usesTool ?tool . ?tool dcterms:source source:onet-technology-skills }
+        OPTIONAL { ?role ckg:requiredCredential|ckg:recommendedCredential ?degree .
+                   ?degree dcterms:source source:onet-job-zones }
+        } GROUP BY ?role"""
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    rows = {
+        row["role"].value.rsplit("/", 1)[-1]: (int(row["tools"].value), int(row["degrees"].value)) for row in result
+    }
+    coded = filled_store.query(
+        PREFIXES
+        + """SELECT DISTINCT ?role WHERE { ?role schema:occupationalCategory ?c ; dcterms:source ?s .
+        ?s schema:url ?url FILTER(STRSTARTS(STR(?url), "https://www.onetonline.org/link/summary/")) }"""
+    )
+    assert isinstance(coded, ox.QuerySolutions)
+    assert set(rows) == {row["role"].value.rsplit("/", 1)[-1] for row in coded}
+    for role, (tools, degrees) in rows.items():
+        assert tools >= 3, role
+        assert degrees >= 1, role
+
+
+def test_industry_links_cite_a_labour_market_source(filled_store: Store) -> None:
+    """A role linked to an industry by the BLS or O*NET pages cites the page the industry cites for it."""
+    result = filled_store.query(
+        PREFIXES
+        + """SELECT ?role ?industry WHERE { ?role ckg:inIndustry ?industry ; dcterms:source ?s .
+        ?s dcterms:creator "U.S. Bureau of Labor Statistics" .
+        FILTER NOT EXISTS { ?industry dcterms:source ?t . ?role dcterms:source ?t .
+            ?t dcterms:creator ?c FILTER(?c IN ("U.S. Bureau of Labor Statistics", "National Center for O*NET Development")) }
+        }"""
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    assert [(r["role"].value, r["industry"].value) for r in result] == []
