@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--update-endpoint", metavar="URL", help="a remote store's SPARQL Update URL (default: --store)")
         p.add_argument("--store-auth", metavar="USER:PASSWORD", help="credentials the remote store asks for")
+        p.add_argument(
+            "--store-graph",
+            metavar="IRI",
+            help="keep CareerKG's default graph in this named graph of a remote store whose default graph is the "
+            "union of all graphs (Virtuoso, GraphDB, Neptune)",
+        )
 
     serve = commands.add_parser("serve", help="serve the graph over HTTP")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
@@ -134,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    store = {name: getattr(args, name, None) for name in ("store", "update_endpoint", "store_auth")}
+    store = {name: getattr(args, name, None) for name in ("store", "update_endpoint", "store_auth", "store_graph")}
     return Settings.load({**store, **extra})
 
 

@@ -30,6 +30,7 @@ class Settings:
     store: str = field(default_factory=default_store_location)
     update_endpoint: str | None = None
     store_auth: str | None = None
+    store_graph: str | None = None
     workers: int = 1
     data: tuple[Path, ...] = ()
     threads: int = 8
@@ -63,7 +64,11 @@ class Settings:
         from service.store import open_store
 
         return open_store(
-            self.store, update_endpoint=self.update_endpoint, auth=self.store_auth, timeout=self.query_timeout + 5
+            self.store,
+            update_endpoint=self.update_endpoint,
+            auth=self.store_auth,
+            graph=self.store_graph,
+            timeout=self.query_timeout + 5,
         )
 
     def check(self) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import requests
 
 from service import dataset
 from service.loading import ensure_filled
-from service.store import EmbeddedStore, Store
+from service.store import EmbeddedStore, Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -213,8 +215,92 @@ def oxigraph_factory(tmp_path: Path) -> Iterator[type[Oxigraph]]:
         server.stop()
 
 
-# The store kinds every server-level suite runs on: the embedded store, and a real remote Oxigraph server.
-STORES = ["embedded", "remote"]
+VIRTUOSO = shutil.which("virtuoso-t")
+VIRTUOSO_INI = Path("/etc/virtuoso-opensource-7/virtuoso.ini")  # Debian's, the template of each test server's
+
+
+@dataclass
+class Virtuoso:
+    """A real Virtuoso server process (Debian's virtuoso-opensource): a store whose default graph is the union
+    of all its graphs, so CareerKG uses it in dataset-graph mode, one fresh dataset graph per use."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/sparql-auth"  # queries and updates; digest authentication
+
+    def store_args(self) -> list[str]:
+        """The ``careerkg`` options for a fresh, empty CareerKG dataset on this server."""
+        graph = f"https://w3id.org/careerkg/test/{uuid.uuid4().hex}"
+        return ["--store", self.url, "--store-auth", "dba:dba", "--store-graph", graph]
+
+    def open(self) -> Store:
+        """A store for a fresh, empty CareerKG dataset on this server."""
+        args = self.store_args()
+        return open_store(args[1], auth=args[3], graph=args[5])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+
+
+def start_virtuoso(folder: Path) -> Virtuoso:
+    """A fresh Virtuoso server: Debian's configuration with its files in ``folder`` and free ports."""
+    port, sql_port = free_port(), free_port()
+    config = VIRTUOSO_INI.read_text().replace("/var/lib/virtuoso-opensource-7/db/", f"{folder}/")
+    config = re.sub(r"(?m)^(ServerPort\s*=\s*)1111\b", rf"\g<1>{sql_port}", config)
+    config = re.sub(r"(?m)^(ServerPort\s*=\s*)8890\b", rf"\g<1>{port}", config)
+    config = config.replace("localhost:8890", f"localhost:{port}")
+    # Debian caps results at 10,000 rows, silently: raise the cap the way docs/deployment.md advises.
+    config = re.sub(r"(?m)^(ResultSetMaxRows\s*=\s*)\d+", r"\g<1>1000000", config)
+    (folder / "virtuoso.ini").write_text(config)
+    with (folder / "virtuoso.out").open("ab") as log:
+        proc = subprocess.Popen(
+            [str(VIRTUOSO), "+foreground", "+configfile", str(folder / "virtuoso.ini")],
+            cwd=folder,
+            stdout=log,
+            stderr=log,
+        )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"virtuoso exited with {proc.returncode}: {(folder / 'virtuoso.out').read_text()}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/sparql", params={"query": "ASK {}"}, timeout=2).ok:
+                return Virtuoso(proc, port)
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("virtuoso did not start")
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    """One Virtuoso server for the session; every use takes a fresh dataset graph on it."""
+    if not VIRTUOSO or not VIRTUOSO_INI.exists():
+        pytest.skip("Virtuoso: not run, the Debian package virtuoso-opensource is not installed (.ci/run installs it)")
+    server = start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
+    yield server
+    server.stop()
+
+
+# The store kinds every server-level suite runs on: the embedded store, a real remote Oxigraph server, and a
+# real Virtuoso server (a store whose default graph is the union of its graphs).
+STORES = ["embedded", "remote", "virtuoso"]
+
+
+def store_args(kind: str, request: pytest.FixtureRequest, oxigraph: Callable[[], Oxigraph]) -> list[str]:
+    """The ``careerkg`` store options for a store kind: in memory, a fresh Oxigraph server, a fresh Virtuoso dataset."""
+    if kind == "remote":
+        return oxigraph().store_args()
+    if kind == "virtuoso":
+        server: Virtuoso = request.getfixturevalue("virtuoso")
+        return server.store_args()
+    return ["--store", "memory"]
 
 
 @pytest.fixture(scope="module", params=STORES)
@@ -222,16 +308,22 @@ def writable_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     """One real server per test module and store kind: default dataset, writes allowed with WRITE_TOKEN.
 
     ``embedded``: the in-memory store. ``remote``: CareerKG in front of a fresh Oxigraph server, which
-    CareerKG fills from the default dataset when it starts.
+    CareerKG fills from the default dataset when it starts. ``virtuoso``: the same on a fresh dataset graph
+    of the session's Virtuoso server.
     """
     tmp = tmp_path_factory.mktemp(f"server-{request.param}")
-    remote = start_oxigraph(tmp) if request.param == "remote" else None
-    store = remote.store_args() if remote else ["--store", "memory"]
+    started: list[Oxigraph] = []
+
+    def oxigraph() -> Oxigraph:
+        started.append(start_oxigraph(tmp))
+        return started[-1]
+
+    store = store_args(request.param, request, oxigraph)
     server = start_server(tmp, *store, env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN, "CAREERKG_QUERY_TIMEOUT": "10"})
     server.store_kind = request.param
     yield server
     server.stop()
-    if remote:
+    for remote in started:
         remote.stop()
 
 

@@ -1,6 +1,7 @@
-"""CareerKG in front of a real remote store (an Oxigraph server): outages, several processes, the CLI.
+"""CareerKG in front of real remote stores (an Oxigraph server, Virtuoso): outages, several processes, the CLI,
+and the dataset-graph mode stores whose default graph is the union of all graphs need.
 
-The SPARQL and REST suites themselves run on the remote store through the parametrized
+The SPARQL and REST suites themselves run on both remote stores through the parametrized
 ``writable_server`` fixture; this module covers what only a remote store has.
 """
 
@@ -21,7 +22,7 @@ import requests
 
 from service.store import RemoteStore, StoreConflict, open_store
 from service.store.remote import META
-from tests.conftest import WRITE_TOKEN, Oxigraph, Server, run_cli
+from tests.conftest import WRITE_TOKEN, Oxigraph, Server, Virtuoso, run_cli
 
 ROLE = "https://w3id.org/careerkg/id/role/"
 AUTH = {"Authorization": f"Bearer {WRITE_TOKEN}"}
@@ -92,10 +93,12 @@ def test_two_instances_see_each_others_writes(server_factory, oxigraph_factory) 
     remote: Oxigraph = oxigraph_factory()
     first: Server = server_factory(*remote.store_args(), env=ENV)
     second: Server = server_factory(*remote.store_args(), env=ENV)
-    before = requests.get(second.url + "/api/v1/tools", timeout=10)
+    before = requests.get(second.url + "/api/v1/tools?limit=200", timeout=10)
     assert "jax-test" not in before.text
     etag = before.headers["ETag"]
-    assert requests.get(first.url + "/api/v1/tools", timeout=10).headers["ETag"] == etag  # one version, one ETag
+    assert (
+        requests.get(first.url + "/api/v1/tools?limit=200", timeout=10).headers["ETag"] == etag
+    )  # one version, one ETag
 
     created = requests.put(
         first.url + "/api/v1/tools/jax-test",
@@ -105,7 +108,7 @@ def test_two_instances_see_each_others_writes(server_factory, oxigraph_factory) 
     )
     assert created.status_code == 201, created.text
 
-    after = requests.get(second.url + "/api/v1/tools", headers={"If-None-Match": etag}, timeout=10)
+    after = requests.get(second.url + "/api/v1/tools?limit=200", headers={"If-None-Match": etag}, timeout=10)
     assert after.status_code == 200  # the other instance's cache knew the data changed
     assert "jax-test" in {item["id"] for item in after.json()["items"]}
     detail = requests.get(second.url + "/api/v1/tools/jax-test", timeout=10).json()
@@ -333,13 +336,6 @@ def test_store_credentials_in_the_scheme_the_store_asks_for(scheme: str, server_
         proxy.stop()
 
 
-def test_virtuoso_suite_is_not_run() -> None:
-    pytest.skip(
-        "Virtuoso: not run. Its default graph is the union of all graphs (system graphs included), which the "
-        "remote store does not account for yet; docs/deployment.md gives its configuration"
-    )
-
-
 def test_a_store_that_hangs_gives_503_not_a_hang(server_factory) -> None:  # type: ignore[no-untyped-def]
     """A store that accepts connections and never answers: readiness says so within its probe timeout."""
     silent = socket.socket()
@@ -357,3 +353,86 @@ def test_a_store_that_hangs_gives_503_not_a_hang(server_factory) -> None:  # typ
         assert roles.headers["Content-Type"] == "application/problem+json"
     finally:
         silent.close()
+
+
+# --- dataset-graph mode (Virtuoso) -------------------------------------------------------------------
+
+
+def count(server_url: str, query: str) -> int:
+    response = requests.get(server_url + "/sparql", params={"query": query}, timeout=30)
+    assert response.status_code == 200, response.text
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def test_virtuoso_serves_exactly_careerkgs_dataset(virtuoso: Virtuoso, server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Virtuoso's default graph is the union of its graphs, system graphs included; CareerKG's is not."""
+    every_graph = requests.get(
+        f"http://127.0.0.1:{virtuoso.port}/sparql",
+        params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "format": "application/sparql-results+json"},
+        timeout=30,
+    ).json()["results"]["bindings"][0]["n"]["value"]
+    server: Server = server_factory(*virtuoso.store_args(), env=ENV)
+    embedded: Server = server_factory("--store", "memory")
+    everything = "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+    assert count(server.url, everything) == count(embedded.url, everything)  # the same dataset, nothing more
+    assert count(server.url, everything) < int(every_graph)  # Virtuoso itself holds more (its system graphs)
+    assert count(server.url, "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }") == 0
+
+    # A named graph written through CareerKG is part of its dataset, and only that one.
+    turtle = "<http://example.org/x> <http://example.org/y> 'z' ."
+    put = requests.put(
+        server.url + "/graph-store",
+        params={"graph": "http://example.org/g"},
+        data=turtle,
+        headers={**AUTH, "Content-Type": "text/turtle"},
+        timeout=30,
+    )
+    assert put.status_code == 201, put.text
+    named = requests.get(
+        server.url + "/sparql", params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"}, timeout=30
+    ).json()["results"]["bindings"]
+    assert [row["g"]["value"] for row in named] == ["http://example.org/g"]
+    assert count(server.url, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }") == count(
+        embedded.url, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    )  # the default graph did not take in the named one, as Virtuoso's own default graph would
+
+
+def test_two_datasets_share_one_virtuoso_independently(virtuoso: Virtuoso, server_factory) -> None:  # type: ignore[no-untyped-def]
+    first: Server = server_factory(*virtuoso.store_args(), env=ENV)
+    second: Server = server_factory(*virtuoso.store_args(), env=ENV)
+    created = requests.put(first.url + "/api/v1/tools/only-here", json=new_tool("Only Here"), headers=AUTH, timeout=30)
+    assert created.status_code == 201, created.text
+    assert requests.get(first.url + "/api/v1/tools/only-here", timeout=10).status_code == 200
+    assert requests.get(second.url + "/api/v1/tools/only-here", timeout=10).status_code == 404
+    logged = [c["operation"] for c in requests.get(second.url + "/api/v1/changes", timeout=10).json()["items"]]
+    assert "rest PUT tool/only-here" not in logged  # each dataset has its own change log
+    assert "rest PUT tool/only-here" in [
+        c["operation"] for c in requests.get(first.url + "/api/v1/changes", timeout=10).json()["items"]
+    ]
+
+
+def test_the_cli_works_on_a_virtuoso_dataset(virtuoso: Virtuoso, tmp_path: Path) -> None:
+    args = virtuoso.store_args()
+    roles = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/careerkg/ontology#Role> }"
+    result = run_cli("query", roles, *args)
+    assert result.code == 0, result.err
+    embedded = run_cli("query", roles, "--store", "memory")
+    assert json.loads(result.out)["results"]["bindings"] == json.loads(embedded.out)["results"]["bindings"]
+    exported = run_cli("export", "--format", "nq", *args)
+    assert exported.code == 0, exported.err
+    assert exported.out.count("\n") == run_cli("export", "--format", "nq", "--store", "memory").out.count("\n")
+    assert "virtrdf" not in exported.out  # none of Virtuoso's own graphs
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--store", "memory", "--store-graph", "http://example.org/g"], "for remote stores"),
+        (["--store", "http://127.0.0.1:1/sparql", "--store-graph", "not an iri"], "not an absolute IRI"),
+    ],
+)
+def test_store_graph_mistakes_are_clear_cli_errors(args: list[str], message: str) -> None:
+    result = run_cli("query", "ASK {}", *args)
+    assert result.code == 2
+    assert message in result.err
+    assert "Traceback" not in result.err

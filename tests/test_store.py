@@ -32,9 +32,13 @@ def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oxigraph]:
 
 @pytest.fixture(params=STORES)
 def empty_store(request: pytest.FixtureRequest, oxigraph: Oxigraph) -> Iterator[Store]:
-    """An empty store: the embedded one in memory, or the remote Oxigraph server, cleared."""
+    """An empty store: the embedded one in memory, the remote Oxigraph server cleared, or a fresh dataset graph
+    on the Virtuoso server."""
     if request.param == "embedded":
         yield EmbeddedStore()
+        return
+    if request.param == "virtuoso":
+        yield request.getfixturevalue("virtuoso").open()
         return
     store = open_store(oxigraph.query_url, update_endpoint=oxigraph.update_url)
     store.update("DROP SILENT ALL")
@@ -47,6 +51,11 @@ def any_filled_store(request: pytest.FixtureRequest, filled_store: Store, oxigra
     """The default dataset, in the embedded store or loaded through CareerKG into the remote one."""
     if request.param == "embedded":
         yield filled_store
+        return
+    if request.param == "virtuoso":
+        fresh = request.getfixturevalue("virtuoso").open()
+        ensure_filled(fresh)
+        yield fresh
         return
     store = open_store(oxigraph.query_url, update_endpoint=oxigraph.update_url)
     store.update("DROP SILENT ALL")

@@ -63,7 +63,7 @@ KNOWN_FAILURES: dict[str, str] = {
     "csv-tsv-res/tsv03": "pyoxigraph's TSV writer prints xsd:negativeInteger -3 bare, which reads back as xsd:integer",
 }
 
-RESULTS: dict[str, list[str]] = {"passed": [], "failed": []}
+RESULTS: dict[str, dict[str, list[str]]] = {}  # per store kind
 
 
 @dataclass
@@ -353,23 +353,38 @@ def check(server: Server, test: QueryTest) -> None:
 @pytest.mark.parametrize("test_id", TESTS)
 def test_w3c_query(writable_server: Server, test_id: str, request: pytest.FixtureRequest) -> None:
     test = TESTS[test_id]
-    if test_id in KNOWN_FAILURES:
+    kind = writable_server.store_kind
+    results = RESULTS.setdefault(kind, {"passed": [], "failed": []})
+    if kind != "virtuoso" and test_id in KNOWN_FAILURES:
         request.applymarker(pytest.mark.xfail(reason=KNOWN_FAILURES[test_id], strict=True, raises=AssertionError))
     try:
         check(writable_server, test)
     except AssertionError:
-        RESULTS["failed"].append(test_id)
+        results["failed"].append(test_id)
+        if kind == "virtuoso":
+            # Through a remote store the query is evaluated by that store's engine: Virtuoso's conformance is
+            # reported (below), not CareerKG's to fix.
+            pytest.xfail("evaluated by Virtuoso's own query engine, which answers this differently")
         raise
-    RESULTS["passed"].append(test_id)
+    results["passed"].append(test_id)
 
 
 def test_w3c_query_pass_rate() -> None:
-    """At least 95 % of the suite passes (runs last in this module)."""
+    """At least 95 % of the suite passes on CareerKG's engine, embedded or behind an Oxigraph server; through
+    Virtuoso the rate of its engine is printed (runs last in this module)."""
     total = len(TESTS)
-    passed = len(RESULTS["passed"])
-    if passed + len(RESULTS["failed"]) < total - len(KNOWN_FAILURES):
-        pytest.fail("run the whole module to measure the pass rate")
-    rate = passed / total
-    assert set(RESULTS["failed"]) == set(KNOWN_FAILURES), f"unexpected: {set(RESULTS['failed']) ^ set(KNOWN_FAILURES)}"
-    assert rate >= 0.95, f"{passed}/{total} = {rate:.1%}; failed: {RESULTS['failed']}"
-    print(f"\nW3C SPARQL 1.1 query, syntax and result-format suites over HTTP: {passed}/{total} passed ({rate:.1%})")
+    lines = []
+    for kind in ("embedded", "remote"):
+        results = RESULTS.get(kind, {"passed": [], "failed": []})
+        passed, failed = results["passed"], results["failed"]
+        if len(passed) + len(failed) < total:
+            pytest.fail("run the whole module to measure the pass rate")
+        rate = len(passed) / total
+        assert set(failed) == set(KNOWN_FAILURES), f"{kind}, unexpected: {set(failed) ^ set(KNOWN_FAILURES)}"
+        assert rate >= 0.95, f"{kind}: {len(passed)}/{total} = {rate:.1%}; failed: {failed}"
+        lines.append(f"{kind}: {len(passed)}/{total} passed ({rate:.1%})")
+    virtuoso = RESULTS.get("virtuoso")
+    if virtuoso and len(virtuoso["passed"]) + len(virtuoso["failed"]) == total:
+        rate = len(virtuoso["passed"]) / total
+        lines.append(f"Virtuoso's own engine behind CareerKG: {len(virtuoso['passed'])}/{total} passed ({rate:.1%})")
+    print("\nW3C SPARQL 1.1 query, syntax and result-format suites over HTTP: " + "; ".join(lines))

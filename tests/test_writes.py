@@ -12,7 +12,7 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from tests.conftest import STORES, WRITE_TOKEN, Server, run_cli
+from tests.conftest import STORES, WRITE_TOKEN, Server, run_cli, store_args
 from tests.test_sparql_endpoint import Listener
 
 AUTH = {"Authorization": f"Bearer {WRITE_TOKEN}"}
@@ -57,8 +57,8 @@ def assert_refused(response: requests.Response, focus: str) -> list[dict[str, An
 
 @pytest.fixture(params=STORES)
 def server(request: pytest.FixtureRequest, server_factory, oxigraph_factory) -> Server:  # type: ignore[no-untyped-def]
-    """A fresh writable server per test, on the embedded store or in front of a fresh Oxigraph server."""
-    store = oxigraph_factory().store_args() if request.param == "remote" else ["--store", "memory"]
+    """A fresh writable server per test: the embedded store, a fresh Oxigraph server, a fresh Virtuoso dataset."""
+    store = store_args(request.param, request, oxigraph_factory)
     server: Server = server_factory(*store, env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN})
     server.store_kind = request.param
     return server

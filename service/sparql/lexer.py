@@ -74,6 +74,19 @@ def has_dataset_clause(update: str) -> bool:
     return any(t.text in ("USING", "WITH") for t in keywords(update))
 
 
+def query_form(query: str) -> str | None:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of them the query text uses."""
+    for token in keywords(query):
+        if token.text in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+            return token.text
+    return None
+
+
+def has_from(query: str) -> bool:
+    """Whether a query names its own dataset (FROM or FROM NAMED)."""
+    return any(t.text == "FROM" for t in keywords(query))
+
+
 def with_using(update: str, default: list[str], named: list[str]) -> str:
     """The update with USING/USING NAMED clauses before each top-level WHERE of a modify operation.
 

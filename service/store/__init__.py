@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyoxigraph as ox
+
 from service.errors import StoreError
 from service.store.base import Binding, GraphName, QueryResult, Store
 from service.store.embedded import EmbeddedStore
@@ -30,17 +32,35 @@ def is_remote(location: str) -> bool:
 
 
 def open_store(
-    location: str, *, update_endpoint: str | None = None, auth: str | None = None, timeout: float = 30.0
+    location: str,
+    *,
+    update_endpoint: str | None = None,
+    auth: str | None = None,
+    graph: str | None = None,
+    timeout: float = 30.0,
 ) -> Store:
     """The store at ``location``: ``memory``, a folder for the embedded store, or an http(s) SPARQL endpoint."""
+    if not is_remote(location) and (update_endpoint or auth or graph):
+        raise StoreError(
+            "--update-endpoint, --store-auth and --store-graph are for remote stores (an http(s) --store URL)"
+        )
     if location == "memory":
         return EmbeddedStore()
     if is_remote(location):
-        return RemoteStore(Endpoint(location, update_endpoint, auth, read_timeout=timeout))
-    if update_endpoint or auth:
-        raise StoreError("--update-endpoint and --store-auth are for remote stores (an http(s) --store URL)")
+        if graph is not None and not _absolute_iri(graph):
+            raise StoreError(f"--store-graph {graph}: not an absolute IRI")
+        return RemoteStore(Endpoint(location, update_endpoint, auth, graph, read_timeout=timeout))
     path = Path(location).expanduser()
     if path.exists() and not path.is_dir():
         raise StoreError(f"--store {location}: not a folder")
     path.mkdir(parents=True, exist_ok=True)
     return EmbeddedStore(path)
+
+
+def _absolute_iri(text: str) -> bool:
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    scheme, sep, _ = text.partition(":")
+    return bool(sep) and scheme.isascii() and scheme[:1].isalpha()

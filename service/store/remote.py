@@ -6,6 +6,12 @@ pyoxigraph, never from user text. Reads are retried on connection failures and 5
 updates are not retried once sent. When the endpoint cannot be reached, every call raises
 ``StoreUnavailable`` (503) at once, and the next call tries again: the service recovers by itself.
 
+Stores whose default graph is the union of all their graphs (Virtuoso, GraphDB, Neptune) are used in
+*dataset graph* mode (``Endpoint.graph``): CareerKG's default graph lives in that named graph, the
+graphs the store held before CareerKG first wrote to it (its system graphs) are recorded in that
+dataset's own bookkeeping graph and left out, and queries without a dataset of their own are sent with the protocol's
+``default-graph-uri`` and ``named-graph-uri`` so they see exactly CareerKG's dataset.
+
 Several CareerKG processes may share one remote store. A marker in the named graph ``META``
 holds the dataset version; every commit is one update request that applies its delta *only if*
 the marker still holds the version the delta was validated against, swaps the marker and records
@@ -15,6 +21,7 @@ answered 409).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -41,12 +48,17 @@ VERSION = ox.NamedNode("https://w3id.org/careerkg/ontology#datasetVersion")
 CHANGE = ox.NamedNode("https://w3id.org/careerkg/ontology#Change")
 ENTRY = ox.NamedNode("https://w3id.org/careerkg/ontology#changeEntry")
 AT = ox.NamedNode("https://w3id.org/careerkg/ontology#changedAt")
+FOREIGN = ox.NamedNode("https://w3id.org/careerkg/ontology#foreignGraph")
+SURVEYED = ox.NamedNode("https://w3id.org/careerkg/ontology#foreignGraphsSurveyed")
+NO_GRAPH = ox.NamedNode("https://w3id.org/careerkg/meta/no-graph")  # names no graph: an empty set of named graphs
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD_DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
 
 SOLUTIONS_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples"
 ACCEPT = f"{SOLUTIONS_ACCEPT}, application/sparql-results+xml;q=0.9, {GRAPH_ACCEPT};q=0.8, text/turtle;q=0.7"
+# For CONSTRUCT and DESCRIBE: some stores (Virtuoso) would write their triples as SPARQL JSON solutions.
+GRAPH_FIRST = f"{GRAPH_ACCEPT}, text/turtle;q=0.9, application/rdf+xml;q=0.8"
 RESULT_FORMATS = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
     "application/json": ox.QueryResultsFormat.JSON,
@@ -59,7 +71,7 @@ GRAPH_FORMATS = {
     "text/turtle": ox.RdfFormat.TURTLE,
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
 }
-BATCH = 400  # quads per membership query
+BATCH = 400  # quads per membership query, and per operation of an update
 PING_TIMEOUT = 2.0  # seconds a readiness probe waits for the store
 
 
@@ -92,6 +104,7 @@ class Endpoint:
     query: str
     update: str | None = None
     auth: str | None = None  # "user:password"
+    graph: str | None = None  # dataset graph mode: the named graph that holds CareerKG's default graph
     connect_timeout: float = 3.0
     read_timeout: float = 30.0
 
@@ -115,6 +128,10 @@ class RemoteStore(Store):
                 raise StoreError("--store-auth must be USER:PASSWORD")
             self._auth = _ChallengeAuth(user, password)
         self._marked = False
+        self.graph = ox.NamedNode(endpoint.graph) if endpoint.graph else None
+        # The bookkeeping graph: one per dataset graph, so several CareerKG datasets can share a store.
+        self.meta = META if self.graph is None else ox.NamedNode(f"{META.value}{_digest(self.graph.value)}/")
+        self._surveyed = self.graph is None
 
     # --- HTTP -------------------------------------------------------------------------------------
 
@@ -199,13 +216,14 @@ class RemoteStore(Store):
 
     def _query_text(self, sparql: str, params: Sequence[tuple[str, str]] = (), *, hide: bool = True) -> QueryResult:
         """Run a query; ``hide`` drops solutions and triples that show CareerKG's own META graph."""
-        response = self._post(self.endpoint.query, [("query", sparql), *params], accept=ACCEPT, write=False)
+        accept = GRAPH_FIRST if lexer.query_form(sparql) in ("CONSTRUCT", "DESCRIBE") else ACCEPT
+        response = self._post(self.endpoint.query, [("query", sparql), *params], accept=accept, write=False)
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         try:
             if media_type in RESULT_FORMATS:
                 body = response.content
-                if hide and RESULT_FORMATS[media_type] == ox.QueryResultsFormat.JSON and META.value.encode() in body:
-                    body = _without_meta(body)
+                if RESULT_FORMATS[media_type] == ox.QueryResultsFormat.JSON:
+                    body = _readable_json(body, hide=hide)
                 return ox.parse_query_results(body, format=RESULT_FORMATS[media_type])
             if media_type in GRAPH_FORMATS:
                 quads = ox.parse(response.content, format=GRAPH_FORMATS[media_type])
@@ -220,6 +238,79 @@ class RemoteStore(Store):
 
     def _update_text(self, sparql: str) -> None:
         self._post(self.update_url, [("update", sparql)], accept=None, write=True).close()
+
+    # --- where CareerKG's dataset lives on the store ------------------------------------------------
+
+    def _default(self, pattern: str) -> str:
+        """A pattern over CareerKG's default graph."""
+        return pattern if self.graph is None else f"GRAPH {self.graph} {{ {pattern} }}"
+
+    def _all(self) -> str:
+        """Every statement of CareerKG's dataset; ?g is bound for named graphs only."""
+        if self.graph is None:
+            return ALL_GRAPHS
+        return f"{{ {self._default('?s ?p ?o')} }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} {self._own('?g')} }}"
+
+    def _own(self, var: str) -> str:
+        """Filters keeping the named graphs that belong to CareerKG's dataset."""
+        if self.graph is None:
+            return f"FILTER ({var} != {self.meta})"
+        self._survey()
+        return (
+            f"FILTER (!STRSTARTS(STR({var}), {ox.Literal(META.value)}) && {var} != {self.graph}) "
+            f"FILTER NOT EXISTS {{ GRAPH {self.meta} {{ {DATASET} {FOREIGN} {var} }} }}"
+        )
+
+    def _survey(self) -> None:
+        """Once per store: record the graphs it held before CareerKG wrote to it, which are not CareerKG's."""
+        if self._surveyed:
+            return
+        self._update_text(
+            f"INSERT {{ GRAPH {self.meta} {{ {DATASET} {FOREIGN} ?g . {DATASET} {SURVEYED} true }} }} WHERE {{ "
+            f"FILTER NOT EXISTS {{ GRAPH {self.meta} {{ {DATASET} {SURVEYED} ?done }} }} "
+            f"OPTIONAL {{ SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} "
+            f"FILTER (!STRSTARTS(STR(?g), {ox.Literal(META.value)}) && ?g != {self.graph}) }} }} }}"
+        )
+        self._surveyed = True
+
+    def _joined(self, values: str, pattern: str) -> str:
+        """A VALUES block joined with a pattern: first where the store starts from it, after the pattern in
+        dataset-graph mode (Virtuoso loses the rows of a leading VALUES block of several variables)."""
+        return f"{values} {pattern}" if self.graph is None else f"{pattern} {values}"
+
+    def _inserts(self, quads: Iterable[ox.Quad]) -> list[str]:
+        """Update operations adding quads: INSERT DATA, or INSERT … WHERE {} for the part with blank nodes
+        (the same fresh nodes; some stores refuse blank nodes in INSERT DATA)."""
+        quads = list(quads)
+        has_blank = any(_has_blank(q) for q in quads)
+        return [
+            f"INSERT {{ {part} }} WHERE {{}}" if has_blank and i == 0 else f"INSERT DATA {{ {part} }}"
+            for i, part in enumerate(self._quad_chunks(quads))
+        ]
+
+    def _quad_chunks(self, quads: Iterable[ox.Quad]) -> list[str]:
+        """QuadData in parts of at most BATCH quads (some stores compile each operation into bounded code).
+
+        The quads with blank nodes stay together in one part: a blank node label means one node only
+        within one operation.
+        """
+        ground: list[ox.Quad] = []
+        blank: list[ox.Quad] = []
+        for quad in quads:
+            (blank if _has_blank(quad) else ground).append(quad)
+        parts = [ground[i : i + BATCH] for i in range(0, len(ground), BATCH)]
+        return [self._quad_data(part) for part in ([blank] if blank else []) + parts]
+
+    def _quad_data(self, quads: Iterable[ox.Quad]) -> str:
+        """Quads as SPARQL QuadData; the default graph's written into the dataset graph in that mode."""
+        if self.graph is None:
+            return _quad_data(quads)
+        self._survey()
+        graph = self.graph
+        return _quad_data(
+            ox.Quad(q.subject, q.predicate, q.object, graph) if isinstance(q.graph_name, ox.DefaultGraph) else q
+            for q in quads
+        )
 
     # --- the store interface ----------------------------------------------------------------------
 
@@ -240,6 +331,10 @@ class RemoteStore(Store):
         for graph in named_graphs or ():
             if isinstance(graph, ox.NamedNode):
                 params.append(("named-graph-uri", graph.value))
+        if self.graph is not None and not params and not lexer.has_from(text):
+            params.append(("default-graph-uri", self.graph.value))
+            names = self.named_graphs() or [NO_GRAPH]
+            params.extend(("named-graph-uri", n.value) for n in names if isinstance(n, ox.NamedNode))
         return self._query_text(text, params)
 
     def update(self, sparql: str, *, base_iri: str | None = None) -> None:
@@ -249,32 +344,27 @@ class RemoteStore(Store):
         self.apply(quads, [])
 
     def apply(self, added: Iterable[ox.Quad], removed: Iterable[ox.Quad]) -> None:
-        operations = []
-        removing = _quad_data(removed)
-        adding = _quad_data(added)
-        if removing:
-            operations.append(f"DELETE DATA {{ {removing} }}")
-        if adding:
-            operations.append(f"INSERT DATA {{ {adding} }}")
+        operations = [f"DELETE DATA {{ {part} }}" for part in self._quad_chunks(removed)]
+        operations += self._inserts(added)
         if operations:
             self._update_text(" ;\n".join(operations))
 
     def replace_graph(self, graph: GraphName, quads: Iterable[ox.Quad]) -> None:
-        target = "DEFAULT" if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph}"
-        adding = _quad_data(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
-        text = f"CLEAR SILENT {target}"
-        if adding:
-            text += f" ;\nINSERT DATA {{ {adding} }}"
-        self._update_text(text)
+        if isinstance(graph, ox.DefaultGraph):
+            target = "DEFAULT" if self.graph is None else f"GRAPH {self.graph}"
+        else:
+            target = f"GRAPH {graph}"
+        inserts = self._inserts(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
+        self._update_text(" ;\n".join([f"CLEAR SILENT {target}", *inserts]))
 
     def quads(self, graph: GraphName | None = None) -> Iterator[ox.Quad]:
-        if graph == META:
+        if _is_meta(graph):
             return iter(())  # CareerKG's bookkeeping is not part of the dataset it serves
         if isinstance(graph, ox.DefaultGraph):
-            return self._quads_where("?s ?p ?o")
+            return self._quads_where(self._default("?s ?p ?o"))
         if graph is not None:
             return self._quads_where(f"GRAPH {graph} {{ ?s ?p ?o }}", graph)
-        return self._quads_where(ALL_GRAPHS)
+        return self._quads_where(self._all())
 
     def _quads_where(self, pattern: str, graph: GraphName | None = None) -> Iterator[ox.Quad]:
         rows = self._select(f"SELECT ?s ?p ?o ?g WHERE {{ {pattern} }}")
@@ -295,7 +385,7 @@ class RemoteStore(Store):
                     return iter(())  # a blank node has no name outside one result set
                 given[name] = term
         query = lexer.with_values(
-            f"SELECT ?s ?p ?o ?g WHERE {{ {ALL_GRAPHS} }}",
+            f"SELECT ?s ?p ?o ?g WHERE {{ {self._all()} }}",
             given,
         )
         out = []
@@ -308,7 +398,7 @@ class RemoteStore(Store):
         out: list[ox.Quad] = []
         for start in range(0, len(subjects), BATCH):
             values = " ".join(str(s) for s in subjects[start : start + BATCH])
-            query = f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {values} }} {ALL_GRAPHS} }}"
+            query = f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {values} }} {self._all()} }}"
             out.extend(
                 ox.Quad(row["s"], row["p"], row["o"], row.get("g", ox.DefaultGraph())) for row in self._select(query)
             )
@@ -327,25 +417,27 @@ class RemoteStore(Store):
             named = [q for q in batch if not isinstance(q.graph_name, ox.DefaultGraph)]
             if default:
                 rows = " ".join(f"({q.subject} {q.predicate} {q.object})" for q in default)
-                for row in self._select(f"SELECT ?s ?p ?o WHERE {{ VALUES (?s ?p ?o) {{ {rows} }} ?s ?p ?o }}"):
+                where = self._joined(f"VALUES (?s ?p ?o) {{ {rows} }}", self._default("?s ?p ?o"))
+                for row in self._select(f"SELECT ?s ?p ?o WHERE {{ {where} }}"):
                     found.add(ox.Quad(row["s"], row["p"], row["o"], ox.DefaultGraph()))
             if named:
                 rows = " ".join(f"({q.subject} {q.predicate} {q.object} {q.graph_name})" for q in named)
-                query = f"SELECT ?s ?p ?o ?g WHERE {{ VALUES (?s ?p ?o ?g) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+                where = self._joined(f"VALUES (?s ?p ?o ?g) {{ {rows} }}", "GRAPH ?g { ?s ?p ?o }")
+                query = f"SELECT ?s ?p ?o ?g WHERE {{ {where} }}"
                 for row in self._select(query):
                     found.add(ox.Quad(row["s"], row["p"], row["o"], row["g"]))
         return found
 
     def named_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:
-        rows = self._select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }}")
+        rows = self._select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {self._own('?g')} }}")
         return [row["g"] for row in rows]
 
     def __len__(self) -> int:
-        rows = self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {ALL_GRAPHS} }}")
+        rows = self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {self._all()} }}")
         return int(rows[0]["n"].value) if rows else 0
 
     def is_empty(self) -> bool:
-        rows = self._select(f"SELECT ?s WHERE {{ {ALL_GRAPHS} }} LIMIT 1")
+        rows = self._select(f"SELECT ?s WHERE {{ {self._all()} }} LIMIT 1")
         return not rows
 
     def ping(self) -> None:
@@ -360,11 +452,11 @@ class RemoteStore(Store):
         """The dataset version every CareerKG process on this store agrees on."""
         if not self._marked:
             self._update_text(
-                f"INSERT {{ GRAPH {META} {{ {DATASET} {VERSION} {ox.Literal(uuid.uuid4().hex)} }} }} "
-                f"WHERE {{ FILTER NOT EXISTS {{ GRAPH {META} {{ {DATASET} {VERSION} ?any }} }} }}"
+                f"INSERT {{ GRAPH {self.meta} {{ {DATASET} {VERSION} {ox.Literal(uuid.uuid4().hex)} }} }} "
+                f"WHERE {{ FILTER NOT EXISTS {{ GRAPH {self.meta} {{ {DATASET} {VERSION} ?any }} }} }}"
             )
             self._marked = True
-        rows = self._select(f"SELECT ?v WHERE {{ GRAPH {META} {{ {DATASET} {VERSION} ?v }} }}")
+        rows = self._select(f"SELECT ?v WHERE {{ GRAPH {self.meta} {{ {DATASET} {VERSION} ?v }} }}")
         if not rows:
             self._marked = False
             raise StoreConflict("the dataset version marker of the remote store is missing; try again")
@@ -387,9 +479,9 @@ class RemoteStore(Store):
         token = uuid.uuid4().hex
         added, removed = list(added), list(removed)
         replaces = replaces or {}
-        if any(q.graph_name == META for q in [*added, *removed]) or META in replaces:
-            raise Forbidden(f"the graph <{META.value}> holds CareerKG's bookkeeping and cannot be written")
-        guard = f"GRAPH {META} {{ {DATASET} {VERSION} {ox.Literal(expected)} }}"
+        if any(_is_meta(q.graph_name) for q in [*added, *removed]) or any(_is_meta(g) for g in replaces):
+            raise Forbidden(f"the graph <{self.meta.value}> holds CareerKG's bookkeeping and cannot be written")
+        guard = f"GRAPH {self.meta} {{ {DATASET} {VERSION} {ox.Literal(expected)} }}"
         operations = []
         for graph in {q.graph_name for q in removed if _has_blank(q)}:
             if graph not in replaces:
@@ -397,25 +489,27 @@ class RemoteStore(Store):
                     "this change removes statements about blank nodes, which a remote store cannot name in an "
                     "update; replace the whole graph instead (Graph Store PUT)"
                 )
-            pattern = "?s ?p ?o" if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph} {{ ?s ?p ?o }}"
+            pattern = (
+                self._default("?s ?p ?o") if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph} {{ ?s ?p ?o }}"
+            )
             operations.append(f"DELETE {{ {pattern} }} WHERE {{ {guard} {pattern} }}")
             removed = [q for q in removed if q.graph_name != graph]
             added = [q for q in added if q.graph_name != graph] + list(replaces[graph])
-        removing = _quad_data(removed)
-        if removing:
+        for removing in self._quad_chunks(removed):
             operations.append(f"DELETE {{ {removing} }} WHERE {{ {guard} }}")
-        adding = _quad_data(added)
-        if adding:
+        for adding in self._quad_chunks(added):
             operations.append(f"INSERT {{ {adding} }} WHERE {{ {guard} }}")
-        change = ox.NamedNode(f"{META.value}change/{token}")
+        change = ox.NamedNode(f"{self.meta.value}change/{token}")
         now = ox.Literal(datetime.now(UTC).isoformat(timespec="milliseconds"), datatype=XSD_DATETIME)
         record = ox.Literal(json.dumps(entry))
         operations.append(
-            f"DELETE {{ {guard} }} INSERT {{ GRAPH {META} {{ {DATASET} {VERSION} {ox.Literal(token)} . "
+            f"DELETE {{ {guard} }} INSERT {{ GRAPH {self.meta} {{ {DATASET} {VERSION} {ox.Literal(token)} . "
             f"{change} {RDF_TYPE} {CHANGE} ; {ENTRY} {record} ; {AT} {now} }} }} WHERE {{ {guard} }}"
         )
         self._update_text(" ;\n".join(operations))
-        rows = self._select(f"SELECT ?c WHERE {{ GRAPH {META} {{ {change} {RDF_TYPE} {CHANGE} }} BIND (1 AS ?c) }}")
+        rows = self._select(
+            f"SELECT ?c WHERE {{ GRAPH {self.meta} {{ {change} {RDF_TYPE} {CHANGE} }} BIND (1 AS ?c) }}"
+        )
         if not rows:
             raise StoreConflict(
                 "another writer changed the graph while this change was being validated; nothing was written"
@@ -424,10 +518,12 @@ class RemoteStore(Store):
 
     def change_entries(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         """Recorded changes, newest first, and how many there are."""
-        rows = self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {META} {{ ?c {RDF_TYPE} {CHANGE} }} }}")
+        rows = self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {self.meta} {{ ?c {RDF_TYPE} {CHANGE} }} }}")
         total = int(rows[0]["n"].value) if rows else 0
+        if offset >= total:
+            return [], total  # and some stores refuse to sort past their row limit (Virtuoso: 10,000)
         page = self._select(
-            f"SELECT ?e ?at WHERE {{ GRAPH {META} {{ ?c {ENTRY} ?e ; {AT} ?at }} }} "
+            f"SELECT ?e ?at WHERE {{ GRAPH {self.meta} {{ ?c {ENTRY} ?e ; {AT} ?at }} }} "
             f"ORDER BY DESC(?at) LIMIT {int(limit)} OFFSET {int(offset)}"
         )
         entries = []
@@ -480,19 +576,39 @@ class _ChallengeAuth(AuthBase):
         return again
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _is_meta(term: object) -> bool:
     return isinstance(term, ox.NamedNode) and term.value.startswith(META.value)
 
 
-def _without_meta(body: bytes) -> bytes:
-    """SPARQL JSON results without the solutions that bind a term of CareerKG's META graph."""
+_BLANK_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
+# Virtuoso writes blank nodes as {"type": "bnode", "value": "nodeID://b10001"}, which is no valid label.
+_VIRTUOSO_BLANK = re.compile(rb'("type"\s*:\s*"bnode"\s*,\s*"value"\s*:\s*")nodeID://')
+
+
+def _readable_json(body: bytes, *, hide: bool) -> bytes:
+    """SPARQL JSON results CareerKG can parse and serve: without the solutions that bind a term of its META
+    graph (when ``hide``), and with blank node labels made valid."""
+    if b"nodeID://" in body:
+        body = _VIRTUOSO_BLANK.sub(rb"\1nodeID_", body)  # as a byte substitution: results can be large
+    if not (hide and META.value.encode() in body):
+        return body
     document = json.loads(body)
-    if "results" in document:
-        document["results"]["bindings"] = [
-            row
-            for row in document["results"]["bindings"]
-            if not any(v.get("type") == "uri" and v.get("value", "").startswith(META.value) for v in row.values())
-        ]
+    if "results" not in document:
+        return body
+    rows = document["results"]["bindings"]
+    document["results"]["bindings"] = [
+        row
+        for row in rows
+        if not any(v.get("type") == "uri" and v.get("value", "").startswith(META.value) for v in row.values())
+    ]
+    for row in document["results"]["bindings"]:
+        for value in row.values():
+            if value.get("type") == "bnode" and not _BLANK_LABEL.fullmatch(value.get("value", "")):
+                value["value"] = "b" + value["value"].encode().hex()
     return json.dumps(document).encode()
 
 
@@ -518,12 +634,13 @@ def _has_blank(quad: ox.Quad) -> bool:
 
 
 def _quad_data(quads: Iterable[ox.Quad]) -> str:
-    """Quads as SPARQL QuadData, each term written by pyoxigraph (default-graph quads bare, others in GRAPH)."""
-    parts = []
+    """Quads as SPARQL QuadData, each term written by pyoxigraph: default-graph triples bare, the others in one
+    GRAPH block per graph (some stores mishandle a blank node shared by several blocks)."""
+    by_graph: dict[GraphName, list[str]] = {}
     for quad in quads:
-        triple = f"{quad.subject} {quad.predicate} {quad.object} ."
-        if isinstance(quad.graph_name, ox.DefaultGraph):
-            parts.append(triple)
-        else:
-            parts.append(f"GRAPH {quad.graph_name} {{ {triple} }}")
+        by_graph.setdefault(quad.graph_name, []).append(f"{quad.subject} {quad.predicate} {quad.object} .")
+    parts = []
+    for graph, triples in by_graph.items():
+        body = "\n".join(triples)
+        parts.append(body if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph} {{\n{body}\n}}")
     return "\n".join(parts)
