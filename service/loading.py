@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -81,6 +82,11 @@ def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None =
         if isinstance(failed.report, Report):
             failed.report = failed.report.with_files(files_of)
         raise
+    mark = _dataset_mark(store.location)
+    if mark is not None and replace and isinstance(graph, ox.DefaultGraph):
+        given = [f.path for f in files]
+        if _fingerprint(given) == _fingerprint(dataset.default_paths()):
+            mark.write_text(_fingerprint(given) + "\n", encoding="utf-8")  # the store holds the current dataset
     return report.with_files(files_of)
 
 
@@ -105,7 +111,40 @@ def ensure_filled(store: Store, data: Sequence[Path] = ()) -> None:
             for name in store.named_graphs():
                 store.replace_graph(name, [])
             load(store, data, replace=True)
+        else:
+            _warn_if_filled_from_another_dataset(store)
         return
     paths = list(data) or dataset.default_paths()
     log.info("filling %s from %d file(s)", store.location, len(paths))
     load(store, paths)
+    mark = _dataset_mark(store.location)
+    if mark is not None and not data:
+        mark.write_text(_fingerprint(paths) + "\n", encoding="utf-8")
+
+
+def _dataset_mark(location: str) -> Path | None:
+    """Beside an on-disk store: the fingerprint of the default dataset it was filled from."""
+    changes = writes.changelog_path(location)
+    return None if changes is None else changes.with_name(Path(location).expanduser().name + ".dataset")
+
+
+def _fingerprint(paths: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths, key=lambda p: p.name):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _warn_if_filled_from_another_dataset(store: Store) -> None:
+    """An on-disk store keeps what it was filled with; say so when the default dataset has changed since."""
+    mark = _dataset_mark(store.location)
+    if mark is None or not mark.is_file():
+        return
+    if mark.read_text(encoding="utf-8").strip() != _fingerprint(dataset.default_paths()):
+        log.warning(
+            "the store at %s was filled from an earlier version of the default dataset and keeps serving it "
+            "(with the writes made since); to serve the current data, move the store folder away and start "
+            "again, or replace its content with `careerkg load --replace --store %s` and the dataset's files",
+            store.location,
+            store.location,
+        )

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
+from service import dataset
 from tests.conftest import run_cli
 
 AI_ENGINEER = "https://w3id.org/careerkg/id/role/ai-engineer"
@@ -319,3 +320,22 @@ def test_help_lists_every_command() -> None:
     assert done.code == 0
     for command in ("serve", "validate", "load", "export", "query"):
         assert command in done.out
+
+
+def test_an_on_disk_store_says_when_the_default_dataset_has_changed(tmp_path: Path) -> None:
+    """A filled on-disk store keeps its content; after the shipped data changes, it says so until replaced."""
+    store = tmp_path / "store"
+    first = run_cli("query", "ASK {}", "--store", str(store))
+    assert first.code == 0, first.err
+    assert "earlier version" not in first.err
+    mark = tmp_path / "store.dataset"
+    assert mark.is_file()  # the fingerprint of the dataset it was filled from
+    mark.write_text("0" * 64 + "\n")  # as if it had been filled from an older checkout's data
+    stale = run_cli("query", "ASK {}", "--store", str(store))
+    assert stale.code == 0
+    assert "earlier version of the default dataset" in stale.err
+    ontology, data = dataset.ontology_path(), dataset.data_dir()
+    replaced = run_cli("load", str(ontology), str(data), "--store", str(store), "--replace")  # as the README says
+    assert replaced.code == 0, replaced.err
+    current = run_cli("query", "ASK {}", "--store", str(store))
+    assert "earlier version" not in current.err
