@@ -124,8 +124,7 @@ def ensure_filled(store: Store, data: Sequence[Path] = ()) -> None:
 
 def _dataset_mark(location: str) -> Path | None:
     """Beside an on-disk store: the fingerprint of the default dataset it was filled from."""
-    changes = writes.changelog_path(location)
-    return None if changes is None else changes.with_name(Path(location).expanduser().name + ".dataset")
+    return writes.beside_store(location, "dataset")
 
 
 def _fingerprint(paths: Sequence[Path]) -> str:

@@ -49,6 +49,15 @@ MEDIA_FORMATS: dict[str, ox.RdfFormat] = {
 }
 
 
+def is_absolute_iri(text: str) -> bool:
+    """Whether the text is an absolute IRI (pyoxigraph parses it, and it has a scheme)."""
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return ":" in text
+
+
 def format_for_media_type(media_type: str) -> ox.RdfFormat:
     """The RDF syntax of a request body, from its Content-Type; 415 naming the accepted types otherwise."""
     accepted = ", ".join(sorted(MEDIA_FORMATS))

@@ -299,12 +299,17 @@ def apply_delta(delta: Delta) -> Callable[[Store], None]:
     return apply
 
 
-def changelog_path(location: str) -> Path | None:
-    """Where the change log of a store lives: beside an on-disk store; nowhere for memory or remote stores."""
+def beside_store(location: str, suffix: str) -> Path | None:
+    """A file beside an on-disk store (``STORE.suffix``); None for memory and remote stores."""
     if location == "memory" or location.startswith(("http://", "https://")):
         return None
     path = Path(location).expanduser()
-    return path.parent / f"{path.name}.changes.jsonl"
+    return path.parent / f"{path.name}.{suffix}"
+
+
+def changelog_path(location: str) -> Path | None:
+    """Where the change log of a store lives: beside an on-disk store; nowhere for memory or remote stores."""
+    return beside_store(location, "changes.jsonl")
 
 
 # --- the change log -------------------------------------------------------------------------------

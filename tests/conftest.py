@@ -231,20 +231,24 @@ class Virtuoso:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/sparql-auth"  # queries and updates; digest authentication
 
+    AUTH = "dba:dba"  # a fresh database's administrator
+
     def store_args(self) -> list[str]:
         """The ``careerkg`` options for a fresh, empty CareerKG dataset on this server."""
-        graph = f"https://w3id.org/careerkg/test/{uuid.uuid4().hex}"
-        return ["--store", self.url, "--store-auth", "dba:dba", "--store-graph", graph]
+        return ["--store", self.url, "--store-auth", self.AUTH, "--store-graph", _fresh_graph()]
 
     def open(self) -> Store:
         """A store for a fresh, empty CareerKG dataset on this server."""
-        args = self.store_args()
-        return open_store(args[1], auth=args[3], graph=args[5])
+        return open_store(self.url, auth=self.AUTH, graph=_fresh_graph())
 
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=60)
+
+
+def _fresh_graph() -> str:
+    return f"https://w3id.org/careerkg/test/{uuid.uuid4().hex}"
 
 
 def start_virtuoso(folder: Path) -> Virtuoso:

@@ -47,13 +47,9 @@ def direct(rest: str) -> ResponseReturnValue:
 
 
 def _graph_iri(value: str) -> ox.NamedNode:
-    try:
-        node = ox.NamedNode(value)
-    except ValueError:
-        raise BadRequest(f"graph must be an absolute IRI, got {value!r}") from None
-    if ":" not in value:
+    if not rdfio.is_absolute_iri(value):
         raise BadRequest(f"graph must be an absolute IRI, got {value!r}")
-    return node
+    return ox.NamedNode(value)
 
 
 def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValue:

@@ -15,6 +15,7 @@ from service.errors import BadRequest, UnsupportedMediaType
 from service.graph import get_graph
 from service.metrics import Metrics, get_metrics
 from service.problems import problem
+from service.rdfio import is_absolute_iri
 from service.sparql.execute import QueryRequest, UpdateRequest
 from service.sparql.pool import Answer
 
@@ -124,14 +125,8 @@ def _check_charset(charset: str | None) -> None:
 
 def _iris(params: MultiDict[str, str], name: str) -> list[str]:
     """The values of an IRI parameter, each checked to be an absolute IRI."""
-    import pyoxigraph as ox
-
     values = params.getlist(name)
     for value in values:
-        try:
-            ox.NamedNode(value)
-        except ValueError:
-            raise BadRequest(f"parameter '{name}' must be an absolute IRI, got {value!r}") from None
-        if ":" not in value:
+        if not is_absolute_iri(value):
             raise BadRequest(f"parameter '{name}' must be an absolute IRI, got {value!r}")
     return values

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyoxigraph as ox
-
 from service.errors import StoreError
+from service.rdfio import is_absolute_iri
 from service.store.base import Binding, GraphName, QueryResult, Store
 from service.store.embedded import EmbeddedStore
 from service.store.remote import Endpoint, RemoteStore, StoreConflict, StoreUnavailable
@@ -47,7 +46,7 @@ def open_store(
     if location == "memory":
         return EmbeddedStore()
     if is_remote(location):
-        if graph is not None and not _absolute_iri(graph):
+        if graph is not None and not is_absolute_iri(graph):
             raise StoreError(f"--store-graph {graph}: not an absolute IRI")
         return RemoteStore(Endpoint(location, update_endpoint, auth, graph, read_timeout=timeout))
     path = Path(location).expanduser()
@@ -55,12 +54,3 @@ def open_store(
         raise StoreError(f"--store {location}: not a folder")
     path.mkdir(parents=True, exist_ok=True)
     return EmbeddedStore(path)
-
-
-def _absolute_iri(text: str) -> bool:
-    try:
-        ox.NamedNode(text)
-    except ValueError:
-        return False
-    scheme, sep, _ = text.partition(":")
-    return bool(sep) and scheme.isascii() and scheme[:1].isalpha()

@@ -584,31 +584,24 @@ def _is_meta(term: object) -> bool:
     return isinstance(term, ox.NamedNode) and term.value.startswith(META.value)
 
 
-_BLANK_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
 # Virtuoso writes blank nodes as {"type": "bnode", "value": "nodeID://b10001"}, which is no valid label.
 _VIRTUOSO_BLANK = re.compile(rb'("type"\s*:\s*"bnode"\s*,\s*"value"\s*:\s*")nodeID://')
 
 
 def _readable_json(body: bytes, *, hide: bool) -> bytes:
-    """SPARQL JSON results CareerKG can parse and serve: without the solutions that bind a term of its META
-    graph (when ``hide``), and with blank node labels made valid."""
+    """SPARQL JSON results CareerKG can parse and serve: with valid blank node labels, and without the
+    solutions that bind a term of its META graph (when ``hide``)."""
     if b"nodeID://" in body:
         body = _VIRTUOSO_BLANK.sub(rb"\1nodeID_", body)  # as a byte substitution: results can be large
     if not (hide and META.value.encode() in body):
         return body
     document = json.loads(body)
-    if "results" not in document:
-        return body
-    rows = document["results"]["bindings"]
-    document["results"]["bindings"] = [
-        row
-        for row in rows
-        if not any(v.get("type") == "uri" and v.get("value", "").startswith(META.value) for v in row.values())
-    ]
-    for row in document["results"]["bindings"]:
-        for value in row.values():
-            if value.get("type") == "bnode" and not _BLANK_LABEL.fullmatch(value.get("value", "")):
-                value["value"] = "b" + value["value"].encode().hex()
+    if "results" in document:
+        document["results"]["bindings"] = [
+            row
+            for row in document["results"]["bindings"]
+            if not any(v.get("type") == "uri" and v.get("value", "").startswith(META.value) for v in row.values())
+        ]
     return json.dumps(document).encode()
 
 
