@@ -248,11 +248,11 @@ def test_onet_roles_cite_the_page_of_their_code(filled_store: Store) -> None:
 
 
 def test_esco_roles_cite_their_esco_page(filled_store: Store) -> None:
-    """A role taken from an ESCO occupation matches it and cites its page, and so do its responsibilities."""
+    """A role taken from an ESCO occupation (not an O*NET one) matches it and cites its page, and so do its responsibilities."""
     result = filled_store.query(
         PREFIXES
         + """SELECT ?role ?esco WHERE { ?role a ckg:Role ; skos:exactMatch ?esco ; dcterms:source ?s .
-        ?s schema:url ?esco }"""
+        ?s schema:url ?esco FILTER NOT EXISTS { ?role schema:occupationalCategory ?onet } }"""
     )
     assert isinstance(result, ox.QuerySolutions)
     rows = [(r["role"].value, r["esco"].value) for r in result]
@@ -263,6 +263,23 @@ def test_esco_roles_cite_their_esco_page(filled_store: Store) -> None:
             filled_store,
             f"ASK {{ <{role}> ckg:hasResponsibility ?r . ?r dcterms:source ?s . ?s schema:url <{esco}> }}",
         ), role
+
+
+def test_esco_skills_belong_to_the_role_of_their_profile(filled_store: Store) -> None:
+    """A skill taken from an ESCO occupation profile is essential or optional for the role matching that occupation."""
+    result = filled_store.query(
+        PREFIXES
+        + """SELECT ?skill ?esco WHERE { ?skill a ckg:Skill ; dcterms:source ?s . ?s schema:url ?esco
+        FILTER(STRSTARTS(STR(?esco), "http://data.europa.eu/esco/occupation/")) }"""
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    rows = [(r["skill"].value, r["esco"].value) for r in result]
+    assert len(rows) >= 60
+    for skill, esco in rows:
+        assert ask(
+            filled_store,
+            f"ASK {{ ?role skos:exactMatch <{esco}> ; ckg:essentialSkill|ckg:optionalSkill <{skill}> }}",
+        ), skill
 
 
 def test_onet_roles_have_tools_degrees_and_sources(filled_store: Store) -> None:

@@ -85,7 +85,7 @@ def test_the_shipped_data_holds_the_bars_it_meets(stats: dict[str, Any]) -> None
     assert targets["resources with a source (%)"]["met"]
     assert targets["roles and industries labelled in de, fr and es (%)"]["met"]
     assert targets["skills with a broader concept (%)"]["met"]
-    for met in ("roles", "tools", "industries", "credentials", "tools linked to Wikidata (%)"):
+    for met in ("roles", "skills", "tools", "industries", "credentials", "tools linked to Wikidata (%)"):
         assert targets[met]["met"], met
     for kind, row in stats["languages"].items():
         assert row["en"] == row["total"], kind  # English labels everywhere
