@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pyoxigraph as ox
 import pytest
 
@@ -280,6 +282,24 @@ def test_esco_skills_belong_to_the_role_of_their_profile(filled_store: Store) ->
             filled_store,
             f"ASK {{ ?role skos:exactMatch <{esco}> ; ckg:essentialSkill|ckg:optionalSkill <{skill}> }}",
         ), skill
+
+
+def test_ai_act_applications_name_their_annex_iii_point(filled_store: Store) -> None:
+    """Every application cited to the EU AI Act says which point of Annex III lists it, and sits in an industry."""
+    result = filled_store.query(
+        PREFIXES
+        + """SELECT ?app (SAMPLE(?d) AS ?description) (COUNT(?industry) AS ?industries) WHERE {
+        ?app a ckg:Application ; dcterms:source source:eu-ai-act ; dcterms:description ?d .
+        OPTIONAL { ?app ckg:inIndustry ?industry } } GROUP BY ?app"""
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    rows = {r["app"].value: (r["description"].value, int(r["industries"].value)) for r in result}
+    assert len(rows) >= 20
+    for app, (description, industries) in rows.items():
+        if app.endswith("/credit-risk-assessment"):
+            continue  # the article's application, also listed by the Act
+        assert re.search(r"Annex III, point \d", description), app
+        assert industries >= 1, app
 
 
 def test_onet_roles_have_tools_degrees_and_sources(filled_store: Store) -> None:
