@@ -32,7 +32,7 @@ def drop_all(server: Server) -> None:
         server.url + "/sparql",
         data=b"DROP ALL",
         headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {WRITE_TOKEN}"},
-        timeout=30,
+        timeout=120,  # setup: the first DROP ALL removes the whole dataset, slow on a busy Virtuoso
     )
     assert reset.status_code == 204
 

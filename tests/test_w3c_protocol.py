@@ -33,7 +33,7 @@ def reset(server: Server, data: dict[str, Path]) -> None:
         server.url + "/sparql",
         data=update.encode(),
         headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {WRITE_TOKEN}"},
-        timeout=30,
+        timeout=120,  # setup: the first DROP ALL removes the whole dataset, slow on a busy Virtuoso
     )
     assert response.status_code == 204, response.text
 
