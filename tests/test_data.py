@@ -56,6 +56,14 @@ def ask(store: Store, query: str) -> bool:
     return bool(result)
 
 
+def select(store: Store, query: str) -> list[dict[str, str]]:
+    """The solutions of a SELECT query, each variable's value as a string."""
+    result = store.query(PREFIXES + query)
+    assert isinstance(result, ox.QuerySolutions)
+    names = [v.value for v in result.variables]
+    return [{name: row[name].value for name in names if row[name] is not None} for row in result]
+
+
 # Each claim of the seed article, as a one- or two-hop question the graph must answer "yes" to.
 ARTICLE_CLAIMS = {
     "article is a source with title, author and date": """ASK { source:ai-engineer-vs-ml-engineer
@@ -251,13 +259,14 @@ def test_onet_roles_cite_the_page_of_their_code(filled_store: Store) -> None:
 
 def test_esco_roles_cite_their_esco_page(filled_store: Store) -> None:
     """A role taken from an ESCO occupation (not an O*NET one) matches it and cites its page, and so do its responsibilities."""
-    result = filled_store.query(
-        PREFIXES
-        + """SELECT ?role ?esco WHERE { ?role a ckg:Role ; skos:exactMatch ?esco ; dcterms:source ?s .
-        ?s schema:url ?esco FILTER NOT EXISTS { ?role schema:occupationalCategory ?onet } }"""
-    )
-    assert isinstance(result, ox.QuerySolutions)
-    rows = [(r["role"].value, r["esco"].value) for r in result]
+    rows = [
+        (r["role"], r["esco"])
+        for r in select(
+            filled_store,
+            """SELECT ?role ?esco WHERE { ?role a ckg:Role ; skos:exactMatch ?esco ; dcterms:source ?s .
+            ?s schema:url ?esco FILTER NOT EXISTS { ?role schema:occupationalCategory ?onet } }""",
+        )
+    ]
     assert {role.rsplit("/", 1)[-1] for role, _ in rows} >= {"data-engineer", "data-analyst"}
     for role, esco in rows:
         assert esco.startswith("http://data.europa.eu/esco/occupation/")
@@ -269,13 +278,14 @@ def test_esco_roles_cite_their_esco_page(filled_store: Store) -> None:
 
 def test_esco_skills_belong_to_the_role_of_their_profile(filled_store: Store) -> None:
     """A skill taken from an ESCO occupation profile is essential or optional for the role matching that occupation."""
-    result = filled_store.query(
-        PREFIXES
-        + """SELECT ?skill ?esco WHERE { ?skill a ckg:Skill ; dcterms:source ?s . ?s schema:url ?esco
-        FILTER(STRSTARTS(STR(?esco), "http://data.europa.eu/esco/occupation/")) }"""
-    )
-    assert isinstance(result, ox.QuerySolutions)
-    rows = [(r["skill"].value, r["esco"].value) for r in result]
+    rows = [
+        (r["skill"], r["esco"])
+        for r in select(
+            filled_store,
+            """SELECT ?skill ?esco WHERE { ?skill a ckg:Skill ; dcterms:source ?s . ?s schema:url ?esco
+            FILTER(STRSTARTS(STR(?esco), "http://data.europa.eu/esco/occupation/")) }""",
+        )
+    ]
     assert len(rows) >= 60
     for skill, esco in rows:
         assert ask(
@@ -286,14 +296,15 @@ def test_esco_skills_belong_to_the_role_of_their_profile(filled_store: Store) ->
 
 def test_ai_act_applications_name_their_annex_iii_point(filled_store: Store) -> None:
     """Every application cited to the EU AI Act says which point of Annex III lists it, and sits in an industry."""
-    result = filled_store.query(
-        PREFIXES
-        + """SELECT ?app (SAMPLE(?d) AS ?description) (COUNT(?industry) AS ?industries) WHERE {
-        ?app a ckg:Application ; dcterms:source source:eu-ai-act ; dcterms:description ?d .
-        OPTIONAL { ?app ckg:inIndustry ?industry } } GROUP BY ?app"""
-    )
-    assert isinstance(result, ox.QuerySolutions)
-    rows = {r["app"].value: (r["description"].value, int(r["industries"].value)) for r in result}
+    rows = {
+        r["app"]: (r["description"], int(r["industries"]))
+        for r in select(
+            filled_store,
+            """SELECT ?app (SAMPLE(?d) AS ?description) (COUNT(?industry) AS ?industries) WHERE {
+            ?app a ckg:Application ; dcterms:source source:eu-ai-act ; dcterms:description ?d .
+            OPTIONAL { ?app ckg:inIndustry ?industry } } GROUP BY ?app""",
+        )
+    }
     assert len(rows) >= 20
     for app, (description, industries) in rows.items():
         if app.endswith("/credit-risk-assessment"):
