@@ -107,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--format", choices=["text", "json"], default="text")
     stats.add_argument("--no-shacl", action="store_true", help="skip validating the whole graph")
     stats.set_defaults(run=cmd_stats)
+
+    derive = commands.add_parser(
+        "derive-transitions",
+        help="derive career transitions from the roles' skill profiles, as Turtle (see data/derived-transitions.ttl)",
+    )
+    store_option(derive)
+    derive.add_argument("--output", type=Path, help="write the Turtle to this file instead of standard output")
+    derive.set_defaults(run=cmd_derive_transitions)
     return parser
 
 
@@ -261,6 +269,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
     finally:
         store.close()
     _write(json.dumps(report.to_json(), indent=2) + "\n" if args.format == "json" else report.to_text())
+    return EXIT_OK
+
+
+def cmd_derive_transitions(args: argparse.Namespace) -> int:
+    """Print (or write) the transitions derived from the store's skill profiles."""
+    from service.derive import derive, to_turtle
+
+    store = _open(args)
+    try:
+        transitions, labels = derive(store)
+    finally:
+        store.close()
+    _write(to_turtle(transitions, labels), args.output)
     return EXIT_OK
 
 

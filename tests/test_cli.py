@@ -14,6 +14,7 @@ import rdflib
 from service import dataset
 from tests.conftest import run_cli
 
+CKG = "https://w3id.org/careerkg/ontology#"
 AI_ENGINEER = "https://w3id.org/careerkg/id/role/ai-engineer"
 ROLE_TOOLS = """PREFIX ckg: <https://w3id.org/careerkg/ontology#>
 SELECT ?tool WHERE { <https://w3id.org/careerkg/id/role/ai-engineer> ckg:usesTool ?tool } ORDER BY ?tool"""
@@ -339,3 +340,21 @@ def test_an_on_disk_store_says_when_the_default_dataset_has_changed(tmp_path: Pa
     assert replaced.code == 0, replaced.err
     current = run_cli("query", "ASK {}", "--store", str(store))
     assert "earlier version" not in current.err
+
+
+def test_derive_transitions_prints_the_committed_file_and_writes_it_with_output(tmp_path: Path) -> None:
+    done = run_cli("derive-transitions", "--store", "memory")
+    assert done.code == 0, done.err
+    assert done.out == (dataset.data_dir() / "derived-transitions.ttl").read_text(encoding="utf-8")
+    graph = rdflib.Graph().parse(data=done.out, format="turtle")
+    assert len(set(graph.subjects(rdflib.RDF.type, rdflib.URIRef(CKG + "CareerTransition")))) >= 20
+
+    written = run_cli("derive-transitions", "--store", "memory", "--output", str(tmp_path / "t.ttl"))
+    assert written.code == 0, written.err
+    assert written.out == ""
+    assert (tmp_path / "t.ttl").read_text(encoding="utf-8") == done.out
+
+    unwritable = run_cli("derive-transitions", "--store", "memory", "--output", str(tmp_path / "no" / "t.ttl"))
+    assert unwritable.code == 2
+    assert "t.ttl" in unwritable.err
+    assert_no_traceback(unwritable.err)

@@ -353,3 +353,42 @@ def test_industry_links_cite_a_labour_market_source(filled_store: Store) -> None
     )
     assert isinstance(result, ox.QuerySolutions)
     assert [(r["role"].value, r["industry"].value) for r in result] == []
+
+
+def test_derived_transitions_file_is_current(filled_store: Store) -> None:
+    """data/derived-transitions.ttl is what the derivation gives for the data as it stands (never stale)."""
+    from service.derive import derive, to_turtle
+
+    transitions, labels = derive(filled_store)
+    committed = (dataset.data_dir() / "derived-transitions.ttl").read_text(encoding="utf-8")
+    assert to_turtle(transitions, labels) == committed, (
+        "run: careerkg derive-transitions --output data/derived-transitions.ttl"
+    )
+
+
+def test_derived_transitions_split_the_target_skills_by_the_start_role(filled_store: Store) -> None:
+    """Each derived transition's shared and bridging skills are exactly the target's essential skills, split by
+    whether the starting role has them; and it is marked derived by its one source."""
+    rows = select(
+        filled_store,
+        """SELECT ?t ?from ?to WHERE { ?t a ckg:CareerTransition ; ckg:fromRole ?from ; ckg:toRole ?to ;
+            dcterms:source source:careerkg-skill-overlap }""",
+    )
+    assert len(rows) >= 20
+    for row in rows:
+        t, start, end = row["t"], row["from"], row["to"]
+        has = f"<{start}> ckg:essentialSkill|ckg:optionalSkill ?s"
+        checks = {
+            "a shared skill the start lacks": f"ASK {{ <{t}> ckg:sharedSkill ?s FILTER NOT EXISTS {{ {has} }} }}",
+            "a bridging skill the start has": f"ASK {{ <{t}> ckg:bridgingSkill ?s . {has} }}",
+            "a shared or bridging skill the target does not need": f"""ASK {{ <{t}> ckg:sharedSkill|ckg:bridgingSkill ?s
+                FILTER NOT EXISTS {{ <{end}> ckg:essentialSkill ?s }} }}""",
+            "an essential skill of the target left out": f"""ASK {{ <{end}> ckg:essentialSkill ?s
+                FILTER NOT EXISTS {{ <{t}> ckg:sharedSkill|ckg:bridgingSkill ?s }} }}""",
+            "a second source": f"ASK {{ <{t}> dcterms:source ?other FILTER(?other != source:careerkg-skill-overlap) }}",
+            "another transition between the same roles": f"""ASK {{ ?o ckg:fromRole <{start}> ; ckg:toRole <{end}>
+                FILTER(?o != <{t}>) }}""",
+        }
+        found = [name for name, query in checks.items() if ask(filled_store, query)]
+        assert not found, (t, found)
+        assert ask(filled_store, f"ASK {{ <{t}> ckg:sharedSkill ?a, ?b FILTER(?a != ?b) }}"), f"{t}: under 2 shared"
