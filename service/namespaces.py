@@ -9,6 +9,13 @@ SHAPES = "https://w3id.org/careerkg/shapes#"
 ID = "https://w3id.org/careerkg/id/"
 ONTOLOGY_IRI = "https://w3id.org/careerkg/ontology"
 SKILL_SCHEME = ID + "scheme/skills"
+# The kinds of credential (schema:credentialCategory) and the class of each.
+CREDENTIAL_KINDS = {
+    "degree": CKG + "Degree",
+    "certification": CKG + "Certification",
+    "course": CKG + "Course",
+    "apprenticeship": CKG + "Apprenticeship",
+}
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"

@@ -15,7 +15,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from service import rdfio
-from service.namespaces import CKG, DCTERMS, ID, RDF, RDFS, SCHEMA, SKOS, WIKIDATA
+from service.namespaces import CKG, CREDENTIAL_KINDS, DCTERMS, ID, RDF, RDFS, SCHEMA, SKOS, WIKIDATA
 from service.validation import validate
 
 KINDS = {
@@ -34,7 +34,7 @@ KINDS = {
     "source": CKG + "SourceDocument",
 }
 # Subclasses of ckg:Credential the data uses (the report counts without inference).
-CREDENTIAL_CLASSES = {CKG + "Credential", CKG + "Degree", CKG + "Certification", CKG + "Course"}
+CREDENTIAL_CLASSES = {CKG + "Credential", *CREDENTIAL_KINDS.values()}
 ESCO_ID = "http://data.europa.eu/esco/"
 LANGUAGES = ("en", "de", "fr", "es")
 ONET = re.compile(r"^\d{2}-\d{4}\.\d{2}$")

@@ -132,6 +132,7 @@ SKILLED = "ckg:essentialSkill|ckg:optionalSkill"
             "fraud-detection",
         ),
         ("/api/v1/credentials?kind=course", "?x a ckg:Course", "machine-learning-course"),
+        ("/api/v1/credentials?kind=apprenticeship", "?x a ckg:Apprenticeship", "data-analyst-apprenticeship"),
         ("/api/v1/industries", "?x a ckg:Industry", "healthcare"),
         ("/api/v1/tools?q=TORCH", '?x a ckg:Tool ; rdfs:label ?l FILTER(CONTAINS(LCASE(STR(?l)), "torch"))', "pytorch"),
         (

@@ -355,6 +355,23 @@ def test_industry_links_cite_a_labour_market_source(filled_store: Store) -> None
     assert [(r["role"].value, r["industry"].value) for r in result] == []
 
 
+def test_apprenticeships_name_their_standard_and_the_role_cites_it(filled_store: Store) -> None:
+    """Every apprenticeship names its English standard (STnnnn) and level, is recommended for a role, and that
+    role cites the occupational standard the apprenticeship cites."""
+    rows = select(
+        filled_store,
+        """SELECT ?c ?label ?level WHERE { ?c a ckg:Apprenticeship ; rdfs:label ?label ; ckg:educationLevel ?level }""",
+    )
+    assert len(rows) >= 4
+    for row in rows:
+        assert re.search(r"\(Level [4-7], ST\d{4}\)$", row["label"]), row["label"]
+        assert ask(
+            filled_store,
+            f"""ASK {{ ?role ckg:recommendedCredential <{row["c"]}> ; dcterms:source ?s .
+                <{row["c"]}> dcterms:source ?s . ?s dcterms:type "occupational standard" }}""",
+        ), row["c"]
+
+
 def test_derived_transitions_file_is_current(filled_store: Store) -> None:
     """data/derived-transitions.ttl is what the derivation gives for the data as it stands (never stale)."""
     from service.derive import derive, to_turtle

@@ -18,7 +18,7 @@ import pyoxigraph as ox
 
 from service import queries
 from service.errors import NotFound
-from service.namespaces import CKG, DCTERMS, ID, RDF, RESOURCE_IRI, SCHEMA, SKOS
+from service.namespaces import CKG, CREDENTIAL_KINDS, DCTERMS, ID, RDF, RESOURCE_IRI, SCHEMA, SKOS
 from service.store import Store
 
 # The statements ``Catalog.detail`` fetched ahead for the resource it is shaping (per call, per thread).
@@ -443,7 +443,7 @@ class Catalog:
         elif kind == "credential":
             classes = {o.value for o in out.get(TYPE, []) if isinstance(o, ox.NamedNode)}
             detail.update(
-                kind=next((k for k in ("degree", "certification", "course") if CKG + k.capitalize() in classes), None),
+                kind=next((k for k, cls in CREDENTIAL_KINDS.items() if cls in classes), None),
                 level=next((o.value for o in out.get(CKG + "educationLevel", []) if isinstance(o, ox.Literal)), None),
                 subjects=refs(CKG + "subject"),
                 required_for=back(CKG + "requiredCredential"),

@@ -9,7 +9,7 @@ import pyoxigraph as ox
 from service.api.catalog import iri
 from service.api.schemas import ResourceWrite
 from service.errors import BadRequest
-from service.namespaces import CKG, DCTERMS, RDF, RDFS, SCHEMA, SKILL_SCHEME, SKOS
+from service.namespaces import CKG, CREDENTIAL_KINDS, DCTERMS, RDF, RDFS, SCHEMA, SKILL_SCHEME, SKOS
 from service.store import Store
 from service.writes import Delta, delta_of_quads
 
@@ -67,7 +67,6 @@ PLAIN: dict[str, dict[str, str]] = {
     "role": {"onet_soc": SCHEMA + "occupationalCategory"},
     "credential": {"level": CKG + "educationLevel", "kind": SCHEMA + "credentialCategory"},
 }
-CREDENTIAL_KINDS = {"degree": CKG + "Degree", "certification": CKG + "Certification", "course": CKG + "Course"}
 
 
 def statements(

@@ -71,7 +71,7 @@ class ApplicationListQuery(PageQuery):
 
 
 class CredentialListQuery(PageQuery):
-    kind: Literal["degree", "certification", "course"] | None = Field(
+    kind: Literal["degree", "certification", "course", "apprenticeship"] | None = Field(
         None, description="Only credentials of this kind."
     )
 

@@ -20,7 +20,7 @@ from service.api import schemas as s
 from service.api.catalog import COLLECTIONS, Catalog, Entry, Index, iri
 from service.errors import NotFound
 from service.graph import get_graph
-from service.namespaces import CKG
+from service.namespaces import CKG, CREDENTIAL_KINDS
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -183,11 +183,11 @@ def list_applications(query: s.ApplicationListQuery) -> Response:
     tags=[RESOURCES],
     responses={200: s.Page},
     summary="List credentials",
-    description="Filter by kind: degree, certification or course.",
+    description="Filter by kind: degree, certification, course or apprenticeship.",
 )
 def list_credentials(query: s.CredentialListQuery) -> Response:
     cat, index = catalog()
-    filters = {"kind": cat.typed(f"{_CKG}{query.kind.capitalize()}") if query.kind else None}
+    filters = {"kind": cat.typed(CREDENTIAL_KINDS[query.kind]) if query.kind else None}
     return reply(entries_page(cat.entries(index, "credential", query.lang, query.q, filters), query))
 
 
