@@ -345,7 +345,7 @@ def test_industry_links_cite_a_labour_market_source(filled_store: Store) -> None
     """A role linked to an industry by the BLS or O*NET pages cites the page the industry cites for it."""
     result = filled_store.query(
         PREFIXES
-        + """SELECT ?role ?industry WHERE { ?role ckg:inIndustry ?industry ; dcterms:source ?s .
+        + """SELECT ?role ?industry WHERE { ?role a ckg:Role ; ckg:inIndustry ?industry ; dcterms:source ?s .
         ?s dcterms:creator "U.S. Bureau of Labor Statistics" .
         FILTER NOT EXISTS { ?industry dcterms:source ?t . ?role dcterms:source ?t .
             ?t dcterms:creator ?c FILTER(?c IN ("U.S. Bureau of Labor Statistics", "National Center for O*NET Development")) }
