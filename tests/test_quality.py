@@ -64,6 +64,7 @@ def test_depth_agrees_with_sparql(stats: dict[str, Any], filled_store: Store) ->
     for slug, row in stats["depth"].items():
         role = f"role:{slug}"
         assert row["essential skills"] == count(filled_store, f"{role} ckg:essentialSkill ?x")
+        assert row["optional skills"] == count(filled_store, f"{role} ckg:optionalSkill ?x")
         assert row["tools"] == count(filled_store, f"{role} ckg:usesTool ?x")
         assert row["transitions"] == count(filled_store, f"?x ckg:fromRole {role}")
 
@@ -85,7 +86,15 @@ def test_the_shipped_data_holds_the_bars_it_meets(stats: dict[str, Any]) -> None
     assert targets["resources with a source (%)"]["met"]
     assert targets["roles and industries labelled in de, fr and es (%)"]["met"]
     assert targets["skills with a broader concept (%)"]["met"]
-    for met in ("roles", "skills", "tools", "industries", "credentials", "tools linked to Wikidata (%)"):
+    for met in (
+        "roles",
+        "skills",
+        "tools",
+        "industries",
+        "applications",
+        "credentials",
+        "tools linked to Wikidata (%)",
+    ):
         assert targets[met]["met"], met
     for kind, row in stats["languages"].items():
         assert row["en"] == row["total"], kind  # English labels everywhere
