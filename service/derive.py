@@ -27,10 +27,9 @@ import pyoxigraph as ox
 from rdflib import Literal
 
 from service import queries
-from service.namespaces import CKG, ID
+from service.namespaces import CKG
 from service.store.base import Store
 
-DERIVATION = ID + "source/careerkg-skill-overlap"
 # The rule as of this date (the date of the source resource; change it with the rule).
 RULE_DATE = date(2026, 11, 28)
 MIN_SHARED = 2
@@ -127,8 +126,9 @@ def to_turtle(transitions: Iterable[Transition], labels: dict[str, str]) -> str:
     for t in transitions:
         start, end = labels[t.start], labels[t.end]
         description = (
-            f"Derived by CareerKG from the two roles' skill profiles: a {start} already has {len(t.shared)} of "
-            f"the {t.essential} essential skills of a {end}; the other {len(t.bridging)} are the skills to acquire."
+            f"Derived by CareerKG from the two roles' skill profiles: of the {t.essential} essential skills of the "
+            f"{end} role, the {start} role already has {len(t.shared)}; the other {len(t.bridging)} are the skills "
+            "to acquire."
         )
         lines += [
             "",
