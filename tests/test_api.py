@@ -411,6 +411,27 @@ def test_paths_between_roles(writable_server: Server) -> None:
     assert "data-analysis" in ids(step["bridging_skills"])
 
 
+def test_transitions_say_whether_they_are_derived_and_what_carries_over(writable_server: Server) -> None:
+    """A transition's shared skills and its derived flag, over REST, are what the graph says (SPARQL oracle)."""
+    derived = slugs_of(
+        writable_server, f"?x ckg:fromRole ?r ; <http://purl.org/dc/terms/source> <{ID}source/careerkg-skill-overlap>"
+    )
+    assert derived  # the oracle finds derived transitions in the shipped data
+    for slug in ("data-analyst", "ml-engineer"):
+        role = ok(writable_server, f"/api/v1/roles/{slug}")
+        seen = role["transitions_to"] + role["transitions_from"]
+        assert seen, slug
+        for transition in seen:
+            assert transition["derived"] == (transition["id"] in derived), transition["id"]
+            shared = slugs_of(writable_server, f"<{ID}transition/{transition['id']}> ckg:sharedSkill ?x")
+            assert sorted(ids(transition["shared_skills"])) == shared
+            bridging = slugs_of(writable_server, f"<{ID}transition/{transition['id']}> ckg:bridgingSkill ?x")
+            assert sorted(ids(transition["bridging_skills"])) == bridging
+    stated = ok(writable_server, "/api/v1/roles/ai-engineer")["transitions_to"][0]
+    assert stated["derived"] is False
+    assert stated["shared_skills"] == []
+
+
 def test_stats(writable_server: Server) -> None:
     stats = ok(writable_server, "/api/v1/stats")
     assert stats["counts"]["role"] == count_of(writable_server, "ckg:Role")

@@ -91,6 +91,17 @@ def _pick(texts: dict[str, str], lang: str) -> str | None:
 
 
 @dataclass
+class Hop:
+    """One career transition: its two roles, its bridging and shared skills, and whether CareerKG derived it."""
+
+    start: str
+    end: str
+    bridging: list[str] = field(default_factory=list)
+    shared: list[str] = field(default_factory=list)
+    derived: bool = False
+
+
+@dataclass
 class Index:
     """Every CareerKG resource with its labels, by IRI and by kind (sorted by English label)."""
 
@@ -99,8 +110,8 @@ class Index:
     languages: list[str]
     # role IRI -> property -> set of object IRIs (compare, gap, match)
     profiles: dict[str, dict[str, set[str]]]
-    # transition IRI -> (from, to, bridging skills)
-    transitions: dict[str, tuple[str, str, list[str]]]
+    # transition IRI -> its roles and skills
+    transitions: dict[str, Hop]
     # (kind, slug, lang) -> detail, filled as details are asked for; an index lives for one dataset version
     details: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
@@ -157,13 +168,16 @@ class Catalog:
         profiles: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         for row in self._select("role-profiles"):
             profiles[row["role"].value][row["p"].value].add(row["o"].value)
-        transitions: dict[str, tuple[str, str, list[str]]] = {}
+        transitions: dict[str, Hop] = {}
         for row in self._select("transitions"):
             key = row["transition"].value
             if key not in transitions:
-                transitions[key] = (row["from"].value, row["to"].value, [])
+                derived = row["derived"]
+                transitions[key] = Hop(row["from"].value, row["to"].value, derived=derived is not None)
             if row["skill"] is not None:
-                transitions[key][2].append(row["skill"].value)
+                transitions[key].bridging.append(row["skill"].value)
+            if row["shared"] is not None:
+                transitions[key].shared.append(row["shared"].value)
         return Index(by_iri, dict(by_kind), sorted(languages), profiles, transitions)
 
     def _select(self, name: str, **bindings: ox.NamedNode | ox.Literal) -> ox.QuerySolutions:
@@ -521,13 +535,15 @@ class Catalog:
 
     def _transition(self, index: Index, subject: str, lang: str) -> dict[str, Any]:
         entry = index.by_iri[subject]
-        start, end, skills = index.transitions.get(subject, ("", "", []))
+        hop = index.transitions[subject]
         return {
             **entry.item(lang),
             "description": entry.description(lang),
-            "from_role": index.by_iri[start].item(lang),
-            "to_role": index.by_iri[end].item(lang),
-            "bridging_skills": self.items(index, skills, lang),
+            "from_role": index.by_iri[hop.start].item(lang),
+            "to_role": index.by_iri[hop.end].item(lang),
+            "bridging_skills": self.items(index, hop.bridging, lang),
+            "shared_skills": self.items(index, hop.shared, lang),
+            "derived": hop.derived,
         }
 
     # --- analytics ------------------------------------------------------------------------------
@@ -631,17 +647,17 @@ class Catalog:
         """Simple paths of transitions from one role to another, shortest first (breadth-first)."""
         source, target = self.entry(index, "role", start), self.entry(index, "role", end)
         outgoing: dict[str, list[str]] = defaultdict(list)
-        for transition, (frm, _to, _skills) in sorted(index.transitions.items()):
-            outgoing[frm].append(transition)
+        for transition, hop in sorted(index.transitions.items()):
+            outgoing[hop.start].append(transition)
         found: list[list[str]] = []
         queue: deque[tuple[str, list[str]]] = deque([(source.iri, [])])
         while queue and len(found) < limit:
             node, path = queue.popleft()
             if len(path) >= max_steps:
                 continue
-            visited = {source.iri} | {index.transitions[t][1] for t in path}
+            visited = {source.iri} | {index.transitions[t].end for t in path}
             for transition in outgoing.get(node, []):
-                nxt = index.transitions[transition][1]
+                nxt = index.transitions[transition].end
                 if nxt in visited:
                     continue
                 if nxt == target.iri:
@@ -657,12 +673,13 @@ class Catalog:
         }
 
     def _step(self, index: Index, transition: str, lang: str) -> dict[str, Any]:
-        frm, to, skills = index.transitions[transition]
+        hop = index.transitions[transition]
         return {
             "transition": index.by_iri[transition].item(lang),
-            "from_role": index.by_iri[frm].item(lang),
-            "to_role": index.by_iri[to].item(lang),
-            "bridging_skills": self.items(index, skills, lang),
+            "from_role": index.by_iri[hop.start].item(lang),
+            "to_role": index.by_iri[hop.end].item(lang),
+            "bridging_skills": self.items(index, hop.bridging, lang),
+            "derived": hop.derived,
         }
 
     def stats(self, index: Index, triples: int, version: str) -> dict[str, Any]:

@@ -206,6 +206,12 @@ class Transition(Item):
     from_role: Item
     to_role: Item
     bridging_skills: list[Item] = Field(default_factory=list)
+    shared_skills: list[Item] = Field(
+        default_factory=list, description="Skills the target role needs that the starting role already has."
+    )
+    derived: bool = Field(
+        False, description="True when CareerKG derived the transition from the two roles' skill profiles."
+    )
 
 
 class Credentials(BaseModel):
@@ -338,6 +344,9 @@ class PathStep(BaseModel):
     from_role: Item
     to_role: Item
     bridging_skills: list[Item]
+    derived: bool = Field(
+        False, description="True when CareerKG derived the transition from the two roles' skill profiles."
+    )
 
 
 class CareerPath(BaseModel):
