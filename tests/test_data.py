@@ -8,6 +8,7 @@ import pyoxigraph as ox
 import pytest
 
 from service import dataset, rdfio
+from service.derive import derive, to_turtle
 from service.loading import check_files, subject_files
 from service.store import Store
 
@@ -374,8 +375,6 @@ def test_apprenticeships_name_their_standard_and_the_role_cites_it(filled_store:
 
 def test_derived_transitions_file_is_current(filled_store: Store) -> None:
     """data/derived-transitions.ttl is what the derivation gives for the data as it stands (never stale)."""
-    from service.derive import derive, to_turtle
-
     transitions, labels = derive(filled_store)
     committed = (dataset.data_dir() / "derived-transitions.ttl").read_text(encoding="utf-8")
     assert to_turtle(transitions, labels) == committed, (

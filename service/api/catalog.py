@@ -172,8 +172,7 @@ class Catalog:
         for row in self._select("transitions"):
             key = row["transition"].value
             if key not in transitions:
-                derived = row["derived"]
-                transitions[key] = Hop(row["from"].value, row["to"].value, derived=derived is not None)
+                transitions[key] = Hop(row["from"].value, row["to"].value, derived=row["derived"] is not None)
             if row["skill"] is not None:
                 transitions[key].bridging.append(row["skill"].value)
             if row["shared"] is not None:
