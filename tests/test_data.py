@@ -222,7 +222,7 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
         "8d9ec84d-cf2d-4179-87bc-335cda54a427",  # database designer
     }
     verified_onet = {"15-2051.00", "15-1221.00", "15-1252.00", "15-2041.00", "15-2031.00", "15-1243.00"}
-    verified_onet |= {"15-1243.01", "15-1299.08", "15-1242.00", "15-2051.02", "19-1029.01"}
+    verified_onet |= {"15-1243.01", "15-1299.08", "15-1242.00", "15-2051.02", "19-1029.01", "17-2141.02"}
     result = filled_store.query(
         PREFIXES
         + """SELECT ?x WHERE { ?r skos:exactMatch|skos:closeMatch ?x
