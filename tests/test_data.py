@@ -221,6 +221,34 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
         "e8fca903-6590-48a8-8902-094bb41ee90c",  # autonomous driving specialist
         "8d9ec84d-cf2d-4179-87bc-335cda54a427",  # database designer
     }
+    # ESCO skill concepts, each found with the same label in at least two independent public copies of ESCO data.
+    verified_esco |= {
+        "98a1dec3-8138-4f46-a596-5e2a83b884b9",  # business analytics
+        "143769cb-b61e-47d8-a61e-eedfbec1016c",  # business intelligence
+        "bd14968e-e409-45af-b362-3495ed7b10e0",  # cloud technologies
+        "89f6560b-2194-45c9-9ece-d33049a73eef",  # computer engineering
+        "afda6ca0-7aa8-41ef-ba5e-8dc607839daf",  # computer graphics
+        "7b5cce4d-c7fe-4119-b48f-70aa05391787",  # computer science
+        "0823ccef-813f-4f22-afef-ac0d68615e8f",  # computer simulation
+        "7b0d5000-00da-4864-b776-6de49a87a669",  # computer vision
+        "25f0ea33-b4a2-4f31-b7b4-7d20e827b180",  # data mining
+        "edebd83d-35f6-4ed5-a940-6c203d178c01",  # data science
+        "a7f0fbe0-c546-4f30-8e41-34a58c64567e",  # data storage
+        "65e58886-bd1e-4c5b-8ca5-8d9b353c8aa1",  # data visualisation software
+        "ab1e97ed-2319-4293-a8b7-072d2648822f",  # database management systems
+        "ecc4552a-92c5-4222-b18d-faf5ac841080",  # deep learning
+        "1e77e42a-181f-4b48-8e74-201ce50ffc29",  # interpret current data
+        "3a2d5b45-56e4-4f5a-a55a-4a4a65afdc43",  # machine learning
+        "11c56452-fcec-4b00-9695-cca4728e5048",  # marketing analytics
+        "5608d5a0-6d5e-43b7-be37-616501729bb4",  # artificial neural networks
+        "33e584f9-ff7a-4979-bfc0-5a3a374a145a",  # social network analysis
+        "5da8018b-ae85-4cde-ad93-0394369018f3",  # SPARQL
+        "382c11ed-20d5-4ae7-b60e-15fec527fa6c",  # apply statistical analysis techniques
+        "7ee4c2ea-b349-4bd2-81a3-ec31475d4833",  # statistics
+        "348b74cd-49ce-4844-8bdf-ec188b497213",  # visual presentation techniques
+        "21d2f96d-35f7-4e3f-9745-c533d2dd6e97",  # computer programming (close match)
+        "fecf8a0d-62c4-4e71-9b03-0f4fc2ad7bf5",  # data models (close match)
+    }
     verified_onet = {"15-2051.00", "15-1221.00", "15-1252.00", "15-2041.00", "15-2031.00", "15-1243.00"}
     verified_onet |= {"15-1243.01", "15-1299.08", "15-1242.00", "15-2051.02", "19-1029.01", "17-2141.02"}
     result = filled_store.query(
@@ -293,6 +321,21 @@ def test_esco_skills_belong_to_the_role_of_their_profile(filled_store: Store) ->
             filled_store,
             f"ASK {{ ?role skos:exactMatch <{esco}> ; ckg:essentialSkill|ckg:optionalSkill <{skill}> }}",
         ), skill
+
+
+def test_esco_skill_concepts_map_to_one_careerkg_skill(filled_store: Store) -> None:
+    """Only skills link to ESCO's skill pillar, and no two CareerKG skills claim the same ESCO concept."""
+    rows = select(
+        filled_store,
+        """SELECT ?s ?e WHERE { ?s skos:exactMatch|skos:closeMatch ?e
+        FILTER(STRSTARTS(STR(?e), "http://data.europa.eu/esco/skill/")) }""",
+    )
+    assert len(rows) >= 20
+    claimed: dict[str, set[str]] = {}
+    for row in rows:
+        assert row["s"].startswith("https://w3id.org/careerkg/id/skill/"), row
+        claimed.setdefault(row["e"], set()).add(row["s"])
+    assert {concept: skills for concept, skills in claimed.items() if len(skills) > 1} == {}
 
 
 def test_ai_act_applications_name_their_annex_iii_point(filled_store: Store) -> None:
