@@ -538,11 +538,8 @@ class Catalog:
         return {
             **entry.item(lang),
             "description": entry.description(lang),
-            "from_role": index.by_iri[hop.start].item(lang),
-            "to_role": index.by_iri[hop.end].item(lang),
-            "bridging_skills": self.items(index, hop.bridging, lang),
+            **self._hop(index, hop, lang),
             "shared_skills": self.items(index, hop.shared, lang),
-            "derived": hop.derived,
         }
 
     # --- analytics ------------------------------------------------------------------------------
@@ -673,8 +670,11 @@ class Catalog:
 
     def _step(self, index: Index, transition: str, lang: str) -> dict[str, Any]:
         hop = index.transitions[transition]
+        return {"transition": index.by_iri[transition].item(lang), **self._hop(index, hop, lang)}
+
+    def _hop(self, index: Index, hop: Hop, lang: str) -> dict[str, Any]:
+        """What a transition and a path step both show: the two roles, the bridging skills, the derived flag."""
         return {
-            "transition": index.by_iri[transition].item(lang),
             "from_role": index.by_iri[hop.start].item(lang),
             "to_role": index.by_iri[hop.end].item(lang),
             "bridging_skills": self.items(index, hop.bridging, lang),

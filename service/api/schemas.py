@@ -201,6 +201,10 @@ class SalaryInsight(Item):
     sources: list[Source] = Field(default_factory=list)
 
 
+# Shared by transitions and path steps.
+DERIVED = "True when CareerKG derived the transition from the two roles' skill profiles."
+
+
 class Transition(Item):
     description: str | None = None
     from_role: Item
@@ -209,9 +213,7 @@ class Transition(Item):
     shared_skills: list[Item] = Field(
         default_factory=list, description="Skills the target role needs that the starting role already has."
     )
-    derived: bool = Field(
-        False, description="True when CareerKG derived the transition from the two roles' skill profiles."
-    )
+    derived: bool = Field(False, description=DERIVED)
 
 
 class Credentials(BaseModel):
@@ -344,9 +346,7 @@ class PathStep(BaseModel):
     from_role: Item
     to_role: Item
     bridging_skills: list[Item]
-    derived: bool = Field(
-        False, description="True when CareerKG derived the transition from the two roles' skill profiles."
-    )
+    derived: bool = Field(False, description=DERIVED)
 
 
 class CareerPath(BaseModel):
