@@ -11,7 +11,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from service import loading, rdfio
+from service import dataset, loading, rdfio
 from service.config import Settings
 from service.errors import CareerKGError, InputError, ValidationFailed
 from service.store import Store
@@ -180,8 +180,6 @@ def _write(text: str | bytes, output: Path | None = None) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate files; 0 conforms, 1 violations, 2 unreadable input."""
-    from service import dataset
-
     checked = loading.check_files(args.paths or dataset.default_paths())
     _write(_render(checked.report, args.format))
     return EXIT_OK if checked.report.conforms else EXIT_VIOLATIONS
@@ -276,8 +274,11 @@ def cmd_derive_transitions(args: argparse.Namespace) -> int:
     """Print (or write) the transitions derived from the store's skill profiles."""
     from service.derive import derive, to_turtle
 
-    store = _open(args)
+    store = _settings(args).open_store()
     try:
+        # An in-memory store is filled without the previous output, which may name roles removed since and
+        # would then fail validation before it could be regenerated.
+        loading.ensure_filled(store, dataset.source_paths() if store.location == "memory" else ())
         transitions, labels = derive(store)
     finally:
         store.close()

@@ -33,3 +33,12 @@ def data_dir() -> Path:
 def default_paths() -> list[Path]:
     """The default dataset: the ontology plus every file in ``data/``."""
     return [ontology_path(), *sorted(data_dir().glob("*.ttl"))]
+
+
+# The file ``careerkg derive-transitions`` writes into ``data/``.
+DERIVED_TRANSITIONS = "derived-transitions.ttl"
+
+
+def source_paths() -> list[Path]:
+    """The default dataset without the derived transitions: what the derivation starts from."""
+    return [path for path in default_paths() if path.name != DERIVED_TRANSITIONS]

@@ -56,8 +56,10 @@ class Completed:
     err: str
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Completed:
-    """Run ``python -m service ARGS`` as a real process."""
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, cwd: Path | None = None
+) -> Completed:
+    """Run ``python -m service ARGS`` as a real process (in ``cwd``: a copy of the checkout, say)."""
     proc = subprocess.run(
         [sys.executable, "-m", "service", *args],
         capture_output=True,
@@ -65,7 +67,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str | None = N
         text=True,
         input=stdin,
         env={**os.environ, **(env or {})},
-        cwd=ROOT,
+        cwd=cwd or ROOT,
         timeout=120,
     )
     return Completed(proc.returncode, proc.stdout, proc.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import rdflib
 
 from service import dataset
 from service.store import Store
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 CKG = "https://w3id.org/careerkg/ontology#"
 AI_ENGINEER = "https://w3id.org/careerkg/id/role/ai-engineer"
@@ -360,3 +361,31 @@ def test_derive_transitions_prints_the_committed_file_and_writes_it_with_output(
     assert unwritable.code == 2
     assert "t.ttl" in unwritable.err
     assert_no_traceback(unwritable.err)
+
+
+STALE_TRANSITION = """
+transition:retired-role-to-data-analyst
+    a ckg:CareerTransition ;
+    rdfs:label "Retired Role to Data Analyst"@en ;
+    ckg:fromRole role:retired-role ;
+    ckg:toRole role:data-analyst ;
+    dcterms:source source:careerkg-skill-overlap .
+"""
+
+
+def test_derive_transitions_regenerates_a_file_that_names_a_removed_role(tmp_path: Path) -> None:
+    """After a role leaves the data, the previous output still names it; derivation starts without that output."""
+    for part in ("service", "ontology", "data"):  # a copy of the checkout, whose data the curator edits
+        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__", "_dataset"))
+    derived = tmp_path / "data" / dataset.DERIVED_TRANSITIONS
+    current = derived.read_text(encoding="utf-8")
+    derived.write_text(current + STALE_TRANSITION, encoding="utf-8")
+
+    stale = run_cli("validate", cwd=tmp_path)  # the copy is what runs, and its stale file no longer conforms
+    assert stale.code == 1, stale.out + stale.err
+    assert "retired-role" in stale.out
+
+    done = run_cli("derive-transitions", "--store", "memory", "--output", str(derived), cwd=tmp_path)
+    assert done.code == 0, done.err
+    assert derived.read_text(encoding="utf-8") == current
+    assert run_cli("validate", cwd=tmp_path).code == 0
