@@ -348,7 +348,7 @@ def test_an_on_disk_store_says_when_the_default_dataset_has_changed(tmp_path: Pa
 def test_derive_transitions_prints_the_committed_file_and_writes_it_with_output(tmp_path: Path) -> None:
     done = run_cli("derive-transitions", "--store", "memory")
     assert done.code == 0, done.err
-    assert done.out == (dataset.data_dir() / "derived-transitions.ttl").read_text(encoding="utf-8")
+    assert done.out == (dataset.data_dir() / dataset.DERIVED_TRANSITIONS).read_text(encoding="utf-8")
     graph = rdflib.Graph().parse(data=done.out, format="turtle")
     assert len(set(graph.subjects(rdflib.RDF.type, rdflib.URIRef(CKG + "CareerTransition")))) >= 20
 

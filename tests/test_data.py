@@ -422,7 +422,7 @@ def test_apprenticeships_name_their_standard_and_the_role_cites_it(filled_store:
 def test_derived_transitions_file_is_current(filled_store: Store) -> None:
     """data/derived-transitions.ttl is what the derivation gives for the data as it stands (never stale)."""
     transitions, labels = derive(filled_store)
-    committed = (dataset.data_dir() / "derived-transitions.ttl").read_text(encoding="utf-8")
+    committed = (dataset.data_dir() / dataset.DERIVED_TRANSITIONS).read_text(encoding="utf-8")
     assert to_turtle(transitions, labels) == committed, (
         "run: careerkg derive-transitions --output data/derived-transitions.ttl"
     )
