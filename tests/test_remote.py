@@ -411,6 +411,16 @@ def test_two_datasets_share_one_virtuoso_independently(virtuoso: Virtuoso, serve
     ]
 
 
+def test_a_short_query_timeout_does_not_cut_the_fill(virtuoso: Virtuoso, server_factory) -> None:  # type: ignore[no-untyped-def]
+    """Filling Virtuoso sends the whole dataset in one update, which takes longer than a 1 s query timeout allows
+    a query; the update waits for its answer, so the fill completes at start-up instead of timing out."""
+    server: Server = server_factory(*virtuoso.store_args(), env={**ENV, "CAREERKG_QUERY_TIMEOUT": "1"})
+    embedded: Server = server_factory("--store", "memory")
+    assert "did not answer in time" not in server.log.read_text()
+    everything = "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+    assert count(server.url, everything) == count(embedded.url, everything)
+
+
 def test_the_cli_works_on_a_virtuoso_dataset(virtuoso: Virtuoso, tmp_path: Path) -> None:
     args = virtuoso.store_args()
     roles = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <https://w3id.org/careerkg/ontology#Role> }"

@@ -107,6 +107,9 @@ class Endpoint:
     graph: str | None = None  # dataset graph mode: the named graph that holds CareerKG's default graph
     connect_timeout: float = 3.0
     read_timeout: float = 30.0
+    # An update waits longer than a query: filling a store sends the whole dataset in one update, and a client
+    # that gives up on an update cannot tell whether the store applied it.
+    write_timeout: float = 120.0
 
 
 class RemoteStore(Store):
@@ -186,7 +189,7 @@ class RemoteStore(Store):
                 url,
                 data=data,
                 headers=headers,
-                timeout=(self.endpoint.connect_timeout, read_timeout or self.endpoint.read_timeout),
+                timeout=(self.endpoint.connect_timeout, read_timeout or self._wait(write)),
             )
         except requests.RequestException as exc:
             # urllib3 reports a read timeout under its retry machinery, which requests turns into ConnectionError.
@@ -236,8 +239,13 @@ class RemoteStore(Store):
             raise StoreError(f"the remote store sent results that do not parse: {exc}") from None
         raise StoreError(f"the remote store answered in {media_type or 'no media type'}, which CareerKG cannot read")
 
-    def _update_text(self, sparql: str) -> None:
-        self._post(self.update_url, [("update", sparql)], accept=None, write=True).close()
+    def _wait(self, write: bool) -> float:
+        """Seconds to wait for an answer: the query timeout, or longer for an update."""
+        read = self.endpoint.read_timeout
+        return max(read, self.endpoint.write_timeout) if write else read
+
+    def _update_text(self, sparql: str, read_timeout: float | None = None) -> None:
+        self._post(self.update_url, [("update", sparql)], accept=None, write=True, read_timeout=read_timeout).close()
 
     # --- where CareerKG's dataset lives on the store ------------------------------------------------
 
@@ -451,9 +459,11 @@ class RemoteStore(Store):
     def version_token(self) -> str:
         """The dataset version every CareerKG process on this store agrees on."""
         if not self._marked:
+            # Reads pass here too, so this small, idempotent update waits no longer than a query.
             self._update_text(
                 f"INSERT {{ GRAPH {self.meta} {{ {DATASET} {VERSION} {ox.Literal(uuid.uuid4().hex)} }} }} "
-                f"WHERE {{ FILTER NOT EXISTS {{ GRAPH {self.meta} {{ {DATASET} {VERSION} ?any }} }} }}"
+                f"WHERE {{ FILTER NOT EXISTS {{ GRAPH {self.meta} {{ {DATASET} {VERSION} ?any }} }} }}",
+                read_timeout=self.endpoint.read_timeout,
             )
             self._marked = True
         rows = self._select(f"SELECT ?v WHERE {{ GRAPH {self.meta} {{ {DATASET} {VERSION} ?v }} }}")
