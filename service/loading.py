@@ -13,6 +13,7 @@ import pyoxigraph as ox
 
 from service import dataset, rdfio, writes
 from service.errors import ValidationFailed
+from service.namespaces import compact
 from service.store import GraphName, Store
 from service.validation import Report, validate
 
@@ -49,11 +50,28 @@ def subject_files(files: Sequence[rdfio.ParsedFile]) -> dict[str, str]:
     return {**first, **typed}
 
 
+def with_files(report: Report, files: Sequence[rdfio.ParsedFile]) -> Report:
+    """``report`` with each result's file named: the file that states the offending value, where the result has one
+    and a file states it (a role linked to a missing tool in certifications.ttl is that file's fault, not the file
+    that defines the role), else the file that defines the focus node."""
+    if not report.results:
+        return report
+    wanted = {(r.focus_node, r.path, r.value) for r in report.results if r.value is not None}
+    stated: dict[tuple[str, str | None, str | None], str] = {}
+    for parsed in files if wanted else ():
+        for quad in parsed.quads:
+            if isinstance(quad.subject, ox.NamedNode):
+                key = (quad.subject.value, compact(quad.predicate.value), str(quad.object))
+                if key in wanted:
+                    stated.setdefault(key, str(parsed.path))
+    return report.with_files(subject_files(files), stated)
+
+
 def check_files(paths: Sequence[Path | str]) -> CheckedFiles:
     """Read ``paths`` (InputError on the first unreadable one) and validate them together."""
     files = rdfio.read_files(paths)
     report = validate(rdfio.to_graph(q for f in files for q in f.quads))
-    return CheckedFiles(files, report.with_files(subject_files(files)))
+    return CheckedFiles(files, with_files(report, files))
 
 
 def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None = None, replace: bool = False) -> Report:
@@ -74,20 +92,19 @@ def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None =
             target.add(new)
 
     changelog = writes.ChangeLog(writes.changelog_path(store.location))
-    files_of = subject_files(files)
     try:
         # Filling an empty store validates everything at once: the start-up validation.
         report = writes.commit(store, changelog, delta, apply, operation="load", user=_user(), whole=store.is_empty())
     except ValidationFailed as failed:
         if isinstance(failed.report, Report):
-            failed.report = failed.report.with_files(files_of)
+            failed.report = with_files(failed.report, files)
         raise
     mark = _dataset_mark(store.location)
     if mark is not None and replace and isinstance(graph, ox.DefaultGraph):
         given = [f.path for f in files]
         if _fingerprint(given) == _fingerprint(dataset.default_paths()):
             mark.write_text(_fingerprint(given) + "\n", encoding="utf-8")  # the store holds the current dataset
-    return report.with_files(files_of)
+    return with_files(report, files)
 
 
 def _user() -> str:

@@ -71,9 +71,21 @@ class Report:
         """Results that are reported but do not block."""
         return [r for r in self.results if r.severity != "Violation"]
 
-    def with_files(self, files: Mapping[str, str]) -> Report:
-        """The same report with each result's file named (focus node IRI -> file)."""
-        results = [Result(**{**asdict(r), "file": files.get(r.focus_node, r.file)}) for r in self.results]
+    def with_files(
+        self, files: Mapping[str, str], statements: Mapping[tuple[str, str | None, str | None], str] | None = None
+    ) -> Report:
+        """The same report with each result's file named: the file stating the offending value (``statements``,
+        keyed by focus node, path and value) where one does, else the file of the focus node (``files``)."""
+        stated = statements or {}
+        results = [
+            Result(
+                **{
+                    **asdict(r),
+                    "file": stated.get((r.focus_node, r.path, r.value)) or files.get(r.focus_node, r.file),
+                }
+            )
+            for r in self.results
+        ]
         return Report(self.conforms, results, self.graph)
 
     def summary(self) -> str:

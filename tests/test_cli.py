@@ -57,6 +57,26 @@ def test_validate_missing_label_exits_1_naming_the_role(data_copy: Path) -> None
     assert_no_traceback(done.out + done.err)
 
 
+def test_validate_names_the_file_that_states_the_bad_value(data_copy: Path) -> None:
+    # The AI engineer is defined in roles.ttl; a file that only links it to a tool that does not exist is the one to
+    # fix, and the report must send the curator there.
+    extra = data_copy / "data" / "extra-tools.ttl"
+    missing = "https://w3id.org/careerkg/id/tool/no-such-tool"
+    extra.write_text(f"<{AI_ENGINEER}> <{CKG}usesTool> <{missing}> .\n")
+    done = run_cli("validate", "--format", "json", str(data_copy / "ontology"), str(data_copy / "data"))
+    assert done.code == 1, done.out + done.err
+    (result,) = json.loads(done.out)["results"]
+    assert (result["focusNode"], result["path"], result["value"]) == (AI_ENGINEER, "ckg:usesTool", f"<{missing}>")
+    assert result["file"] == str(extra)
+    # A result whose value no file states (a missing label) still names the file that defines the node.
+    extra.unlink()
+    roles = data_copy / "data" / "roles.ttl"
+    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en, ', "rdfs:label "))
+    done = run_cli("validate", "--format", "json", str(data_copy / "ontology"), str(data_copy / "data"))
+    (result,) = json.loads(done.out)["results"]
+    assert result["file"] == str(roles)
+
+
 def test_validate_json_report(data_copy: Path) -> None:
     roles = data_copy / "data" / "roles.ttl"
     roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en, ', "rdfs:label "))
