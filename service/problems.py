@@ -73,6 +73,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CareerKGError)
     def domain_error(exc: CareerKGError) -> Response:
+        if exc.status >= 500:  # the operator's side (a store down, slow or failing): the log says which and why
+            log.warning("%s %s answered %d: %s", request.method, request.path, exc.status, exc.message)
         extra = {"offered": exc.offered} if isinstance(exc, NotAcceptable) else {}
         return problem(exc.status, exc.title, exc.message, **extra)
 

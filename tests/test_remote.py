@@ -70,6 +70,11 @@ def test_a_downed_store_gives_503_and_the_service_recovers_by_itself(server_fact
     write = requests.put(server.url + "/api/v1/tools/new-role", json=new_tool("New"), headers=AUTH, timeout=10)
     assert write.status_code == 503
     assert status(server.url + "/health") == 200  # the process itself is fine
+    # The operator reads why in the server's log, not only the client in its answer.
+    logged = server.log.read_text()
+    assert "GET /api/v1/roles/ai-engineer answered 503" in logged
+    assert "PUT /api/v1/tools/new-role answered 503" in logged
+    assert "cannot be reached" in logged
 
     remote.start()  # same folder, same port: the data is back
     wait_until(lambda: status(server.url + "/ready") == 200)
