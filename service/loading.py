@@ -50,17 +50,18 @@ def subject_files(files: Sequence[rdfio.ParsedFile]) -> dict[str, str]:
     return {**first, **typed}
 
 
-def with_files(report: Report, files: Sequence[rdfio.ParsedFile]) -> Report:
+def _name_files(report: Report, files: Sequence[rdfio.ParsedFile]) -> Report:
     """``report`` with each result's file named: the file that states the offending value, where the result has one
     and a file states it (a role linked to a missing tool in certifications.ttl is that file's fault, not the file
     that defines the role), else the file that defines the focus node."""
     if not report.results:
         return report
     wanted = {(r.focus_node, r.path, r.value) for r in report.results if r.value is not None}
+    focus = {node for node, _, _ in wanted}
     stated: dict[tuple[str, str | None, str | None], str] = {}
-    for parsed in files if wanted else ():
+    for parsed in files:
         for quad in parsed.quads:
-            if isinstance(quad.subject, ox.NamedNode):
+            if isinstance(quad.subject, ox.NamedNode) and quad.subject.value in focus:
                 key = (quad.subject.value, compact(quad.predicate.value), str(quad.object))
                 if key in wanted:
                     stated.setdefault(key, str(parsed.path))
@@ -71,7 +72,7 @@ def check_files(paths: Sequence[Path | str]) -> CheckedFiles:
     """Read ``paths`` (InputError on the first unreadable one) and validate them together."""
     files = rdfio.read_files(paths)
     report = validate(rdfio.to_graph(q for f in files for q in f.quads))
-    return CheckedFiles(files, with_files(report, files))
+    return CheckedFiles(files, _name_files(report, files))
 
 
 def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None = None, replace: bool = False) -> Report:
@@ -97,14 +98,14 @@ def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None =
         report = writes.commit(store, changelog, delta, apply, operation="load", user=_user(), whole=store.is_empty())
     except ValidationFailed as failed:
         if isinstance(failed.report, Report):
-            failed.report = with_files(failed.report, files)
+            failed.report = _name_files(failed.report, files)
         raise
     mark = _dataset_mark(store.location)
     if mark is not None and replace and isinstance(graph, ox.DefaultGraph):
         given = [f.path for f in files]
         if _fingerprint(given) == _fingerprint(dataset.default_paths()):
             mark.write_text(_fingerprint(given) + "\n", encoding="utf-8")  # the store holds the current dataset
-    return with_files(report, files)
+    return _name_files(report, files)
 
 
 def _user() -> str:

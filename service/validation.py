@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -78,12 +78,7 @@ class Report:
         keyed by focus node, path and value) where one does, else the file of the focus node (``files``)."""
         stated = statements or {}
         results = [
-            Result(
-                **{
-                    **asdict(r),
-                    "file": stated.get((r.focus_node, r.path, r.value)) or files.get(r.focus_node, r.file),
-                }
-            )
+            replace(r, file=stated.get((r.focus_node, r.path, r.value)) or files.get(r.focus_node, r.file))
             for r in self.results
         ]
         return Report(self.conforms, results, self.graph)
