@@ -207,6 +207,7 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
     verified_wikidata |= {"Q7573619", "Q16235208", "Q192490", "Q850", "Q1165204", "Q3050461", "Q1628290"}  # Spark …
     verified_wikidata |= {"Q2136322", "Q215819", "Q185524", "Q456157", "Q725967", "Q15206305", "Q22661306"}  # Redis …
     verified_wikidata |= {"Q7491312", "Q28957072", "Q186055", "Q364", "Q11272", "Q388", "Q11368", "Q115564437"}
+    verified_wikidata |= set(SKILL_WIKIDATA.values())
     verified_esco = {"258e46f9-0075-4a2e-adae-1ff0477e0f30"}  # data scientist
     verified_esco |= {
         "35553663-deab-4d9a-bf22-15c1625d28e8",  # artificial intelligence engineer
@@ -269,6 +270,43 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
     assert codes
     assert codes <= verified_onet
     assert not ask(filled_store, "ASK { tool:keras skos:exactMatch ?x }")  # Keras's QID is disputed
+
+
+# Each skill linked to Wikidata, with the item it was checked against: the notes' fields (artificial intelligence,
+# data science), the ML concepts checked against several public mappings, and fields of study and methods found
+# under the same label in OpenAlex concept records and at least one further independent mapping (data/alignment.ttl).
+SKILL_WIKIDATA = {
+    "artificial-intelligence": "Q11660",
+    "data-science": "Q2374463",
+    "machine-learning": "Q2539",
+    "deep-learning": "Q197536",
+    "neural-networks": "Q192776",
+    "natural-language-processing": "Q30642",
+    "computer-vision": "Q844240",
+    "data-analysis": "Q1988917",
+    "statistics": "Q12483",
+    "mathematics": "Q395",
+    "computer-science": "Q21198",
+    "engineering": "Q11023",
+    "biology": "Q420",
+    "genetics": "Q7162",
+    "robotics": "Q170978",
+    "data-mining": "Q172491",
+    "reinforcement-learning": "Q830687",
+    "mathematical-optimisation": "Q141495",
+}
+
+
+def test_skills_link_to_the_wikidata_items_they_were_checked_against(filled_store: Store) -> None:
+    """Each skill's Wikidata link is the item its label was checked against, no more, no fewer, none swapped."""
+    rows = select(
+        filled_store,
+        """SELECT ?s ?x WHERE { ?s a ckg:Skill ; skos:exactMatch|skos:closeMatch ?x
+        FILTER(STRSTARTS(STR(?x), "http://www.wikidata.org/entity/")) }""",
+    )
+    linked = {row["s"].rsplit("/", 1)[-1]: row["x"].rsplit("/", 1)[-1] for row in rows}
+    assert len(rows) == len(linked), "a skill has more than one Wikidata link"
+    assert linked == SKILL_WIKIDATA
 
 
 def test_onet_roles_cite_the_page_of_their_code(filled_store: Store) -> None:
