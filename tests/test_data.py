@@ -192,12 +192,9 @@ def test_spec_fixed_slugs_exist(filled_store: Store) -> None:
 
 
 def test_only_verified_external_identifiers(filled_store: Store) -> None:
-    # The identifiers of ../shared/notes/identifiers.md, and those checked since against several independent
-    # public mappings (Q2539 machine learning, Q197536 deep learning, Q192776 artificial neural network,
-    # Q30642 natural language processing, Q844240 computer vision, Q1988917 data analysis, Q28865 Python).
-    # Anything else must be checked before it is added.
-    verified_wikidata = {"Q21447895", "Q47509047", "Q1026367", "Q11660", "Q2374463"}
-    verified_wikidata |= {"Q2539", "Q197536", "Q192776", "Q30642", "Q844240", "Q1988917", "Q28865"}
+    # The identifiers of ../shared/notes/identifiers.md, those checked since against several independent public
+    # mappings (Python, Q28865), and the skills' (SKILL_WIKIDATA). Anything else must be checked before it is added.
+    verified_wikidata = {"Q21447895", "Q47509047", "Q1026367", "Q28865"} | set(SKILL_WIKIDATA.values())
     # Tools from O*NET's Technology Skills, each found under the same name in at least two independent public
     # mappings (openMINDS's programming-language library, Wikidata query results, curated skill-to-QID tables,
     # schema.org sameAs links). Left out as unresolved: Keras, Hadoop, Airflow, XGBoost, spaCy, Google Cloud.
@@ -207,7 +204,6 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
     verified_wikidata |= {"Q7573619", "Q16235208", "Q192490", "Q850", "Q1165204", "Q3050461", "Q1628290"}  # Spark …
     verified_wikidata |= {"Q2136322", "Q215819", "Q185524", "Q456157", "Q725967", "Q15206305", "Q22661306"}  # Redis …
     verified_wikidata |= {"Q7491312", "Q28957072", "Q186055", "Q364", "Q11272", "Q388", "Q11368", "Q115564437"}
-    verified_wikidata |= set(SKILL_WIKIDATA.values())
     verified_esco = {"258e46f9-0075-4a2e-adae-1ff0477e0f30"}  # data scientist
     verified_esco |= {
         "35553663-deab-4d9a-bf22-15c1625d28e8",  # artificial intelligence engineer
