@@ -191,6 +191,31 @@ def test_spec_fixed_slugs_exist(filled_store: Store) -> None:
         assert ask(filled_store, f"ASK {{ <https://w3id.org/careerkg/id/{kind}/{slug}> rdfs:label ?l }}"), slug
 
 
+# Each skill linked to Wikidata, with the item it was checked against: the notes' fields (artificial intelligence,
+# data science), the ML concepts checked against several public mappings, and fields of study and methods found
+# under the same label in OpenAlex concept records and at least one further independent mapping (data/alignment.ttl).
+SKILL_WIKIDATA = {
+    "artificial-intelligence": "Q11660",
+    "data-science": "Q2374463",
+    "machine-learning": "Q2539",
+    "deep-learning": "Q197536",
+    "neural-networks": "Q192776",
+    "natural-language-processing": "Q30642",
+    "computer-vision": "Q844240",
+    "data-analysis": "Q1988917",
+    "statistics": "Q12483",
+    "mathematics": "Q395",
+    "computer-science": "Q21198",
+    "engineering": "Q11023",
+    "biology": "Q420",
+    "genetics": "Q7162",
+    "robotics": "Q170978",
+    "data-mining": "Q172491",
+    "reinforcement-learning": "Q830687",
+    "mathematical-optimisation": "Q141495",
+}
+
+
 def test_only_verified_external_identifiers(filled_store: Store) -> None:
     # The identifiers of ../shared/notes/identifiers.md, those checked since against several independent public
     # mappings (Python, Q28865), and the skills' (SKILL_WIKIDATA). Anything else must be checked before it is added.
@@ -266,31 +291,6 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
     assert codes
     assert codes <= verified_onet
     assert not ask(filled_store, "ASK { tool:keras skos:exactMatch ?x }")  # Keras's QID is disputed
-
-
-# Each skill linked to Wikidata, with the item it was checked against: the notes' fields (artificial intelligence,
-# data science), the ML concepts checked against several public mappings, and fields of study and methods found
-# under the same label in OpenAlex concept records and at least one further independent mapping (data/alignment.ttl).
-SKILL_WIKIDATA = {
-    "artificial-intelligence": "Q11660",
-    "data-science": "Q2374463",
-    "machine-learning": "Q2539",
-    "deep-learning": "Q197536",
-    "neural-networks": "Q192776",
-    "natural-language-processing": "Q30642",
-    "computer-vision": "Q844240",
-    "data-analysis": "Q1988917",
-    "statistics": "Q12483",
-    "mathematics": "Q395",
-    "computer-science": "Q21198",
-    "engineering": "Q11023",
-    "biology": "Q420",
-    "genetics": "Q7162",
-    "robotics": "Q170978",
-    "data-mining": "Q172491",
-    "reinforcement-learning": "Q830687",
-    "mathematical-optimisation": "Q141495",
-}
 
 
 def test_skills_link_to_the_wikidata_items_they_were_checked_against(filled_store: Store) -> None:
