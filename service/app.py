@@ -11,12 +11,16 @@ from flask_openapi3.openapi import OpenAPI
 
 from service import graph, metrics, problems
 from service.config import Settings
+from service.store import Store
 
 __version__ = "0.1.0"
 
 
-def create_app(config: Settings | Mapping[str, Any] | None = None) -> OpenAPI:
-    """Build the CareerKG app: settings, store, blueprints, error handler."""
+def create_app(config: Settings | Mapping[str, Any] | None = None, *, store: Store | None = None) -> OpenAPI:
+    """Build the CareerKG app: settings, store, blueprints, error handler.
+
+    ``store`` serves an already opened store instead of the configured one (tests swap in their own).
+    """
     settings = config if isinstance(config, Settings) else Settings.load(config)
     app = OpenAPI(
         __name__,
@@ -37,7 +41,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> OpenAPI:
     )
     app.config["CAREERKG"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
-    graph.init_app(app, settings)
+    graph.init_app(app, settings, store)
     problems.init_app(app)
     pool = app.extensions["careerkg.graph"].pool
     metrics.init_app(app, lambda: pool.timeouts if pool is not None else 0)

@@ -49,6 +49,14 @@ class QuerySyntaxError(CareerKGError):
     title = "SPARQL syntax error"
 
 
+class UpdateFailed(CareerKGError):
+    """A well-formed update that cannot be applied to the dataset as it is (DROP of a graph that does not exist,
+    CREATE of one that does): nothing was written."""
+
+    status = 409
+    title = "Update failed"
+
+
 class BadRequest(CareerKGError):
     """A malformed request: a bad parameter, a conflict in what was asked."""
 

@@ -171,13 +171,13 @@ class Graph:
         self.store.close()
 
 
-def init_app(app: Flask, settings: Settings) -> None:
+def init_app(app: Flask, settings: Settings, store: Store | None = None) -> None:
     """Open the configured store, fill it if empty, and keep it on the app.
 
     A remote store that does not answer yet does not stop the service: /ready says 503 until it does,
     and it is filled then if it is empty.
     """
-    store = settings.open_store()
+    store = store if store is not None else settings.open_store()
     filled = True
     try:
         ensure_filled(store, settings.data)

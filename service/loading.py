@@ -19,6 +19,9 @@ from service.validation import Report, validate
 
 log = logging.getLogger(__name__)
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+# Reports of files validated alone, by the fingerprint of the files and the shapes: validation is a function of
+# them, so an empty store filled again from unchanged files (a second app or CLI command in one process) reuses it.
+_FILLS: dict[str, Report] = {}
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,20 @@ def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None =
             target.add(new)
 
     changelog = writes.ChangeLog(writes.changelog_path(store.location))
+    # Filling an empty store validates everything at once (the start-up validation), unless these very files were
+    # validated alone before in this process.
+    whole = store.is_empty()
+    fill = _fingerprint([f.path for f in files] + [dataset.shapes_path()]) if whole else None
     try:
-        # Filling an empty store validates everything at once: the start-up validation.
-        report = writes.commit(store, changelog, delta, apply, operation="load", user=_user(), whole=store.is_empty())
+        report = writes.commit(
+            store, changelog, delta, apply, operation="load", user=_user(), whole=whole, known=_FILLS.get(fill or "")
+        )
     except ValidationFailed as failed:
         if isinstance(failed.report, Report):
             failed.report = _name_files(failed.report, files)
         raise
+    if fill is not None:
+        _FILLS[fill] = report
     mark = _dataset_mark(store.location)
     if mark is not None and replace and isinstance(graph, ox.DefaultGraph):
         given = [f.path for f in files]

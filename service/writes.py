@@ -266,12 +266,16 @@ def commit(
     operation: str,
     user: str | None,
     whole: bool = False,
+    known: Report | None = None,
 ) -> Report:
     """Validate the change; apply and log it only if the graph it gives conforms (the caller holds the lock).
 
-    ``whole`` validates the whole resulting graph instead of the touched nodes (an empty store being filled).
+    ``whole`` validates the whole resulting graph instead of the touched nodes (an empty store being filled);
+    ``known`` is the report of an earlier validation of exactly that graph, taken instead of validating again.
     """
-    if whole:
+    if known is not None:
+        report = known
+    elif whole:
         kept = (q for q in store.quads() if q not in delta.removed)
         report = validate(rdfio.to_graph([*kept, *delta.added]))
     else:

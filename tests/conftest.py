@@ -1,27 +1,46 @@
-"""Shared fixtures: stores, apps, the CLI as a real process, a real server process."""
+"""Fixtures shared by every tier, and the tiers themselves: a test's folder under tests/ is its marker.
+
+``pytest`` alone runs unit, app and contract tests on the embedded store (pyproject's ``addopts``);
+``pytest -m ''`` runs every tier. See the README's Development section.
+"""
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
 from service import dataset
 from service.loading import ensure_filled
-from service.store import EmbeddedStore, Store, open_store
+from service.store import EmbeddedStore, Store
+from tests.support import (
+    VIRTUOSO,
+    VIRTUOSO_INI,
+    W3C,
+    Oxigraph,
+    Server,
+    Virtuoso,
+    start_oxigraph,
+    start_server,
+    start_virtuoso,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
+TIERS = ("unit", "app", "contract", "conformance", "server", "browser", "remote", "virtuoso")
+HERE = Path(__file__).resolve().parent
+
+if not (W3C / "manifest-all.ttl").exists():
+    raise pytest.UsageError(f"the W3C SPARQL 1.1 test suites are not at {W3C}; set CAREERKG_W3C_SUITES")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, the folder it lives in (tests/unit/... is ``unit``)."""
+    for item in items:
+        parts = Path(str(item.fspath)).resolve().relative_to(HERE).parts
+        if len(parts) < 2 or parts[0] not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: every test lives in a tier folder ({', '.join(TIERS)})")
+        item.add_marker(parts[0])
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +58,18 @@ def filled_store() -> Store:
 
 
 @pytest.fixture
+def store_copy(filled_store: Store) -> Callable[[], EmbeddedStore]:
+    """Make in-memory copies of the filled store (to write to, or to serve from a new app)."""
+
+    def copy() -> EmbeddedStore:
+        store = EmbeddedStore()
+        store.add(filled_store.quads())
+        return store
+
+    return copy
+
+
+@pytest.fixture
 def data_copy(tmp_path: Path) -> Path:
     """A writable copy of ontology/ and data/ (for tests that break the data)."""
     target = tmp_path / "dataset"
@@ -47,164 +78,35 @@ def data_copy(tmp_path: Path) -> Path:
     return target
 
 
-@dataclass
-class Completed:
-    """What a CLI run gave back."""
-
-    code: int
-    out: str
-    err: str
-
-
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, cwd: Path | None = None
-) -> Completed:
-    """Run ``python -m service ARGS`` as a real process (in ``cwd``: a copy of the checkout, say)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        capture_output=True,
-        check=False,
-        text=True,
-        input=stdin,
-        env={**os.environ, **(env or {})},
-        cwd=cwd or ROOT,
-        timeout=120,
-    )
-    return Completed(proc.returncode, proc.stdout, proc.stderr)
+# --- real processes (server, remote, virtuoso, browser and conformance tiers) --------------------------------
 
 
 @pytest.fixture
-def cli() -> type[Completed]:
-    """The CLI runner (``cli(...)``)."""
-    return run_cli  # type: ignore[return-value]
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start real ``careerkg serve`` processes; all are stopped after the test."""
+    started: list[Server] = []
 
+    def factory(*args: str, env: dict[str, str] | None = None, wait: bool = True) -> Server:
+        server = start_server(tmp_path, *args, env=env, wait=wait)
+        started.append(server)
+        return server
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A real ``careerkg serve`` process."""
-
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-    store_kind: str = "embedded"
-
-    def stop(self, sig: int = 15) -> None:
-        """Stop the process (TERM by default, 9 for a crash)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None, wait: bool = True) -> Server:
-    """Start ``careerkg serve`` on a free port and wait until /ready answers 200."""
-    port = free_port()
-    log = tmp / f"server-{port}.log"
-    with log.open("wb") as out:  # the child keeps its own handle
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", "--port", str(port), *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            cwd=ROOT,
-        )
-    server = Server(proc, f"http://127.0.0.1:{port}", log)
-    if wait:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                if requests.get(server.url + "/ready", timeout=2).status_code == 200:
-                    return server
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
+    yield factory
+    for server in started:
         server.stop()
-        raise RuntimeError(f"server did not become ready:\n{log.read_text()}")
-    return server
 
 
-# The W3C SPARQL 1.1 suites: ../shared/w3c/sparql11 beside the checkout (as CI lays it out), or elsewhere.
-W3C = Path(os.environ.get("CAREERKG_W3C_SUITES", ROOT.parent / "shared" / "w3c" / "sparql11"))
-if not (W3C / "manifest-all.ttl").exists():
-    raise pytest.UsageError(f"the W3C SPARQL 1.1 test suites are not at {W3C}; set CAREERKG_W3C_SUITES")
-WRITE_TOKEN = "test-write-token"
-
-
-@dataclass
-class Oxigraph:
-    """A real Oxigraph server process (the ``oxigraph`` package from PyPI), a remote store for CareerKG."""
-
-    proc: subprocess.Popen[bytes]
-    port: int
-    location: Path
-
-    @property
-    def query_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/query"
-
-    @property
-    def update_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/update"
-
-    def store_args(self) -> list[str]:
-        """The ``careerkg`` options that use this server as the store."""
-        return ["--store", self.query_url, "--update-endpoint", self.update_url]
-
-    def stop(self, sig: int = 15) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=20)
-
-    def start(self) -> None:
-        """(Re)start the server on the same port and folder, and wait until it answers."""
-        self.proc = _spawn_oxigraph(self.location, self.port)
-        _wait_for(f"http://127.0.0.1:{self.port}/query?query=ASK%7B%7D", self.proc)
-
-
-def _spawn_oxigraph(location: Path, port: int) -> subprocess.Popen[bytes]:
-    binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
-    with (location.parent / f"oxigraph-{port}.log").open("ab") as log:  # the child keeps its own handle
-        return subprocess.Popen(
-            [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"], stdout=log, stderr=log
-        )
-
-
-def _wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"oxigraph exited with {proc.returncode}")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError("oxigraph did not start")
-
-
-def start_oxigraph(tmp: Path) -> Oxigraph:
-    """A fresh, empty Oxigraph server on a free port."""
-    port = free_port()
-    server = Oxigraph(proc=None, port=port, location=tmp / f"oxigraph-{port}")  # type: ignore[arg-type]
-    server.start()
-    return server
+@pytest.fixture(scope="session")
+def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oxigraph]:
+    """One Oxigraph server for the session; each use takes a dataset of its own on it (``dataset_args``)."""
+    server = start_oxigraph(tmp_path_factory.mktemp("oxigraph"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def oxigraph_factory(tmp_path: Path) -> Iterator[type[Oxigraph]]:
-    """Start fresh Oxigraph servers; all are stopped after the test."""
+def oxigraph_factory(tmp_path: Path) -> Iterator[Callable[[], Oxigraph]]:
+    """Start Oxigraph servers of the test's own (to stop, restart or fill from empty); stopped after the test."""
     started: list[Oxigraph] = []
 
     def factory() -> Oxigraph:
@@ -212,80 +114,9 @@ def oxigraph_factory(tmp_path: Path) -> Iterator[type[Oxigraph]]:
         started.append(server)
         return server
 
-    yield factory  # type: ignore[misc]
+    yield factory
     for server in started:
         server.stop()
-
-
-VIRTUOSO = shutil.which("virtuoso-t")
-VIRTUOSO_INI = Path("/etc/virtuoso-opensource-7/virtuoso.ini")  # Debian's, the template of each test server's
-
-
-@dataclass
-class Virtuoso:
-    """A real Virtuoso server process (Debian's virtuoso-opensource): a store whose default graph is the union
-    of all its graphs, so CareerKG uses it in dataset-graph mode, one fresh dataset graph per use."""
-
-    proc: subprocess.Popen[bytes]
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/sparql-auth"  # queries and updates; digest authentication
-
-    AUTH = "dba:dba"  # a fresh database's administrator
-
-    def store_args(self) -> list[str]:
-        """The ``careerkg`` options for a fresh, empty CareerKG dataset on this server."""
-        return ["--store", self.url, "--store-auth", self.AUTH, "--store-graph", _fresh_graph()]
-
-    def open(self) -> Store:
-        """A store for a fresh, empty CareerKG dataset on this server."""
-        return open_store(self.url, auth=self.AUTH, graph=_fresh_graph())
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=60)
-
-
-def _fresh_graph() -> str:
-    return f"https://w3id.org/careerkg/test/{uuid.uuid4().hex}"
-
-
-def start_virtuoso(folder: Path) -> Virtuoso:
-    """A fresh Virtuoso server: Debian's configuration with its files in ``folder`` and free ports."""
-    port, sql_port = free_port(), free_port()
-    config = VIRTUOSO_INI.read_text().replace("/var/lib/virtuoso-opensource-7/db/", f"{folder}/")
-    config = re.sub(r"(?m)^(ServerPort\s*=\s*)1111\b", rf"\g<1>{sql_port}", config)
-    config = re.sub(r"(?m)^(ServerPort\s*=\s*)8890\b", rf"\g<1>{port}", config)
-    config = config.replace("localhost:8890", f"localhost:{port}")
-    # Debian caps results at 10,000 rows, silently: raise the cap the way docs/deployment.md advises.
-    config = re.sub(r"(?m)^(ResultSetMaxRows\s*=\s*)\d+", r"\g<1>1000000", config)
-    # Virtuoso rejects a query whose *estimated* time exceeds 400 s (Debian's setting); right after a large load its
-    # statistics are stale and the label-index query was once estimated at 401 s and refused (error 42000). Raise
-    # the limit the way docs/deployment.md advises: CareerKG's own query timeout bounds the real running time.
-    config = re.sub(r"(?m)^(MaxQueryCostEstimationTime\s*=\s*)\d+", r"\g<1>36000", config)
-    (folder / "virtuoso.ini").write_text(config)
-    with (folder / "virtuoso.out").open("ab") as log:
-        proc = subprocess.Popen(
-            [str(VIRTUOSO), "+foreground", "+configfile", str(folder / "virtuoso.ini")],
-            cwd=folder,
-            stdout=log,
-            stderr=log,
-        )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"virtuoso exited with {proc.returncode}: {(folder / 'virtuoso.out').read_text()}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/sparql", params={"query": "ASK {}"}, timeout=2).ok:
-                return Virtuoso(proc, port)
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    proc.terminate()
-    raise RuntimeError("virtuoso did not start")
 
 
 @pytest.fixture(scope="session")
@@ -296,57 +127,3 @@ def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
     server = start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
     yield server
     server.stop()
-
-
-# The store kinds every server-level suite runs on: the embedded store, a real remote Oxigraph server, and a
-# real Virtuoso server (a store whose default graph is the union of its graphs).
-STORES = ["embedded", "remote", "virtuoso"]
-
-
-def store_args(kind: str, request: pytest.FixtureRequest, oxigraph: Callable[[], Oxigraph]) -> list[str]:
-    """The ``careerkg`` store options for a store kind: in memory, a fresh Oxigraph server, a fresh Virtuoso dataset."""
-    if kind == "remote":
-        return oxigraph().store_args()
-    if kind == "virtuoso":
-        server: Virtuoso = request.getfixturevalue("virtuoso")
-        return server.store_args()
-    return ["--store", "memory"]
-
-
-@pytest.fixture(scope="module", params=STORES)
-def writable_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One real server per test module and store kind: default dataset, writes allowed with WRITE_TOKEN.
-
-    ``embedded``: the in-memory store. ``remote``: CareerKG in front of a fresh Oxigraph server, which
-    CareerKG fills from the default dataset when it starts. ``virtuoso``: the same on a fresh dataset graph
-    of the session's Virtuoso server.
-    """
-    tmp = tmp_path_factory.mktemp(f"server-{request.param}")
-    started: list[Oxigraph] = []
-
-    def oxigraph() -> Oxigraph:
-        started.append(start_oxigraph(tmp))
-        return started[-1]
-
-    store = store_args(request.param, request, oxigraph)
-    server = start_server(tmp, *store, env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN, "CAREERKG_QUERY_TIMEOUT": "10"})
-    server.store_kind = request.param
-    yield server
-    server.stop()
-    for remote in started:
-        remote.stop()
-
-
-@pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[type[Server]]:
-    """Start real servers; all are stopped after the test."""
-    started: list[Server] = []
-
-    def factory(*args: str, env: dict[str, str] | None = None, wait: bool = True) -> Server:
-        server = start_server(tmp_path, *args, env=env, wait=wait)
-        started.append(server)
-        return server
-
-    yield factory  # type: ignore[misc]
-    for server in started:
-        server.stop()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from service.errors import QuerySyntaxError, StoreError
+from service.errors import QuerySyntaxError, StoreError, UpdateFailed
 from service.store.base import Binding, GraphName, QueryResult, Store
 
 
@@ -55,6 +55,8 @@ class EmbeddedStore(Store):
             self._store.update(sparql, base_iri=base_iri)
         except SyntaxError as exc:
             raise QuerySyntaxError(str(exc)) from None
+        except RuntimeError as exc:  # evaluation: a graph that does not exist, or already does
+            raise UpdateFailed(str(exc)) from None
         self._flush()
 
     def add(self, quads: Iterable[ox.Quad]) -> None:

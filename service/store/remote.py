@@ -346,7 +346,25 @@ class RemoteStore(Store):
         return self._query_text(text, params)
 
     def update(self, sparql: str, *, base_iri: str | None = None) -> None:
-        self._update_text(_with_base(sparql, base_iri))
+        if self.graph is None:
+            self._update_text(_with_base(sparql, base_iri))
+            return
+        # Dataset graph mode: the store's own default graph is not CareerKG's, so the update runs on a copy of
+        # CareerKG's dataset and the difference is written (graphs losing blank nodes are rewritten whole).
+        from service.store.embedded import EmbeddedStore
+
+        scratch = EmbeddedStore()
+        scratch.add(self.quads())
+        before = set(scratch.quads())
+        scratch.update(sparql, base_iri=base_iri)
+        after = set(scratch.quads())
+        rewritten = {q.graph_name for q in before - after if _has_blank(q)}
+        for graph in rewritten:
+            self.replace_graph(graph, [q for q in after if q.graph_name == graph])
+        self.apply(
+            [q for q in after - before if q.graph_name not in rewritten],
+            [q for q in before - after if q.graph_name not in rewritten],
+        )
 
     def add(self, quads: Iterable[ox.Quad]) -> None:
         self.apply(quads, [])

@@ -14,7 +14,9 @@ import rdflib
 
 from service import dataset
 from service.store import Store
-from tests.conftest import ROOT, run_cli
+from tests.inprocess import run_cli_here as run_cli
+from tests.support import ROOT
+from tests.support import run_cli as run_process
 
 CKG = "https://w3id.org/careerkg/ontology#"
 AI_ENGINEER = "https://w3id.org/careerkg/id/role/ai-engineer"
@@ -401,11 +403,11 @@ def test_derive_transitions_regenerates_a_file_that_names_a_removed_role(tmp_pat
     current = derived.read_text(encoding="utf-8")
     derived.write_text(current + STALE_TRANSITION, encoding="utf-8")
 
-    stale = run_cli("validate", cwd=tmp_path)  # the copy is what runs, and its stale file no longer conforms
+    stale = run_process("validate", cwd=tmp_path)  # the copy is what runs, and its stale file no longer conforms
     assert stale.code == 1, stale.out + stale.err
     assert "retired-role" in stale.out
 
-    done = run_cli("derive-transitions", "--store", "memory", "--output", str(derived), cwd=tmp_path)
+    done = run_process("derive-transitions", "--store", "memory", "--output", str(derived), cwd=tmp_path)
     assert done.code == 0, done.err
     assert derived.read_text(encoding="utf-8") == current
-    assert run_cli("validate", cwd=tmp_path).code == 0
+    assert run_process("validate", cwd=tmp_path).code == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -12,7 +11,7 @@ from service import dataset
 from service.errors import QuerySyntaxError, StoreError, ValidationFailed
 from service.loading import ensure_filled, load
 from service.store import EmbeddedStore, Store, open_store
-from tests.conftest import STORES, Oxigraph, start_oxigraph
+from tests.support import STORE_KINDS
 
 EX = "http://example.org/"
 CKG = "https://w3id.org/careerkg/ontology#"
@@ -22,46 +21,29 @@ def quad(s: str, p: str, o: ox.NamedNode | ox.Literal, g: ox.NamedNode | None = 
     return ox.Quad(ox.NamedNode(EX + s), ox.NamedNode(EX + p), o, g or ox.DefaultGraph())
 
 
-@pytest.fixture(scope="module")
-def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oxigraph]:
-    """One Oxigraph server for this module's remote stores (each test clears it)."""
-    server = start_oxigraph(tmp_path_factory.mktemp("oxigraph"))
-    yield server
-    server.stop()
+def open_empty(kind: str, request: pytest.FixtureRequest) -> Store:
+    """An empty store of a kind: in memory, or a fresh dataset of its own on the session's remote server."""
+    if kind == "remote":
+        return request.getfixturevalue("oxigraph").open()  # type: ignore[no-any-return]
+    if kind == "virtuoso":
+        return request.getfixturevalue("virtuoso").open()  # type: ignore[no-any-return]
+    return EmbeddedStore()
 
 
-@pytest.fixture(params=STORES)
-def empty_store(request: pytest.FixtureRequest, oxigraph: Oxigraph) -> Iterator[Store]:
-    """An empty store: the embedded one in memory, the remote Oxigraph server cleared, or a fresh dataset graph
-    on the Virtuoso server."""
+@pytest.fixture(params=STORE_KINDS)
+def empty_store(request: pytest.FixtureRequest) -> Store:
+    """An empty store: the embedded one in memory, or a fresh dataset on the Oxigraph or Virtuoso server."""
+    return open_empty(request.param, request)
+
+
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def any_filled_store(request: pytest.FixtureRequest, filled_store: Store) -> Store:
+    """The default dataset (read only): the embedded store, or filled through CareerKG into a remote dataset."""
     if request.param == "embedded":
-        yield EmbeddedStore()
-        return
-    if request.param == "virtuoso":
-        yield request.getfixturevalue("virtuoso").open()
-        return
-    store = open_store(oxigraph.query_url, update_endpoint=oxigraph.update_url)
-    store.update("DROP SILENT ALL")
-    yield store
-    store.update("DROP SILENT ALL")
-
-
-@pytest.fixture(params=STORES)
-def any_filled_store(request: pytest.FixtureRequest, filled_store: Store, oxigraph: Oxigraph) -> Iterator[Store]:
-    """The default dataset, in the embedded store or loaded through CareerKG into the remote one."""
-    if request.param == "embedded":
-        yield filled_store
-        return
-    if request.param == "virtuoso":
-        fresh = request.getfixturevalue("virtuoso").open()
-        ensure_filled(fresh)
-        yield fresh
-        return
-    store = open_store(oxigraph.query_url, update_endpoint=oxigraph.update_url)
-    store.update("DROP SILENT ALL")
+        return filled_store
+    store = open_empty(request.param, request)
     ensure_filled(store)
-    yield store
-    store.update("DROP SILENT ALL")
+    return store
 
 
 def test_bindings_are_values_not_text(any_filled_store: Store) -> None:
@@ -221,3 +203,48 @@ def test_load_refuses_violations_and_keeps_the_store(filled_store: Store, tmp_pa
     assert set(store.quads()) == before
     report = caught.value.report
     assert [r.focus_node for r in report.violations] == ["https://w3id.org/careerkg/id/role/ai-engineer"]  # type: ignore[attr-defined]
+
+
+def test_apply_removes_then_adds_in_one_step(empty_store: Store) -> None:
+    g = ox.NamedNode(EX + "g")
+    old, kept = quad("a", "p", ox.Literal("old"), g), quad("a", "p", ox.Literal("kept"))
+    empty_store.add([old, kept])
+    assert len(empty_store) == 2
+    new = quad("a", "p", ox.Literal("new ' \" \\ \n quoted", language="en"), g)
+    empty_store.apply(added=[new], removed=[old])
+    assert set(empty_store.quads()) == {kept, new}
+    assert empty_store.contains(new)
+    assert not empty_store.contains(old)
+    empty_store.apply(added=[], removed=[new, kept])
+    assert empty_store.is_empty()
+    assert len(empty_store) == 0
+
+
+def test_update_changes_the_dataset_and_a_bad_one_changes_nothing(empty_store: Store) -> None:
+    empty_store.update(f"INSERT DATA {{ <{EX}s> <{EX}p> 1 . GRAPH <{EX}g> {{ <{EX}s> <{EX}p> 2 }} }}")
+    before = set(empty_store.quads())
+    assert len(before) == 2
+    with pytest.raises(QuerySyntaxError):
+        empty_store.update(f"INSERT DATA {{ <{EX}s> <{EX}p> }}")
+    assert set(empty_store.quads()) == before
+    empty_store.update("DELETE WHERE { GRAPH ?g { ?s ?p ?o } }")
+    assert [q.object.value for q in empty_store.quads()] == ["1"]
+
+
+def test_quads_about_several_subjects(any_filled_store: Store) -> None:
+    ai, ml = (ox.NamedNode(f"https://w3id.org/careerkg/id/role/{r}") for r in ("ai-engineer", "ml-engineer"))
+    together = set(any_filled_store.quads_about([ai, ml]))
+    one_by_one = set(any_filled_store.quads_of(subject=ai)) | set(any_filled_store.quads_of(subject=ml))
+    assert together == one_by_one
+    assert {q.subject for q in together} == {ai, ml}
+
+
+def test_a_shared_store_versions_its_writes(empty_store: Store) -> None:
+    """A store several processes write (remote) has a version token that every commit changes; the embedded
+    store, written by one process only, has none."""
+    first = empty_store.version_token()
+    if not empty_store.shared:
+        assert first is None
+        return
+    empty_store.add([quad("v", "p", ox.Literal("1"))])
+    assert empty_store.version_token() is not None

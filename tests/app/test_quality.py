@@ -10,8 +10,8 @@ import pytest
 
 from service.quality import TARGETS, measure
 from service.store import Store
-from tests.conftest import run_cli
-from tests.test_data import PREFIXES
+from tests.inprocess import run_cli_here as run_cli
+from tests.unit.test_data import PREFIXES
 
 CLASSES = {
     "role": "ckg:Role",

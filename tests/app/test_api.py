@@ -1,26 +1,26 @@
-"""The REST API against a real server: every route's happy path and bad inputs, with asserted content."""
+"""The REST API in process: every route's happy path and bad inputs, with asserted content."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from collections.abc import Callable
 from typing import Any
 
 import pyoxigraph as ox
 import pytest
 import requests
 
-from tests.conftest import WRITE_TOKEN, Server
+from tests.inprocess import Site
+from tests.support import WRITE_TOKEN
 
 ID = "https://w3id.org/careerkg/id/"
 
 
-def get(server: Server, path: str, **headers: str) -> requests.Response:
-    return requests.get(server.url + path, headers=headers, timeout=30)
+def get(server: Site, path: str, **headers: str) -> requests.Response:
+    return server.http.get(server.url + path, headers=headers, timeout=30)
 
 
-def ok(server: Server, path: str) -> Any:
+def ok(server: Site, path: str) -> Any:
     response = get(server, path)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"] == "application/json"
@@ -43,17 +43,17 @@ def problem(response: requests.Response, status: int) -> dict[str, Any]:
 # --- lists ----------------------------------------------------------------------------------
 
 
-def count_of(server: Server, cls: str) -> int:
+def count_of(server: Site, cls: str) -> int:
     """How many resources of a class the server's SPARQL endpoint counts (independent of the REST code)."""
     query = f"PREFIX ckg: <https://w3id.org/careerkg/ontology#> SELECT (COUNT(?x) AS ?n) WHERE {{ ?x a {cls} }}"
-    response = requests.get(server.url + "/sparql", params={"query": query}, timeout=30)
+    response = server.http.get(server.url + "/sparql", params={"query": query}, timeout=30)
     return int(response.json()["results"]["bindings"][0]["n"]["value"])
 
 
-def test_list_envelope_and_items(writable_server: Server) -> None:
-    body = ok(writable_server, "/api/v1/roles")
+def test_list_envelope_and_items(site: Site) -> None:
+    body = ok(site, "/api/v1/roles")
     assert set(body) == {"items", "total", "limit", "offset", "next"}
-    assert body["total"] == count_of(writable_server, "ckg:Role")
+    assert body["total"] == count_of(site, "ckg:Role")
     assert body["limit"] == 20
     assert body["next"] is None
     assert len(body["items"]) == body["total"]
@@ -65,27 +65,27 @@ def test_list_envelope_and_items(writable_server: Server) -> None:
     }
 
 
-def test_paging_follows_next(writable_server: Server) -> None:
-    first = ok(writable_server, "/api/v1/skills?limit=10")
+def test_paging_follows_next(site: Site) -> None:
+    first = ok(site, "/api/v1/skills?limit=10")
     assert first["total"] > 30
     assert len(first["items"]) == 10
     seen = ids(first["items"])
     page = first
     while page["next"]:
-        page = requests.get(page["next"], timeout=30).json()
+        page = site.http.get(page["next"], timeout=30).json()
         seen += ids(page["items"])
     assert len(seen) == first["total"]
     assert len(set(seen)) == len(seen)
 
 
-def slugs_of(server: Server, where: str) -> list[str]:
+def slugs_of(server: Site, where: str) -> list[str]:
     """The slugs of ?x matching a graph pattern, from the server's SPARQL endpoint (independent of the REST code)."""
     query = (
         "PREFIX ckg: <https://w3id.org/careerkg/ontology#> PREFIX id: <https://w3id.org/careerkg/id/> "
         "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
         f"SELECT DISTINCT ?x WHERE {{ {where} }}"
     )
-    response = requests.get(server.url + "/sparql", params={"query": query}, timeout=30)
+    response = server.http.get(server.url + "/sparql", params={"query": query}, timeout=30)
     assert response.status_code == 200, response.text
     return sorted(b["x"]["value"].rsplit("/", 1)[-1] for b in response.json()["results"]["bindings"])
 
@@ -142,15 +142,15 @@ SKILLED = "ckg:essentialSkill|ckg:optionalSkill"
         ),
     ],
 )
-def test_list_filters(writable_server: Server, path: str, where: str, includes: str | None) -> None:
-    expected = slugs_of(writable_server, where)
+def test_list_filters(site: Site, path: str, where: str, includes: str | None) -> None:
+    expected = slugs_of(site, where)
     assert (includes in expected) if includes else expected == []  # the oracle itself finds what it should
-    body = ok(writable_server, path + ("&" if "?" in path else "?") + "limit=200")
+    body = ok(site, path + ("&" if "?" in path else "?") + "limit=200")
     assert sorted(ids(body["items"])) == expected
 
 
-def test_skill_category_filter_reaches_every_depth(writable_server: Server) -> None:
-    found = ids(ok(writable_server, "/api/v1/skills?category=ai-and-ml&limit=200")["items"])
+def test_skill_category_filter_reaches_every_depth(site: Site) -> None:
+    found = ids(ok(site, "/api/v1/skills?category=ai-and-ml&limit=200")["items"])
     assert "deep-learning" in found  # ai-and-ml <- artificial-intelligence <- machine-learning <- deep-learning
     assert "image-recognition" in found
     assert "programming" not in found
@@ -172,41 +172,41 @@ def test_skill_category_filter_reaches_every_depth(writable_server: Server) -> N
         ("/api/v1/roles/ai-engineer/paths", "to"),
     ],
 )
-def test_bad_parameters_are_400_naming_the_parameter(writable_server: Server, path: str, param: str) -> None:
-    body = problem(get(writable_server, path), 400)
+def test_bad_parameters_are_400_naming_the_parameter(site: Site, path: str, param: str) -> None:
+    body = problem(get(site, path), 400)
     assert param in [p["name"] for p in body["invalid-params"]]
     assert param in body["detail"]
 
 
-def test_unknown_ids_and_routes_are_404(writable_server: Server) -> None:
-    assert "no role" in problem(get(writable_server, "/api/v1/roles/astronaut"), 404)["detail"]
-    problem(get(writable_server, "/api/v1/tools/astronaut/roles"), 404)
-    problem(get(writable_server, "/api/v1/no/such/route"), 404)
-    problem(get(writable_server, "/api/v1/roles/ai-engineer/paths?to=astronaut"), 404)
+def test_unknown_ids_and_routes_are_404(site: Site) -> None:
+    assert "no role" in problem(get(site, "/api/v1/roles/astronaut"), 404)["detail"]
+    problem(get(site, "/api/v1/tools/astronaut/roles"), 404)
+    problem(get(site, "/api/v1/no/such/route"), 404)
+    problem(get(site, "/api/v1/roles/ai-engineer/paths?to=astronaut"), 404)
 
 
 # --- details -------------------------------------------------------------------------------
 
 
-def test_role_detail_carries_everything(writable_server: Server) -> None:
-    role = ok(writable_server, "/api/v1/roles/ai-engineer")
+def test_role_detail_carries_everything(site: Site) -> None:
+    role = ok(site, "/api/v1/roles/ai-engineer")
     assert role["label"] == "AI Engineer"
     assert role["labels"]["de"] == "KI-Ingenieur"
     assert "Artificial Intelligence Engineer" in role["alt_labels"]
     assert "simulate human intelligence" in role["description"]
     ai = f"<{ID}role/ai-engineer>"
-    essential = slugs_of(writable_server, f"{ai} ckg:essentialSkill ?x")
+    essential = slugs_of(site, f"{ai} ckg:essentialSkill ?x")
     article_essentials = {"programming", "algorithms-and-data-structures", "ai-frameworks", "neural-networks"}
     assert article_essentials | {"deep-learning"} <= set(essential)  # the article's five, whatever ESCO adds
     assert sorted(ids(role["essential_skills"])) == essential
     assert "computer-vision" in ids(role["optional_skills"])
-    tools = slugs_of(writable_server, f"{ai} ckg:usesTool ?x")
+    tools = slugs_of(site, f"{ai} ckg:usesTool ?x")
     assert {"pytorch", "tensorflow"} <= set(tools)
     assert ids(role["tools"]) == tools
     assert ids(role["industries"]) == ["automotive", "finance", "healthcare"]
     assert ids(role["credentials"]["required"]) == ["bachelors-computer-science", "bachelors-engineering"]
     assert "fraud-detection" in ids(role["applications"])
-    duties = slugs_of(writable_server, f"{ai} ckg:hasResponsibility ?x")
+    duties = slugs_of(site, f"{ai} ckg:hasResponsibility ?x")
     assert {"design-and-implement-ai-models", "build-nlp-robotics-and-vision-systems"} <= set(duties)  # the article's
     assert sorted(ids(role["responsibilities"])) == duties
     assert all(r["skills"] for r in role["responsibilities"])
@@ -216,7 +216,7 @@ def test_role_detail_carries_everything(writable_server: Server) -> None:
     assert comparison["relative_pay"] == "slightly higher"
     assert comparison["figures"] == []
     assert sorted(t["to_role"]["id"] for t in role["transitions_to"]) == slugs_of(
-        writable_server, f"?t ckg:fromRole {ai} ; ckg:toRole ?x"
+        site, f"?t ckg:fromRole {ai} ; ckg:toRole ?x"
     )
     (transition,) = [t for t in role["transitions_to"] if not t["derived"]]  # the one the article states
     assert transition["to_role"]["id"] == "ml-engineer"
@@ -226,39 +226,39 @@ def test_role_detail_carries_everything(writable_server: Server) -> None:
     assert article["date"] == "2024-09-04"
 
 
-def test_other_details(writable_server: Server) -> None:
-    keras = ok(writable_server, "/api/v1/tools/keras")
+def test_other_details(site: Site) -> None:
+    keras = ok(site, "/api/v1/tools/keras")
     assert ids(keras["interface_to"]) == ["tensorflow"]
-    assert ids(keras["roles"]) == slugs_of(writable_server, f"?x ckg:usesTool <{ID}tool/keras>")
+    assert ids(keras["roles"]) == slugs_of(site, f"?x ckg:usesTool <{ID}tool/keras>")
     assert "ml-engineer" in ids(keras["roles"])
     assert ids(keras["categories"]) == ["library"]
     assert keras["external_ids"]["wikidata"] == []
-    sklearn = ok(writable_server, "/api/v1/tools/scikit-learn")
+    sklearn = ok(site, "/api/v1/tools/scikit-learn")
     assert sklearn["external_ids"]["wikidata"] == ["http://www.wikidata.org/entity/Q1026367"]
     assert ids(sklearn["programming_languages"]) == ["python"]
-    skill = ok(writable_server, "/api/v1/skills/deep-learning")
+    skill = ok(site, "/api/v1/skills/deep-learning")
     assert ids(skill["broader"]) == ["machine-learning"]
     assert ids(skill["essential_for"]) == ["ai-engineer"]
     assert ids(skill["optional_for"]) == ["computer-vision-engineer", "ml-engineer"]
-    healthcare = ok(writable_server, "/api/v1/industries/healthcare")
-    apps = slugs_of(writable_server, f"?x a ckg:Application ; ckg:inIndustry <{ID}industry/healthcare>")
+    healthcare = ok(site, "/api/v1/industries/healthcare")
+    apps = slugs_of(site, f"?x a ckg:Application ; ckg:inIndustry <{ID}industry/healthcare>")
     assert sorted(ids(healthcare["applications"])) == sorted(apps)
     assert {"medical-image-diagnosis", "patient-outcome-prediction"} <= set(apps)
-    assert ids(healthcare["roles"]) == slugs_of(writable_server, ROLE + f"ckg:inIndustry <{ID}industry/healthcare>")
+    assert ids(healthcare["roles"]) == slugs_of(site, ROLE + f"ckg:inIndustry <{ID}industry/healthcare>")
     assert {"ai-engineer", "ml-engineer"} <= set(ids(healthcare["roles"]))
-    app = ok(writable_server, "/api/v1/applications/medical-image-diagnosis")
+    app = ok(site, "/api/v1/applications/medical-image-diagnosis")
     assert ids(app["technologies"]) == ["machine-learning"]
-    course = ok(writable_server, "/api/v1/credentials/machine-learning-course")
+    course = ok(site, "/api/v1/credentials/machine-learning-course")
     assert course["kind"] == "course"
     assert ids(course["recommended_for"]) == ["ml-engineer"]
 
 
-def test_language_with_english_fallback(writable_server: Server) -> None:
-    assert ok(writable_server, "/api/v1/roles/ai-engineer?lang=fr")["label"] == "Ingénieur en intelligence artificielle"
-    assert ok(writable_server, "/api/v1/industries/healthcare?lang=es")["label"] == "Sanidad"
-    assert ok(writable_server, "/api/v1/roles/ai-engineer?lang=de-AT")["label"] == "KI-Ingenieur"
-    assert ok(writable_server, "/api/v1/tools/keras?lang=de")["label"] == "Keras"  # no German label: English
-    listed = {i["id"]: i["label"] for i in ok(writable_server, "/api/v1/roles?lang=de")["items"]}
+def test_language_with_english_fallback(site: Site) -> None:
+    assert ok(site, "/api/v1/roles/ai-engineer?lang=fr")["label"] == "Ingénieur en intelligence artificielle"
+    assert ok(site, "/api/v1/industries/healthcare?lang=es")["label"] == "Sanidad"
+    assert ok(site, "/api/v1/roles/ai-engineer?lang=de-AT")["label"] == "KI-Ingenieur"
+    assert ok(site, "/api/v1/tools/keras?lang=de")["label"] == "Keras"  # no German label: English
+    listed = {i["id"]: i["label"] for i in ok(site, "/api/v1/roles?lang=de")["items"]}
     assert listed["ai-engineer"] == "KI-Ingenieur"
     assert listed["ml-engineer"] == "Ingenieur für maschinelles Lernen"
 
@@ -266,73 +266,71 @@ def test_language_with_english_fallback(writable_server: Server) -> None:
 # --- reverse navigation --------------------------------------------------------------------
 
 
-def test_reverse_navigation(writable_server: Server) -> None:
-    roles = ok(writable_server, "/api/v1/skills/deep-learning/roles")["items"]
+def test_reverse_navigation(site: Site) -> None:
+    roles = ok(site, "/api/v1/skills/deep-learning/roles")["items"]
     assert {(r["id"], r["importance"]) for r in roles} == {
         ("ai-engineer", "essential"),
         ("computer-vision-engineer", "optional"),
         ("ml-engineer", "optional"),
     }
-    assert ids(ok(writable_server, "/api/v1/skills/deep-learning/tools")["items"]) == ["keras", "pytorch", "tensorflow"]
-    assert ids(ok(writable_server, "/api/v1/tools/keras/roles")["items"]) == slugs_of(
-        writable_server, f"?x ckg:usesTool <{ID}tool/keras>"
-    )
-    assert len(ok(writable_server, "/api/v1/industries/finance/applications")["items"]) == 3
-    finance_roles = ids(ok(writable_server, "/api/v1/industries/finance/roles")["items"])
-    assert finance_roles == slugs_of(writable_server, ROLE + f"ckg:inIndustry <{ID}industry/finance>")
+    assert ids(ok(site, "/api/v1/skills/deep-learning/tools")["items"]) == ["keras", "pytorch", "tensorflow"]
+    assert ids(ok(site, "/api/v1/tools/keras/roles")["items"]) == slugs_of(site, f"?x ckg:usesTool <{ID}tool/keras>")
+    assert len(ok(site, "/api/v1/industries/finance/applications")["items"]) == 3
+    finance_roles = ids(ok(site, "/api/v1/industries/finance/roles")["items"])
+    assert finance_roles == slugs_of(site, ROLE + f"ckg:inIndustry <{ID}industry/finance>")
     assert {"ai-engineer", "ml-engineer"} <= set(finance_roles)
-    av_roles = ids(ok(writable_server, "/api/v1/applications/autonomous-vehicles/roles")["items"])
-    assert av_roles == slugs_of(writable_server, ROLE + f"ckg:worksOnApplication <{ID}application/autonomous-vehicles>")
+    av_roles = ids(ok(site, "/api/v1/applications/autonomous-vehicles/roles")["items"])
+    assert av_roles == slugs_of(site, ROLE + f"ckg:worksOnApplication <{ID}application/autonomous-vehicles>")
     assert {"ai-engineer", "ml-engineer"} <= set(av_roles)  # the article's
-    assert ids(ok(writable_server, "/api/v1/credentials/bachelors-engineering/roles")["items"]) == ["ai-engineer"]
+    assert ids(ok(site, "/api/v1/credentials/bachelors-engineering/roles")["items"]) == ["ai-engineer"]
 
 
 # --- search and suggest -------------------------------------------------------------------
 
 
-def test_search_ranks_exact_then_prefix_then_alternative_then_description(writable_server: Server) -> None:
-    found = ids(ok(writable_server, "/api/v1/search?q=machine%20learning")["items"])
+def test_search_ranks_exact_then_prefix_then_alternative_then_description(site: Site) -> None:
+    found = ids(ok(site, "/api/v1/search?q=machine%20learning")["items"])
     assert found[0] == "machine-learning"  # exact label
-    assert ids(ok(writable_server, "/api/v1/search?q=sklearn")["items"]) == ["scikit-learn"]  # alternative label
-    described = ids(ok(writable_server, "/api/v1/search?q=fraudulent%20activities")["items"])
+    assert ids(ok(site, "/api/v1/search?q=sklearn")["items"]) == ["scikit-learn"]  # alternative label
+    described = ids(ok(site, "/api/v1/search?q=fraudulent%20activities")["items"])
     assert described == ["fraud-detection"]  # description words
-    typed = ok(writable_server, "/api/v1/search?q=learning&type=tool")["items"]
+    typed = ok(site, "/api/v1/search?q=learning&type=tool")["items"]
     assert typed  # tools whose descriptions speak of learning
     assert {i["type"] for i in typed} == {"tool"}
-    skills = ids(ok(writable_server, "/api/v1/search?q=learning&type=skill")["items"])
+    skills = ids(ok(site, "/api/v1/search?q=learning&type=skill")["items"])
     assert skills[0] == "deep-learning"  # label word prefix, shortest first
     assert "machine-learning-course" not in skills
 
 
-def test_suggest_prefixes_labels_and_alternatives(writable_server: Server) -> None:
-    items = ok(writable_server, "/api/v1/suggest?q=py")["items"]
+def test_suggest_prefixes_labels_and_alternatives(site: Site) -> None:
+    items = ok(site, "/api/v1/suggest?q=py")["items"]
     assert ids(items)[:2] == ["python", "pytorch"]  # label prefixes first
     assert {i["id"]: i["matched"] for i in items[2:]} == {"apache-spark": "PySpark"}  # then alternative labels
-    assert ok(writable_server, "/api/v1/suggest?q=skl")["items"][0]["matched"] == "sklearn"
-    german = ok(writable_server, "/api/v1/suggest?q=ki&lang=de")["items"]
+    assert ok(site, "/api/v1/suggest?q=skl")["items"][0]["matched"] == "sklearn"
+    german = ok(site, "/api/v1/suggest?q=ki&lang=de")["items"]
     assert german[0]["id"] == "ai-engineer"
     assert german[0]["label"] == "KI-Ingenieur"
-    assert ids(ok(writable_server, "/api/v1/suggest?q=health&type=industry")["items"]) == ["healthcare"]
+    assert ids(ok(site, "/api/v1/suggest?q=health&type=industry")["items"]) == ["healthcare"]
 
 
 # --- analytics ------------------------------------------------------------------------------
 
 
-def test_compare_ai_and_ml_engineer(writable_server: Server) -> None:
-    result = ok(writable_server, "/api/v1/compare?roles=ai-engineer,ml-engineer")
+def test_compare_ai_and_ml_engineer(site: Site) -> None:
+    result = ok(site, "/api/v1/compare?roles=ai-engineer,ml-engineer")
     assert ids(result["roles"]) == ["ai-engineer", "ml-engineer"]
     assert {"programming", "deep-learning"} <= set(ids(result["shared"]["skills"]))
     assert ids(result["shared"]["industries"]) == ["automotive", "finance", "healthcare"]
-    ai_tools = slugs_of(writable_server, f"<{ID}role/ai-engineer> ckg:usesTool ?x")
+    ai_tools = slugs_of(site, f"<{ID}role/ai-engineer> ckg:usesTool ?x")
     assert {"pytorch", "tensorflow"} <= set(ai_tools)  # the article's two, whatever other sources add
-    ml_tools = slugs_of(writable_server, f"<{ID}role/ml-engineer> ckg:usesTool ?x")
+    ml_tools = slugs_of(site, f"<{ID}role/ml-engineer> ckg:usesTool ?x")
     assert {"keras", "scikit-learn"} <= set(ml_tools)  # the article's two, whatever other sources add
     assert ids(result["shared"]["tools"]) == sorted(set(ai_tools) & set(ml_tools))
     assert ids(result["distinct"]["ai-engineer"]["tools"]) == sorted(set(ai_tools) - set(ml_tools))
     assert ids(result["distinct"]["ml-engineer"]["tools"]) == sorted(set(ml_tools) - set(ai_tools))
     assert "statistical-modelling" in ids(result["distinct"]["ml-engineer"]["skills"])
     # The documented formula, recomputed from the details: |shared by all| / |had by any|.
-    ai, ml = (ok(writable_server, f"/api/v1/roles/{r}") for r in ("ai-engineer", "ml-engineer"))
+    ai, ml = (ok(site, f"/api/v1/roles/{r}") for r in ("ai-engineer", "ml-engineer"))
 
     def features(role: dict[str, Any]) -> set[str]:
         linked = [*role["essential_skills"], *role["optional_skills"], *role["tools"], *role["industries"]]
@@ -342,16 +340,16 @@ def test_compare_ai_and_ml_engineer(writable_server: Server) -> None:
     expected = len(features(ai) & features(ml)) / len(features(ai) | features(ml))
     assert result["similarity"] == pytest.approx(expected, abs=1e-4)
     assert 0 < result["similarity"] < 1
-    same = ok(writable_server, "/api/v1/compare?roles=ml-engineer,ml-engineer")
+    same = ok(site, "/api/v1/compare?roles=ml-engineer,ml-engineer")
     assert same["similarity"] == 1
 
 
-def test_gap_from_a_role_and_from_skills(writable_server: Server) -> None:
+def test_gap_from_a_role_and_from_skills(site: Site) -> None:
     ai, ml = f"<{ID}role/ai-engineer>", f"<{ID}role/ml-engineer>"
-    ai_skills = set(slugs_of(writable_server, f"{ai} ckg:essentialSkill|ckg:optionalSkill ?x"))
-    ml_essential = set(slugs_of(writable_server, f"{ml} ckg:essentialSkill ?x"))
-    ml_skills = set(slugs_of(writable_server, f"{ml} ckg:essentialSkill|ckg:optionalSkill ?x"))
-    gap = ok(writable_server, "/api/v1/roles/ml-engineer/gap?from=ai-engineer")
+    ai_skills = set(slugs_of(site, f"{ai} ckg:essentialSkill|ckg:optionalSkill ?x"))
+    ml_essential = set(slugs_of(site, f"{ml} ckg:essentialSkill ?x"))
+    ml_skills = set(slugs_of(site, f"{ml} ckg:essentialSkill|ckg:optionalSkill ?x"))
+    gap = ok(site, "/api/v1/roles/ml-engineer/gap?from=ai-engineer")
     assert gap["starting_from"]["id"] == "ai-engineer"
     missing = ids(gap["missing_essential_skills"])
     assert "statistical-modelling" in missing
@@ -360,26 +358,24 @@ def test_gap_from_a_role_and_from_skills(writable_server: Server) -> None:
     have = set(ids(gap["have_skills"]))
     assert have == ai_skills & ml_skills
     assert {"deep-learning", "programming"} <= have
-    ml_tools = slugs_of(writable_server, f"{ml} ckg:usesTool ?x")
-    ai_tools = slugs_of(writable_server, f"{ai} ckg:usesTool ?x")
+    ml_tools = slugs_of(site, f"{ml} ckg:usesTool ?x")
+    ai_tools = slugs_of(site, f"{ai} ckg:usesTool ?x")
     assert {"keras", "scikit-learn"} <= set(ml_tools)
     assert ids(gap["tools_to_learn"]) == [t for t in ml_tools if t not in ai_tools]
     assert gap["coverage"] == pytest.approx(len(ai_skills & ml_essential) / len(ml_essential), abs=1e-4)
-    by_skills = ok(
-        writable_server, "/api/v1/roles/ml-engineer/gap?skills=programming,feature-engineering,nonsense&tools=keras"
-    )
+    by_skills = ok(site, "/api/v1/roles/ml-engineer/gap?skills=programming,feature-engineering,nonsense&tools=keras")
     assert {"programming", "feature-engineering"} <= ml_essential
     assert by_skills["coverage"] == pytest.approx(2 / len(ml_essential), abs=1e-4)
     assert ids(by_skills["tools_to_learn"]) == [t for t in ml_tools if t != "keras"]
     assert by_skills["unknown_skills"] == ["nonsense"]
-    scratch = ok(writable_server, "/api/v1/roles/ai-engineer/gap")
-    assert len(scratch["missing_essential_skills"]) == len(slugs_of(writable_server, f"{ai} ckg:essentialSkill ?x"))
+    scratch = ok(site, "/api/v1/roles/ai-engineer/gap")
+    assert len(scratch["missing_essential_skills"]) == len(slugs_of(site, f"{ai} ckg:essentialSkill ?x"))
     assert scratch["coverage"] == 0
 
 
-def test_match_ranks_roles_with_evidence(writable_server: Server) -> None:
-    response = requests.post(
-        writable_server.url + "/api/v1/match",
+def test_match_ranks_roles_with_evidence(site: Site) -> None:
+    response = site.http.post(
+        site.url + "/api/v1/match",
         json={
             "skills": ["statistical-modelling", "data-analysis", "feature-engineering", "unicorn"],
             "tools": ["scikit-learn"],
@@ -391,7 +387,7 @@ def test_match_ranks_roles_with_evidence(writable_server: Server) -> None:
     ranked = ids([m["role"] for m in result["items"]])
     assert ranked[0] == "ml-engineer"
     assert len(ranked) == len(set(ranked))
-    assert set(ranked) <= set(ids(ok(writable_server, "/api/v1/roles")["items"]))
+    assert set(ranked) <= set(ids(ok(site, "/api/v1/roles")["items"]))
     best = result["items"][0]
     assert ids(best["evidence"]["matched_essential_skills"]) == [
         "data-analysis",
@@ -404,11 +400,11 @@ def test_match_ranks_roles_with_evidence(writable_server: Server) -> None:
     assert scores == sorted(scores, reverse=True)
     assert next(m for m in result["items"] if m["role"]["id"] == "ai-engineer")["score"] == 0
     assert result["unknown_skills"] == ["unicorn"]
-    bad = requests.post(writable_server.url + "/api/v1/match", json={"skills": "python"}, timeout=30)
+    bad = site.http.post(site.url + "/api/v1/match", json={"skills": "python"}, timeout=30)
     assert "skills" in problem(bad, 400)["detail"]
     problem(
-        requests.post(
-            writable_server.url + "/api/v1/match",
+        site.http.post(
+            site.url + "/api/v1/match",
             data=b"{not json",
             headers={"Content-Type": "application/json"},
             timeout=30,
@@ -417,8 +413,8 @@ def test_match_ranks_roles_with_evidence(writable_server: Server) -> None:
     )
 
 
-def test_paths_between_roles(writable_server: Server) -> None:
-    result = ok(writable_server, "/api/v1/roles/ai-engineer/paths?to=ml-engineer")
+def test_paths_between_roles(site: Site) -> None:
+    result = ok(site, "/api/v1/roles/ai-engineer/paths?to=ml-engineer")
     lengths = [p["length"] for p in result["paths"]]
     assert lengths == sorted(lengths)  # shortest first
     for found in result["paths"]:
@@ -434,32 +430,32 @@ def test_paths_between_roles(writable_server: Server) -> None:
     assert "data-analysis" in ids(step["bridging_skills"])
 
 
-def test_transitions_say_whether_they_are_derived_and_what_carries_over(writable_server: Server) -> None:
+def test_transitions_say_whether_they_are_derived_and_what_carries_over(site: Site) -> None:
     """A transition's shared skills and its derived flag, over REST, are what the graph says (SPARQL oracle)."""
     derived = slugs_of(
-        writable_server, f"?x ckg:fromRole ?r ; <http://purl.org/dc/terms/source> <{ID}source/careerkg-skill-overlap>"
+        site, f"?x ckg:fromRole ?r ; <http://purl.org/dc/terms/source> <{ID}source/careerkg-skill-overlap>"
     )
     assert derived  # the oracle finds derived transitions in the shipped data
     for slug in ("data-analyst", "ml-engineer"):
-        role = ok(writable_server, f"/api/v1/roles/{slug}")
+        role = ok(site, f"/api/v1/roles/{slug}")
         seen = role["transitions_to"] + role["transitions_from"]
         assert seen, slug
         for transition in seen:
             assert transition["derived"] == (transition["id"] in derived), transition["id"]
-            shared = slugs_of(writable_server, f"<{ID}transition/{transition['id']}> ckg:sharedSkill ?x")
+            shared = slugs_of(site, f"<{ID}transition/{transition['id']}> ckg:sharedSkill ?x")
             assert sorted(ids(transition["shared_skills"])) == shared
-            bridging = slugs_of(writable_server, f"<{ID}transition/{transition['id']}> ckg:bridgingSkill ?x")
+            bridging = slugs_of(site, f"<{ID}transition/{transition['id']}> ckg:bridgingSkill ?x")
             assert sorted(ids(transition["bridging_skills"])) == bridging
-    ai_transitions = ok(writable_server, "/api/v1/roles/ai-engineer")["transitions_to"]
+    ai_transitions = ok(site, "/api/v1/roles/ai-engineer")["transitions_to"]
     stated = next(t for t in ai_transitions if t["id"] == "ai-engineer-to-ml-engineer")  # the article's
     assert stated["derived"] is False
     assert stated["shared_skills"] == []
 
 
-def test_stats(writable_server: Server) -> None:
-    stats = ok(writable_server, "/api/v1/stats")
-    assert stats["counts"]["role"] == count_of(writable_server, "ckg:Role")
-    assert stats["counts"]["tool"] == count_of(writable_server, "ckg:Tool")
+def test_stats(site: Site) -> None:
+    stats = ok(site, "/api/v1/stats")
+    assert stats["counts"]["role"] == count_of(site, "ckg:Role")
+    assert stats["counts"]["tool"] == count_of(site, "ckg:Tool")
     assert stats["triples"] > 1000
     assert {"en", "de", "fr", "es"} <= set(stats["languages"])
 
@@ -467,8 +463,8 @@ def test_stats(writable_server: Server) -> None:
 # --- HTTP manners ----------------------------------------------------------------------------
 
 
-def test_etag_304_and_change_after_a_write(server_factory) -> None:  # type: ignore[no-untyped-def]
-    server = server_factory("--store", "memory", env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN})
+def test_etag_304_and_change_after_a_write(site_factory: Callable[..., Site]) -> None:
+    server = site_factory(write_token=WRITE_TOKEN)
     first = get(server, "/api/v1/tools/keras")
     etag = first.headers["ETag"]
     assert "no-cache" in first.headers["Cache-Control"]
@@ -477,7 +473,7 @@ def test_etag_304_and_change_after_a_write(server_factory) -> None:  # type: ign
     assert again.content == b""
     other = get(server, "/api/v1/tools/keras?lang=de")
     assert other.headers["ETag"] != etag  # another representation
-    write = requests.post(
+    write = server.http.post(
         server.url + "/sparql",
         data=b"PREFIX ckg: <https://w3id.org/careerkg/ontology#> "
         b'INSERT DATA { <https://w3id.org/careerkg/id/tool/keras> ckg:strength "portable"@en }',
@@ -491,12 +487,12 @@ def test_etag_304_and_change_after_a_write(server_factory) -> None:  # type: ign
     assert "portable" in after.json()["strengths"]
 
 
-def test_cors_for_any_origin_and_preflight(writable_server: Server) -> None:
-    response = get(writable_server, "/api/v1/roles", Origin="https://careers.example")
+def test_cors_for_any_origin_and_preflight(site: Site) -> None:
+    response = get(site, "/api/v1/roles", Origin="https://careers.example")
     assert response.headers["Access-Control-Allow-Origin"] in ("*", "https://careers.example")
     assert "ETag" in response.headers["Access-Control-Expose-Headers"]
-    preflight = requests.options(
-        writable_server.url + "/api/v1/match",
+    preflight = site.http.options(
+        site.url + "/api/v1/match",
         headers={
             "Origin": "https://careers.example",
             "Access-Control-Request-Method": "POST",
@@ -508,21 +504,21 @@ def test_cors_for_any_origin_and_preflight(writable_server: Server) -> None:
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
 
 
-def test_cors_origins_are_configurable(server_factory) -> None:  # type: ignore[no-untyped-def]
-    server = server_factory("--store", "memory", env={"CAREERKG_CORS_ORIGINS": "https://allowed.example"})
+def test_cors_origins_are_configurable(site_factory: Callable[..., Site]) -> None:
+    server = site_factory(cors_origins="https://allowed.example")
     allowed = get(server, "/api/v1/roles", Origin="https://allowed.example")
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://allowed.example"
     other = get(server, "/api/v1/roles", Origin="https://other.example")
     assert "Access-Control-Allow-Origin" not in other.headers
 
 
-def test_json_ld_with_the_context(writable_server: Server) -> None:
-    response = get(writable_server, "/api/v1/roles/ai-engineer", Accept="application/ld+json")
+def test_json_ld_with_the_context(site: Site) -> None:
+    response = get(site, "/api/v1/roles/ai-engineer", Accept="application/ld+json")
     assert response.headers["Content-Type"] == "application/ld+json"
     document = response.json()
     context_url = document["@context"]
     assert context_url.endswith("/ontology/context.jsonld")
-    context = requests.get(context_url, timeout=10).json()
+    context = site.http.get(context_url, timeout=10).json()
     document["@context"] = context["@context"]  # the parser does not fetch remote contexts
     triples = set(ox.parse(json.dumps(document).encode(), format=ox.RdfFormat.JSON_LD))
     subject = ox.NamedNode(ID + "role/ai-engineer")
@@ -546,8 +542,8 @@ def test_json_ld_with_the_context(writable_server: Server) -> None:
         ("application/ld+json", ox.RdfFormat.JSON_LD),
     ],
 )
-def test_iris_dereference_to_rdf(writable_server: Server, accept: str, syntax: ox.RdfFormat) -> None:
-    response = get(writable_server, "/id/tool/keras", Accept=accept)
+def test_iris_dereference_to_rdf(site: Site, accept: str, syntax: ox.RdfFormat) -> None:
+    response = get(site, "/id/tool/keras", Accept=accept)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith(accept)
     quads = set(ox.parse(response.content, format=syntax))
@@ -555,17 +551,17 @@ def test_iris_dereference_to_rdf(writable_server: Server, accept: str, syntax: o
     assert ox.Quad(keras, ox.NamedNode("https://w3id.org/careerkg/ontology#interfaceTo"), tensorflow) in quads
 
 
-def test_iris_dereference_to_html_for_browsers(writable_server: Server) -> None:
-    response = get(writable_server, "/id/role/ml-engineer", Accept="text/html,application/xhtml+xml,*/*;q=0.8")
+def test_iris_dereference_to_html_for_browsers(site: Site) -> None:
+    response = get(site, "/id/role/ml-engineer", Accept="text/html,application/xhtml+xml,*/*;q=0.8")
     assert response.headers["Content-Type"].startswith("text/html")
     assert "<h1>ML Engineer</h1>" in response.text
     assert 'href="/id/tool/keras"' in response.text  # local links to related resources
     assert "Referenced by" in response.text
-    problem(get(writable_server, "/id/role/astronaut", Accept="text/html"), 404)
+    problem(get(site, "/id/role/astronaut", Accept="text/html"), 404)
 
 
-def test_openapi_document_and_docs_page(writable_server: Server) -> None:
-    document = ok(writable_server, "/openapi.json")
+def test_openapi_document_and_docs_page(site: Site) -> None:
+    document = ok(site, "/openapi.json")
     assert document["openapi"].startswith("3.1")
     paths = set(document["paths"])
     for route in (
@@ -583,35 +579,7 @@ def test_openapi_document_and_docs_page(writable_server: Server) -> None:
         assert route in paths
     responses = document["paths"]["/api/v1/roles/{id}"]["get"]["responses"]
     assert "application/problem+json" in responses["404"]["content"]
-    docs = get(writable_server, "/docs")
+    docs = get(site, "/docs")
     assert docs.status_code == 200
     assert "/docs/swagger/js/swagger-ui-bundle.js" in docs.text
-    assert get(writable_server, "/docs/swagger/js/swagger-ui-bundle.js").status_code == 200
-
-
-def test_schemathesis_finds_nothing(writable_server: Server) -> None:
-    """Property-based run of the OpenAPI document: no 5xx, no response breaking its schema."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "schemathesis.cli",
-            "run",
-            writable_server.url + "/openapi.json",
-            "--checks",
-            "all",
-            "--max-examples",
-            "25",
-            "--workers",
-            "1",  # hypothesis' lambda-source cache is not thread-safe on CPython 3.11
-            "--seed",
-            "20261128",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    tail = "\n".join(line[:300] for line in done.stdout.splitlines()[-40:])
-    assert done.returncode == 0, tail
-    assert " passed" in done.stdout
+    assert get(site, "/docs/swagger/js/swagger-ui-bundle.js").status_code == 200

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import run_cli
+from tests.support import run_cli
 
 
 def test_serve_default_dataset_in_memory(server_factory) -> None:  # type: ignore[no-untyped-def]

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests import w3c_http
-from tests.conftest import W3C, WRITE_TOKEN, Server
+from tests.conformance import w3c_http
+from tests.conformance.conftest import DEFAULT_KINDS
+from tests.support import W3C, WRITE_TOKEN, Server
 
 MANIFEST = W3C / "protocol" / "manifest.ttl"
 BOOLEAN_TYPES = {"application/sparql-results+json", "application/sparql-results+xml"}
@@ -19,6 +20,8 @@ TABULAR_TYPES = BOOLEAN_TYPES | {"text/csv", "text/tab-separated-values"}
 RDF_TYPES = {"text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json"}
 
 TESTS = w3c_http.load(MANIFEST)
+# The protocol is CareerKG's own, whatever the store: it holds on Virtuoso too.
+STORES_HERE = [*DEFAULT_KINDS, pytest.param("virtuoso", marks=pytest.mark.virtuoso)]
 
 
 def test_the_manifest_has_34_tests() -> None:

@@ -1,10 +1,9 @@
-"""Guarded, durable writes against real server processes: every path validates, refuses, logs, survives kill -9."""
+"""Guarded writes in process: every write path validates, refuses (changing nothing) and logs."""
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,8 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from tests.conftest import STORES, WRITE_TOKEN, Server, run_cli, store_args
-from tests.test_sparql_endpoint import Listener
+from tests.inprocess import Completed, Site
+from tests.support import WRITE_TOKEN, Listener
 
 AUTH = {"Authorization": f"Bearer {WRITE_TOKEN}"}
 SOURCE = "ai-engineer-vs-ml-engineer"
@@ -31,9 +30,9 @@ def tool(label: str | None = "JAX", **extra: Any) -> dict[str, Any]:
     return body
 
 
-def dump(server: Server) -> set[str]:
+def dump(server: Site) -> set[str]:
     """Every quad of the store, through the SPARQL endpoint."""
-    response = requests.post(
+    response = server.http.post(
         server.url + "/sparql",
         data=b"CONSTRUCT { ?s ?p ?o } WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
         headers={"Content-Type": "application/sparql-query", "Accept": "application/n-triples"},
@@ -55,35 +54,32 @@ def assert_refused(response: requests.Response, focus: str) -> list[dict[str, An
     return list(body["results"])
 
 
-@pytest.fixture(params=STORES)
-def server(request: pytest.FixtureRequest, server_factory, oxigraph_factory) -> Server:  # type: ignore[no-untyped-def]
-    """A fresh writable server per test: the embedded store, a fresh Oxigraph server, a fresh Virtuoso dataset."""
-    store = store_args(request.param, request, oxigraph_factory)
-    server: Server = server_factory(*store, env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN})
-    server.store_kind = request.param
-    return server
+@pytest.fixture
+def server(site_factory: Callable[..., Site]) -> Site:
+    """A fresh app per test on its own copy of the default dataset, writes allowed with WRITE_TOKEN."""
+    return site_factory(write_token=WRITE_TOKEN)
 
 
 # --- REST writes ---------------------------------------------------------------------------
 
 
-def test_rest_put_patch_delete(server: Server) -> None:
+def test_rest_put_patch_delete(server: Site) -> None:
     url = server.url + "/api/v1/tools/jax"
-    created = requests.put(url, json=tool(), headers=AUTH, timeout=30)
+    created = server.http.put(url, json=tool(), headers=AUTH, timeout=30)
     assert created.status_code == 201, created.text
     assert created.json()["added"] == 6  # type, label, description, source, category, skill
-    detail = requests.get(url, timeout=30).json()
+    detail = server.http.get(url, timeout=30).json()
     assert detail["label"] == "JAX"
     assert [s["id"] for s in detail["skills"]] == ["deep-learning"]
 
-    patched = requests.patch(
+    patched = server.http.patch(
         url, json={"values": {"strengths": ["composable transformations"]}}, headers=AUTH, timeout=30
     )
     assert patched.status_code == 200, patched.text
-    assert requests.get(url, timeout=30).json()["strengths"] == ["composable transformations"]
-    assert requests.get(url, timeout=30).json()["label"] == "JAX"  # untouched fields stay
+    assert server.http.get(url, timeout=30).json()["strengths"] == ["composable transformations"]
+    assert server.http.get(url, timeout=30).json()["label"] == "JAX"  # untouched fields stay
 
-    role = requests.patch(
+    role = server.http.patch(
         server.url + "/api/v1/roles/ml-engineer",
         json={"links": {"tools": ["keras", "scikit-learn", "jax"]}},
         headers=AUTH,
@@ -91,48 +87,48 @@ def test_rest_put_patch_delete(server: Server) -> None:
     )
     assert role.status_code == 200, role.text
     assert "jax" in [
-        t["id"] for t in requests.get(server.url + "/api/v1/roles/ml-engineer", timeout=30).json()["tools"]
+        t["id"] for t in server.http.get(server.url + "/api/v1/roles/ml-engineer", timeout=30).json()["tools"]
     ]
 
-    deleted = requests.delete(url, headers=AUTH, timeout=30)
+    deleted = server.http.delete(url, headers=AUTH, timeout=30)
     assert deleted.status_code == 200, deleted.text
-    assert requests.get(url, timeout=30).status_code == 404
-    tools = [t["id"] for t in requests.get(server.url + "/api/v1/roles/ml-engineer", timeout=30).json()["tools"]]
+    assert server.http.get(url, timeout=30).status_code == 404
+    tools = [t["id"] for t in server.http.get(server.url + "/api/v1/roles/ml-engineer", timeout=30).json()["tools"]]
     assert tools == ["keras", "scikit-learn"]  # the links to it went with it
 
 
-def test_rest_violations_change_nothing(server: Server) -> None:
+def test_rest_violations_change_nothing(server: Site) -> None:
     before = dump(server)
     url = server.url + "/api/v1/tools/jax"
     assert_refused(
-        requests.put(url, json=tool(label=None), headers=AUTH, timeout=30), "https://w3id.org/careerkg/id/tool/jax"
+        server.http.put(url, json=tool(label=None), headers=AUTH, timeout=30), "https://w3id.org/careerkg/id/tool/jax"
     )
     results = assert_refused(
-        requests.put(
+        server.http.put(
             url, json=tool(links={"categories": ["library"], "skills": ["no-such-skill"]}), headers=AUTH, timeout=30
         ),
         "https://w3id.org/careerkg/id/tool/jax",
     )
     assert any(r["path"] == "ckg:supportsSkill" for r in results)
     assert_refused(
-        requests.patch(
+        server.http.patch(
             server.url + "/api/v1/roles/ai-engineer", json={"links": {"essential_skills": []}}, headers=AUTH, timeout=30
         ),
         "https://w3id.org/careerkg/id/role/ai-engineer",
     )
     # Deleting the article would leave every resource without a source.
-    gone = requests.delete(server.url + "/api/v1/tools/keras", headers=AUTH, timeout=30)
+    gone = server.http.delete(server.url + "/api/v1/tools/keras", headers=AUTH, timeout=30)
     assert gone.status_code == 200  # a tool nobody needs to exist: fine
     before = dump(server)
-    refused = requests.put(
+    refused = server.http.put(
         server.url + "/api/v1/industries/healthcare", json={"label": {"en": "Health"}}, headers=AUTH, timeout=30
     )
     assert_refused(refused, "https://w3id.org/careerkg/id/industry/healthcare")
     assert dump(server) == before
 
 
-def test_refusal_as_a_shacl_report_in_rdf(server: Server) -> None:
-    response = requests.put(
+def test_refusal_as_a_shacl_report_in_rdf(server: Site) -> None:
+    response = server.http.put(
         server.url + "/api/v1/tools/jax", json=tool(label=None), headers={**AUTH, "Accept": "text/turtle"}, timeout=30
     )
     assert response.status_code == 422
@@ -144,36 +140,38 @@ def test_refusal_as_a_shacl_report_in_rdf(server: Server) -> None:
     )
 
 
-def test_rest_write_bad_bodies(server: Server) -> None:
+def test_rest_write_bad_bodies(server: Site) -> None:
     url = server.url + "/api/v1/tools/jax"
-    unknown = requests.put(url, json=tool(links={"flavours": ["sweet"]}), headers=AUTH, timeout=30)
+    unknown = server.http.put(url, json=tool(links={"flavours": ["sweet"]}), headers=AUTH, timeout=30)
     assert unknown.status_code == 400
     assert "flavours" in unknown.json()["detail"]
-    extra = requests.put(url, json={**tool(), "colour": "blue"}, headers=AUTH, timeout=30)
+    extra = server.http.put(url, json={**tool(), "colour": "blue"}, headers=AUTH, timeout=30)
     assert extra.status_code == 400
     assert (
-        requests.patch(server.url + "/api/v1/tools/nothing-here", json=tool(), headers=AUTH, timeout=30).status_code
+        server.http.patch(server.url + "/api/v1/tools/nothing-here", json=tool(), headers=AUTH, timeout=30).status_code
         == 404
     )
     assert (
-        requests.put(url, data=b"{oops", headers={**AUTH, "Content-Type": "application/json"}, timeout=30).status_code
+        server.http.put(
+            url, data=b"{oops", headers={**AUTH, "Content-Type": "application/json"}, timeout=30
+        ).status_code
         == 400
     )
 
 
 @pytest.mark.parametrize(("headers", "status"), [({}, 401), ({"Authorization": "Bearer nope"}, 403)])
-def test_every_write_path_needs_the_token(server: Server, headers: dict[str, str], status: int) -> None:
+def test_every_write_path_needs_the_token(server: Site, headers: dict[str, str], status: int) -> None:
     before = dump(server)
     attempts = [
-        requests.put(server.url + "/api/v1/tools/jax", json=tool(), headers=headers, timeout=30),
-        requests.delete(server.url + "/api/v1/tools/keras", headers=headers, timeout=30),
-        requests.post(
+        server.http.put(server.url + "/api/v1/tools/jax", json=tool(), headers=headers, timeout=30),
+        server.http.delete(server.url + "/api/v1/tools/keras", headers=headers, timeout=30),
+        server.http.post(
             server.url + "/sparql",
             data=b"CLEAR ALL",
             headers={**headers, "Content-Type": "application/sparql-update"},
             timeout=30,
         ),
-        requests.delete(server.url + "/graph-store?default", headers=headers, timeout=30),
+        server.http.delete(server.url + "/graph-store?default", headers=headers, timeout=30),
     ]
     assert [r.status_code for r in attempts] == [status] * 4
     assert dump(server) == before
@@ -182,9 +180,9 @@ def test_every_write_path_needs_the_token(server: Server, headers: dict[str, str
 # --- SPARQL Update and Graph Store, through the same path ---------------------------------------
 
 
-def test_sparql_update_paths(server: Server) -> None:
+def test_sparql_update_paths(server: Site) -> None:
     def update(text: str) -> requests.Response:
-        return requests.post(
+        return server.http.post(
             server.url + "/sparql",
             data=text.encode(),
             headers={**AUTH, "Content-Type": "application/sparql-update"},
@@ -211,8 +209,8 @@ def test_sparql_update_paths(server: Server) -> None:
     assert len(dump(server) ^ before) == 4  # two tools, one statement out and one in each
 
 
-def test_warnings_do_not_block(server: Server) -> None:
-    response = requests.post(
+def test_warnings_do_not_block(server: Site) -> None:
+    response = server.http.post(
         server.url + "/sparql",
         data=b"PREFIX ckg: <https://w3id.org/careerkg/ontology#> INSERT DATA { "
         b"<https://w3id.org/careerkg/id/role/ml-engineer> ckg:optionalSkill <https://w3id.org/careerkg/id/skill/programming> }",
@@ -236,11 +234,11 @@ GOOD = b"""@prefix ckg: <https://w3id.org/careerkg/ontology#> .
 """
 
 
-def test_validate_endpoint(server: Server) -> None:
+def test_validate_endpoint(server: Site) -> None:
     def post(
         body: bytes, content_type: str = "text/turtle", query: str = "", accept: str = "application/json"
     ) -> requests.Response:
-        return requests.post(
+        return server.http.post(
             server.url + "/validate" + query,
             data=body,
             headers={"Content-Type": content_type, "Accept": accept},
@@ -268,7 +266,7 @@ def test_validate_endpoint(server: Server) -> None:
     assert len(dump(server)) > 1000  # validating wrote nothing: checked by the next test too
 
 
-def test_validate_parses_safely(server: Server, tmp_path: Path) -> None:
+def test_validate_parses_safely(server: Site, tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE")
     entity = f"""<?xml version="1.0"?>
@@ -276,14 +274,14 @@ def test_validate_parses_safely(server: Server, tmp_path: Path) -> None:
 <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">
   <rdf:Description rdf:about="https://example.org/x"><rdfs:label>&secret;</rdfs:label></rdf:Description>
 </rdf:RDF>""".encode()
-    response = requests.post(
+    response = server.http.post(
         server.url + "/validate", data=entity, headers={"Content-Type": "application/rdf+xml"}, timeout=30
     )
     assert "TOP-SECRET-VALUE" not in response.text
     listener = Listener()
     try:
         document = f'{{"@context": "http://127.0.0.1:{listener.port}/context.jsonld", "@id": "https://example.org/x", "name": "x"}}'
-        response = requests.post(
+        response = server.http.post(
             server.url + "/validate",
             data=document.encode(),
             headers={"Content-Type": "application/ld+json"},
@@ -298,18 +296,18 @@ def test_validate_parses_safely(server: Server, tmp_path: Path) -> None:
 # --- the change log, durability, concurrency ------------------------------------------------------
 
 
-def test_change_log_names_who_did_what(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_change_log_names_who_did_what(site_factory: Callable[..., Site], tmp_path: Path) -> None:
     tokens = tmp_path / "tokens"
     tokens.write_text("# name token\nalice alice-secret\nbob bob-secret\n")
-    server = server_factory("--store", "memory", env={"CAREERKG_TOKENS_FILE": str(tokens), "CAREERKG_WRITE_TOKEN": ""})
+    server = site_factory(tokens_file=str(tokens))
     assert (
-        requests.put(
+        server.http.put(
             server.url + "/api/v1/tools/jax", json=tool(), headers={"Authorization": "Bearer alice-secret"}, timeout=30
         ).status_code
         == 201
     )
     assert (
-        requests.patch(
+        server.http.patch(
             server.url + "/api/v1/tools/jax",
             json={"values": {"developer": ["Google"]}},
             headers={"Authorization": "Bearer bob-secret"},
@@ -317,7 +315,7 @@ def test_change_log_names_who_did_what(server_factory, tmp_path: Path) -> None: 
         ).status_code
         == 200
     )
-    log = requests.get(server.url + "/api/v1/changes", timeout=30).json()
+    log = server.http.get(server.url + "/api/v1/changes", timeout=30).json()
     first, second = log["items"][1], log["items"][0]  # newest first
     assert (first["who"], first["operation"], first["added"]) == ("alice", "rest PUT tool/jax", 6)
     assert (second["who"], second["operation"], second["added"], second["removed"]) == (
@@ -328,66 +326,45 @@ def test_change_log_names_who_did_what(server_factory, tmp_path: Path) -> None: 
     )
     assert any("Google" in t for t in second["triples_added"])
     assert (
-        requests.put(
+        server.http.put(
             server.url + "/api/v1/tools/jax", json=tool(), headers={"Authorization": "Bearer carol"}, timeout=30
         ).status_code
         == 403
     )
 
 
-def kill_tree(server: Server) -> None:
-    """kill -9 the server and its worker, the moment after."""
-    children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
-    for pid in [*children, str(server.proc.pid)]:
-        os.kill(int(pid), signal.SIGKILL)
-    server.proc.wait(timeout=10)
-
-
-def test_acknowledged_writes_survive_kill_9(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    store = tmp_path / "store"
-    env = {"CAREERKG_WRITE_TOKEN": WRITE_TOKEN}
-    first = server_factory("--store", str(store), env=env)
-    response = requests.put(first.url + "/api/v1/tools/jax", json=tool(), headers=AUTH, timeout=30)
-    assert response.status_code == 201
-    kill_tree(first)
-    second = server_factory("--store", str(store), env=env)
-    assert requests.get(second.url + "/api/v1/tools/jax", timeout=30).json()["label"] == "JAX"
-    log = requests.get(second.url + "/api/v1/changes", timeout=30).json()
-    assert log["items"][0]["operation"] == "rest PUT tool/jax"
-
-
-def test_concurrent_writers_are_serialised(server: Server) -> None:
+def test_concurrent_writers_are_serialised(server: Site) -> None:
     results: dict[int, int] = {}
 
     def write(i: int) -> None:
         body = tool(label=f"Tool {i}")
-        results[i] = requests.put(
+        results[i] = server.http.put(
             f"{server.url}/api/v1/tools/generated-{i}", json=body, headers=AUTH, timeout=120
         ).status_code
 
-    version_before = requests.get(server.url + "/api/v1/stats", timeout=30).json()["dataset_version"]
-    changes_before = requests.get(server.url + "/api/v1/changes", timeout=30).json()["total"]
+    version_before = server.http.get(server.url + "/api/v1/stats", timeout=30).json()["dataset_version"]
+    changes_before = server.http.get(server.url + "/api/v1/changes", timeout=30).json()["total"]
     threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert set(results.values()) == {201}
-    listed = requests.get(server.url + "/api/v1/tools?q=Tool%20&limit=200", timeout=30).json()
+    listed = server.http.get(server.url + "/api/v1/tools?q=Tool%20&limit=200", timeout=30).json()
     assert {i["id"] for i in listed["items"]} >= {f"generated-{i}" for i in range(8)}
-    assert requests.get(server.url + "/api/v1/changes", timeout=30).json()["total"] == changes_before + 8
-    stats = requests.get(server.url + "/api/v1/stats", timeout=30).json()
+    assert server.http.get(server.url + "/api/v1/changes", timeout=30).json()["total"] == changes_before + 8
+    stats = server.http.get(server.url + "/api/v1/stats", timeout=30).json()
     if server.store_kind == "embedded":  # a counter; a remote store's version is a token shared by its writers
         assert int(stats["dataset_version"].rsplit("-", 1)[1]) == int(version_before.rsplit("-", 1)[1]) + 8
     else:
         assert stats["dataset_version"] != version_before
 
 
-def test_cli_load_goes_through_the_same_path(tmp_path: Path) -> None:
+def test_cli_load_goes_through_the_same_path(tmp_path: Path, cli: Callable[..., Completed]) -> None:
     store = tmp_path / "store"
     new = tmp_path / "jax.ttl"
     new.write_text(GOOD.decode())
-    done = run_cli("load", str(new), "--store", str(store))
+    done = cli("load", str(new), "--store", str(store))
     assert done.code == 0, done.err
     log = (tmp_path / "store.changes.jsonl").read_text().splitlines()
     assert '"operation": "load"' in log[-1]

@@ -1,0 +1,116 @@
+"""Limits of a real server process: the query timeout frees the CPU, large answers stream, bodies are capped."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.app.test_sparql import AI, RUNAWAY
+from tests.support import STORE_KINDS, Server, store_args
+
+
+def post_query(server: Server, query: str, accept: str | None = None) -> requests.Response:
+    headers = {"Content-Type": "application/sparql-query"}
+    if accept:
+        headers["Accept"] = accept
+    return requests.post(server.url + "/sparql", data=query.encode(), headers=headers, timeout=30)
+
+
+def ask(server: Server, query: str) -> bool:
+    return bool(post_query(server, query).json()["boolean"])
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its live children, from /proc."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    children_file = Path(f"/proc/{pid}/task/{pid}/children")
+    if children_file.exists():
+        pids += [int(c) for c in children_file.read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def worker_pid(server: Server) -> int:
+    """The gunicorn worker (the one process serving requests) under the server's master."""
+    children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
+    return int(children[0])
+
+
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
+def test_runaway_query_is_stopped_and_its_cpu_freed(
+    store_kind: str, request: pytest.FixtureRequest, server_factory: Callable[..., Server]
+) -> None:
+    # On a remote store the worker waiting for the store is killed and its connection closed; what the
+    # store then does is up to it (docs/deployment.md: set the store's own timeout too).
+    server = server_factory(*store_args(store_kind, request), env={"CAREERKG_QUERY_TIMEOUT": "2"})
+    results: dict[str, object] = {}
+
+    def runaway() -> None:
+        started = time.monotonic()
+        response = post_query(server, RUNAWAY)
+        results["status"] = response.status_code
+        results["body"] = response.json()
+        results["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.5)
+    # Meanwhile the server keeps answering.
+    started = time.monotonic()
+    assert ask(server, f"ASK {{ <{AI}> ?p ?o }}")
+    assert time.monotonic() - started < 1.5
+    thread.join(timeout=30)
+    assert results["status"] == 503
+    assert results["body"]["title"] == "Query timeout"  # type: ignore[index]
+    assert 1.5 < float(results["seconds"]) < 10  # type: ignore[arg-type]
+    # After the timeout nothing keeps burning CPU: measure the server's process tree over a second.
+    worker = worker_pid(server)
+    before = process_cpu_seconds(worker)
+    time.sleep(1.0)
+    assert process_cpu_seconds(worker) - before < 0.3
+    assert ask(server, f"ASK {{ <{AI}> ?p ?o }}")
+    metrics = requests.get(server.url + "/metrics", timeout=5).text
+    assert "careerkg_query_timeouts_total 1.0" in metrics
+
+
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
+def test_large_results_stream(
+    store_kind: str, request: pytest.FixtureRequest, server: Server, server_factory: Callable[..., Server]
+) -> None:
+    if store_kind != "embedded":
+        server = server_factory(*store_args(store_kind, request))
+    # Virtuoso takes longer than this server's 10 s query timeout to write 200,000 rows as JSON here.
+    rows = 20000 if store_kind == "virtuoso" else 200000
+    query = f"SELECT * WHERE {{ ?a ?b ?c . ?d ?e ?f }} LIMIT {rows}"
+    with requests.post(
+        server.url + "/sparql",
+        data=query.encode(),
+        headers={"Content-Type": "application/sparql-query", "Accept": "text/tab-separated-values"},
+        stream=True,
+        timeout=60,
+    ) as response:
+        assert response.status_code == 200
+        assert "Content-Length" not in response.headers  # streamed, not buffered
+        lines = sum(chunk.count(b"\n") for chunk in response.iter_content(65536))
+    assert lines == rows + 1
+
+
+def test_body_over_the_limit_gets_413(server_factory: Callable[..., Server]) -> None:
+    server = server_factory("--store", "memory", env={"CAREERKG_MAX_BODY": "1000"})
+    response = post_query(server, "ASK { " + "?s ?p ?o . " * 200 + "}")
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert requests.get(server.url + "/health", timeout=5).status_code == 200
