@@ -41,10 +41,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, store: Sto
     )
     app.config["CAREERKG"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
-    graph.init_app(app, settings, store)
+    served = graph.init_app(app, settings, store)
     problems.init_app(app)
-    pool = app.extensions["careerkg.graph"].pool
-    metrics.init_app(app, lambda: pool.timeouts if pool is not None else 0)
+    metrics.init_app(app, lambda: served.pool.timeouts)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or "*"
     CORS(
         app,

@@ -41,6 +41,7 @@ class Settings:
     cors_origins: str = "*"
     network_allow: tuple[str, ...] = ()
     query_workers: int = 4
+    max_literal: int = 1024 * 1024  # characters in one literal
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +90,8 @@ class Settings:
             raise CareerKGError("query workers must be at least 1")
         if self.max_body < 1:
             raise CareerKGError("max body must be positive")
+        if self.max_literal < 1:
+            raise CareerKGError("max literal must be positive")
 
 
 def _convert(name: str, raw: str, default: Any) -> Any:

@@ -78,6 +78,13 @@ class UnsupportedMediaType(BadRequest):
     title = "Unsupported Media Type"
 
 
+class PayloadTooLarge(CareerKGError):
+    """A request body, or a value in it, larger than this server accepts."""
+
+    status = 413
+    title = "Content Too Large"
+
+
 class NotFound(CareerKGError):
     """No resource with this identifier."""
 

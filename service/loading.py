@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from service import dataset, rdfio, writes
 from service.errors import ValidationFailed
 from service.namespaces import compact
 from service.store import GraphName, Store
+from service.store.embedded import beside
 from service.validation import Report, validate
 
 log = logging.getLogger(__name__)
@@ -83,27 +84,13 @@ def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None =
     graph = graph if graph is not None else ox.DefaultGraph()
     files = rdfio.read_files(paths)
     new = [_into(q, graph) for f in files for q in f.quads]
-    apply: Callable[[Store], None]
-    if replace:
-        delta = writes.delta_of_replace(store, graph, new)
-
-        def apply(target: Store) -> None:
-            target.replace_graph(graph, new)
-    else:
-        delta = writes.delta_of_quads(store, added=new)
-
-        def apply(target: Store) -> None:
-            target.add(new)
-
-    changelog = writes.ChangeLog(writes.changelog_path(store.location))
+    delta = writes.delta_of_replace(store, graph, new) if replace else writes.delta_of_quads(store, added=new)
     # Filling an empty store validates everything at once (the start-up validation), unless these very files were
     # validated alone before in this process.
     whole = store.is_empty()
     fill = _fingerprint([f.path for f in files] + [dataset.shapes_path()]) if whole else None
     try:
-        report = writes.commit(
-            store, changelog, delta, apply, operation="load", user=_user(), whole=whole, known=_FILLS.get(fill or "")
-        )
+        report = writes.commit(store, delta, operation="load", user=_user(), whole=whole, known=_FILLS.get(fill or ""))
     except ValidationFailed as failed:
         if isinstance(failed.report, Report):
             failed.report = _name_files(failed.report, files)
@@ -152,7 +139,7 @@ def ensure_filled(store: Store, data: Sequence[Path] = ()) -> None:
 
 def _dataset_mark(location: str) -> Path | None:
     """Beside an on-disk store: the fingerprint of the default dataset it was filled from."""
-    return writes.beside_store(location, "dataset")
+    return beside(location, "dataset")
 
 
 def _fingerprint(paths: Sequence[Path]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pyoxigraph as ox
 from flask import Flask, Response, json, request
@@ -22,6 +23,15 @@ REPORT_FORMATS = {
     "application/n-triples": ox.RdfFormat.N_TRIPLES,
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
 }
+
+
+_INTERNAL = re.compile(r"(?:\s+at)?\s+(?:https?://|/)[^\s'\"]*[\w/]")
+
+
+def public(message: str) -> str:
+    """A message about the operator's side (a store down or failing) without its URLs and paths: the log has
+    them, the client does not need them."""
+    return _INTERNAL.sub("", message)
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> Response:
@@ -73,10 +83,16 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CareerKGError)
     def domain_error(exc: CareerKGError) -> Response:
+        detail = exc.message
         if exc.status >= 500:  # the operator's side (a store down, slow or failing): the log says which and why
             log.warning("%s %s answered %d: %s", request.method, request.path, exc.status, exc.message)
+            detail = public(detail)
         extra = {"offered": exc.offered} if isinstance(exc, NotAcceptable) else {}
-        return problem(exc.status, exc.title, exc.message, **extra)
+        response = problem(exc.status, exc.title, detail, **extra)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

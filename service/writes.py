@@ -1,22 +1,17 @@
-"""The one write path: compute a change's delta, validate the nodes it touches, commit, log it.
+"""The one write path: compute a change's delta, validate the nodes it touches, commit it with its log entry.
 
-pyoxigraph cannot roll a write back, so the delta is worked out *before* anything is written:
-INSERT DATA / DELETE DATA updates are parsed (their data is TriG), Graph Store and REST writes know
-theirs, and any other SPARQL update is run on a scratch copy and diffed (its cost then grows with the
-graph; documented). Validation looks at the touched nodes, the nodes pointing at them, and what
-their shapes reach (types of linked nodes, the skill hierarchy above them), so its cost follows the
-size of the change.
+pyoxigraph cannot roll a write back, so the delta is worked out *before* anything is written: Graph Store, REST
+and load writes know theirs; a SPARQL update's delta is computed by a query worker (``service.sparql``), which
+parses INSERT DATA / DELETE DATA and runs any other update on a scratch copy. Validation looks at the touched
+nodes, the nodes pointing at them, and what their shapes reach (types of linked nodes, the skill hierarchy above
+them), so its cost follows the size of the change. The store commits the delta and its log entry together.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -26,7 +21,7 @@ from service import rdfio
 from service.errors import ValidationFailed
 from service.namespaces import CKG, RDF, SKOS
 from service.sparql import lexer
-from service.store import EmbeddedStore, GraphName, RemoteStore, Store
+from service.store import EmbeddedStore, GraphName, Store
 from service.validation import Report, validate
 
 RDF_TYPE = ox.NamedNode(RDF + "type")
@@ -45,6 +40,24 @@ class Delta:
     # store cannot name blank nodes, so it clears such a graph by a pattern and refills it.
     replaces: dict[GraphName, tuple[ox.Quad, ...]] = field(default_factory=dict)
 
+    def to_json(self) -> dict[str, Any]:
+        """The delta as JSON: N-Quads text for its quads (how a worker hands a delta to the server)."""
+        return {
+            "base": self.base,
+            "added": _text(self.added),
+            "removed": _text(self.removed),
+            "replaces": [[_text([ox.Quad(_NODE, _NODE, _NODE, g)]), _text(q)] for g, q in self.replaces.items()],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Delta:
+        """The delta a worker handed over (flat N-Quads: parsing them cannot recurse)."""
+        replaces: dict[GraphName, tuple[ox.Quad, ...]] = {}
+        for graph, quads in data["replaces"]:
+            name = next(iter(_quads(graph))).graph_name
+            replaces[name] = tuple(_quads(quads))
+        return cls(set(_quads(data["added"])), set(_quads(data["removed"])), data["base"], replaces)
+
     def nodes(self) -> set[ox.NamedNode]:
         """IRIs the change touches (subjects and objects)."""
         out: set[ox.NamedNode] = set()
@@ -53,6 +66,17 @@ class Delta:
                 if isinstance(term, ox.NamedNode):
                     out.add(term)
         return out
+
+
+_NODE = ox.NamedNode("urn:careerkg:graph-name")
+
+
+def _text(quads: Iterable[ox.Quad]) -> str:
+    return (ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"").decode()
+
+
+def _quads(text: str) -> list[ox.Quad]:
+    return list(ox.parse(text.encode(), format=ox.RdfFormat.N_QUADS))
 
 
 # --- deltas ------------------------------------------------------------------------------
@@ -80,11 +104,18 @@ def delta_of_quads(
 
 
 def delta_of_replace(store: Store, graph: GraphName, quads: Iterable[ox.Quad]) -> Delta:
-    """The delta of replacing one graph's content."""
+    """The delta of replacing one graph's content (the whole graph is rewritten when it loses blank nodes, which
+    cannot be named one by one)."""
     base = store.version_token()
     new = set(quads)
     old = set(store.quads(graph))
-    return Delta(added=new - old, removed=old - new, base=base, replaces={graph: tuple(new)})
+    removed = old - new
+    replaces = {graph: tuple(new)} if any(_has_blank(q) for q in removed) else {}
+    return Delta(added=new - old, removed=removed, base=base, replaces=replaces)
+
+
+def _has_blank(quad: ox.Quad) -> bool:
+    return isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)
 
 
 def delta_of_update(store: Store, update: str, base_iri: str | None) -> Delta:
@@ -114,7 +145,7 @@ def delta_of_update(store: Store, update: str, base_iri: str | None) -> Delta:
     scratch.update(update, base_iri=base_iri)
     before, after = set(store.quads()), set(scratch.quads())
     removed = before - after
-    blank = {q.graph_name for q in removed if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode)}
+    blank = {q.graph_name for q in removed if _has_blank(q)}
     replaces = {g: tuple(q for q in after if q.graph_name == g) for g in blank}
     return Delta(added=after - before, removed=removed, base=base, replaces=replaces)
 
@@ -256,22 +287,24 @@ def validate_change(store: Store, delta: Delta) -> Report:
 
 # --- committing -----------------------------------------------------------------------------------
 
+MAX_LISTED = 200  # triples kept per change log entry, each way
+
 
 def commit(
     store: Store,
-    changelog: ChangeLog,
     delta: Delta,
-    apply: Callable[[Store], None],
     *,
     operation: str,
     user: str | None,
     whole: bool = False,
     known: Report | None = None,
+    gate: AbstractContextManager[object] | None = None,
 ) -> Report:
-    """Validate the change; apply and log it only if the graph it gives conforms (the caller holds the lock).
+    """Validate the change; commit it with its log entry only if the graph it gives conforms.
 
-    ``whole`` validates the whole resulting graph instead of the touched nodes (an empty store being filled);
-    ``known`` is the report of an earlier validation of exactly that graph, taken instead of validating again.
+    The caller holds the write lock. ``whole`` validates the whole resulting graph instead of the touched nodes
+    (an empty store being filled); ``known`` is the report of an earlier validation of exactly that graph;
+    ``gate`` is held while the store changes (no query worker is forked then).
     """
     if known is not None:
         report = known
@@ -283,96 +316,27 @@ def commit(
     if not report.conforms:
         raise ValidationFailed(report.summary(), report)
     if delta.added or delta.removed:
-        if isinstance(store, RemoteStore):
-            # One conditional update: applied only if no other process committed since delta.base was read.
-            base = delta.base if delta.base is not None else store.version_token()
-            entry = changelog.entry(operation, user, delta)
-            store.commit(delta.added, delta.removed, expected=base, entry=entry, replaces=delta.replaces)
-        else:
-            apply(store)
-            changelog.record(operation, user, delta)
+        with gate or nullcontext():
+            store.commit(
+                delta.added,
+                delta.removed,
+                expected=delta.base,
+                entry=entry(operation, user, delta),
+                replaces=delta.replaces,
+            )
     return report
 
 
-def apply_delta(delta: Delta) -> Callable[[Store], None]:
-    """Apply a delta as one transaction (blank nodes are only ever added, never removed, this way)."""
-
-    def apply(store: Store) -> None:
-        store.apply(added=sorted(delta.added, key=str), removed=sorted(delta.removed, key=str))
-
-    return apply
-
-
-def beside_store(location: str, suffix: str) -> Path | None:
-    """A file beside an on-disk store (``STORE.suffix``); None for memory and remote stores."""
-    if location == "memory" or location.startswith(("http://", "https://")):
-        return None
-    path = Path(location).expanduser()
-    return path.parent / f"{path.name}.{suffix}"
-
-
-def changelog_path(location: str) -> Path | None:
-    """Where the change log of a store lives: beside an on-disk store; nowhere for memory or remote stores."""
-    return beside_store(location, "changes.jsonl")
-
-
-# --- the change log -------------------------------------------------------------------------------
-
-
-class ChangeLog:
-    """Who changed what, when: a JSON-lines file beside an on-disk store (fsync'ed), or a list in memory."""
-
-    MAX_LISTED = 200  # triples kept per entry, each way
-
-    def __init__(self, path: Path | None, shared: RemoteStore | None = None) -> None:
-        self.path = path
-        self.shared = shared  # a remote store keeps the log itself, beside the data, for every process
-        self._lock = threading.Lock()
-        self._entries: list[dict[str, Any]] = []
-        if path is not None and path.exists():
-            with path.open(encoding="utf-8") as lines:
-                for line in lines:
-                    if line.strip():
-                        try:
-                            self._entries.append(json.loads(line))
-                        except json.JSONDecodeError:
-                            break  # a torn last line after a crash: the commit before it is what counts
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def entry(self, operation: str, user: str | None, delta: Delta) -> dict[str, Any]:
-        """The entry describing one change (its id and time are set where it is recorded)."""
-        return {
-            "id": len(self._entries) + 1,
-            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "who": user,
-            "operation": operation,
-            "added": len(delta.added),
-            "removed": len(delta.removed),
-            "triples_added": _nquads(sorted(delta.added, key=str)[: self.MAX_LISTED]),
-            "triples_removed": _nquads(sorted(delta.removed, key=str)[: self.MAX_LISTED]),
-        }
-
-    def record(self, operation: str, user: str | None, delta: Delta) -> dict[str, Any]:
-        """Append one entry and make it durable."""
-        with self._lock:
-            entry = self.entry(operation, user, delta)
-            if self.path is not None:
-                with self.path.open("a", encoding="utf-8") as out:
-                    out.write(json.dumps(entry) + "\n")
-                    out.flush()
-                    os.fsync(out.fileno())
-            self._entries.append(entry)
-            return entry
-
-    def page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        """Entries newest first."""
-        if self.shared is not None:
-            return self.shared.change_entries(offset, limit)
-        with self._lock:
-            newest = list(reversed(self._entries))
-        return newest[offset : offset + limit], len(newest)
+def entry(operation: str, user: str | None, delta: Delta) -> dict[str, Any]:
+    """The change log entry describing one change (the store numbers and times it)."""
+    return {
+        "who": user,
+        "operation": operation,
+        "added": len(delta.added),
+        "removed": len(delta.removed),
+        "triples_added": _nquads(sorted(delta.added, key=str)[:MAX_LISTED]),
+        "triples_removed": _nquads(sorted(delta.removed, key=str)[:MAX_LISTED]),
+    }
 
 
 def _nquads(quads: list[ox.Quad]) -> list[str]:

@@ -19,8 +19,10 @@ from service.api import editing
 from service.api import schemas as s
 from service.api.catalog import COLLECTIONS, Catalog, Entry, Index, iri
 from service.errors import NotFound
-from service.graph import get_graph
+from service.graph import current_version, forget_version, get_graph
 from service.namespaces import CKG, CREDENTIAL_KINDS
+from service.store import Store
+from service.writes import Delta
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -50,17 +52,16 @@ JSONLD = "application/ld+json"
 
 
 def catalog() -> tuple[Catalog, Index]:
-    graph = get_graph()
+    served = get_graph()
     found: Catalog | None = current_app.extensions.get(_EXTENSION)
     if found is None:
-        found = current_app.extensions[_EXTENSION] = Catalog(graph.store)
-    return found, found.index(graph.version)
+        found = current_app.extensions[_EXTENSION] = Catalog(served.store)
+    return found, found.index(current_version())
 
 
 def _etag() -> str:
-    graph = get_graph()
     variant = hashlib.sha256(f"{request.full_path}|{request.headers.get('Accept', '')}".encode()).hexdigest()[:16]
-    return f'"{graph.instance}-{graph.version}-{variant}"'
+    return f'"{get_graph().instance}-{current_version()}-{variant}"'
 
 
 @bp.before_request
@@ -285,23 +286,35 @@ def _write_view(kind: str, method: str) -> Callable[..., Response]:
 def _write(kind: str, method: str, path: s.IdPath, body: s.ResourceWrite | None) -> Response:
     """One REST write, through the one write path."""
     user = auth.require_writer(request, current_app.config["CAREERKG"])
-    graph = get_graph()
+    served = get_graph()
     subject = ox.NamedNode(iri(kind, path.id))
-    with graph.write_lock:
-        existed = next(graph.store.quads_of(subject=subject), None) is not None
+    existed = False
+
+    def build(store: Store) -> Delta:
+        nonlocal existed
+        existed = next(store.quads_of(subject=subject), None) is not None
         if method != "PUT" and not existed:
             raise NotFound(f"no {kind} with id {path.id!r}" + ("; create it with PUT" if method == "PATCH" else ""))
         if method == "DELETE":
-            delta = editing.delete_delta(graph.store, kind, path.id)
-        else:
-            assert body is not None
-            build = editing.patch_delta if method == "PATCH" else editing.put_delta
-            delta = build(graph.store, kind, path.id, body)
-        report = graph.change(delta, user, f"rest {method} {kind}/{path.id}")
+            return editing.delete_delta(store, kind, path.id)
+        assert body is not None
+        change = editing.patch_delta if method == "PATCH" else editing.put_delta
+        return change(store, kind, path.id, body)
+
+    delta: Delta | None = None
+
+    def recorded(store: Store) -> Delta:
+        nonlocal delta
+        delta = build(store)
+        return delta
+
+    report = served.edit(recorded, user, f"rest {method} {kind}/{path.id}")
+    forget_version()
+    assert delta is not None
     result = {
         "id": path.id,
         "iri": subject.value,
-        "dataset_version": f"{graph.instance}-{graph.version}",
+        "dataset_version": f"{served.instance}-{current_version()}",
         "added": len(delta.added),
         "removed": len(delta.removed),
         "warnings": [w.to_json() for w in report.warnings],
@@ -346,7 +359,7 @@ for _collection, _kind in COLLECTIONS.items():
 
 @bp.get("/changes", tags=[EDITING], responses={200: s.ChangePage}, summary="The change log, newest first")
 def changes(query: s.ChangesQuery) -> Response:
-    entries, total = get_graph().changelog.page(query.offset, query.limit)
+    entries, total = get_graph().changes(query.offset, query.limit)
     return reply(envelope(entries, total, query.limit, query.offset))
 
 
@@ -436,5 +449,5 @@ def paths(path: s.IdPath, query: s.PathsQuery) -> Response:
 @bp.get("/stats", tags=[ANALYTICS], responses={200: s.Stats}, summary="Counts per kind, triples, dataset version")
 def stats(query: s.LangQuery) -> Response:
     cat, index = catalog()
-    graph = get_graph()
-    return reply(cat.stats(index, len(graph.store), f"{graph.instance}-{graph.version}"))
+    served = get_graph()
+    return reply(cat.stats(index, served.size(), f"{served.instance}-{current_version()}"))

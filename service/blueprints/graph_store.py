@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from service import auth, negotiation, rdfio
 from service.config import Settings
 from service.errors import BadRequest, NotFound
-from service.graph import get_graph
+from service.graph import forget_version, get_graph
 from service.namespaces import PREFIXES
 from service.store import GraphName
 
@@ -43,7 +43,7 @@ def indirect() -> ResponseReturnValue:
 @bp.route("/graph-store/<path:rest>", methods=METHODS)
 def direct(rest: str) -> ResponseReturnValue:
     """Graphs named directly by the request URL."""
-    return _handle(ox.NamedNode(request.base_url))
+    return _handle(_graph_iri(request.base_url))
 
 
 def _graph_iri(value: str) -> ox.NamedNode:
@@ -53,13 +53,13 @@ def _graph_iri(value: str) -> ox.NamedNode:
 
 
 def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValue:
-    store_graph = get_graph()
+    served = get_graph()
     if request.method in ("GET", "HEAD"):
-        if not store_graph.graph_exists(graph):
+        if not served.graph_exists(graph):
             raise NotFound(f"no graph {_name(graph)} in this store")
         fmt = negotiation.choose(request.headers.get("Accept"), GRAPH_OFFERED)
         assert fmt.rdf is not None
-        triples = (ox.Triple(q.subject, q.predicate, q.object) for q in store_graph.store.quads(graph))
+        triples = (ox.Triple(q.subject, q.predicate, q.object) for q in served.graph_quads(graph))
         prefixes = PREFIXES if fmt.rdf == ox.RdfFormat.TURTLE else None
         body = ox.serialize(triples, format=fmt.rdf, prefixes=prefixes) or b""
         response = Response(body, content_type=fmt.content_type)
@@ -68,15 +68,17 @@ def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValu
 
     settings: Settings = current_app.config["CAREERKG"]
     user = auth.require_writer(request, settings)
-    existed = next(store_graph.store.quads(graph), None) is not None  # an empty default graph counts as new
+    existed = next(served.graph_quads(graph), None) is not None  # an empty default graph counts as new
     if request.method == "DELETE":
         if not existed:
             raise NotFound(f"no graph {_name(graph)} in this store")
-        store_graph.drop_graph(graph, user)
+        served.drop_graph(graph, user)
+        forget_version()
         return Response(status=204)
 
     quads = _body_quads(graph)
-    report = store_graph.replace_graph(graph, quads, user) if request.method == "PUT" else store_graph.add(quads, user)
+    report = served.replace_graph(graph, quads, user) if request.method == "PUT" else served.add(quads, user)
+    forget_version()
     response = Response(status=201 if location is not None or not existed else 204)
     if location is not None:
         response.headers["Location"] = location
@@ -101,8 +103,7 @@ def _body_quads(graph: GraphName) -> list[ox.Quad]:
 def _parse(data: bytes, fmt: ox.RdfFormat, source: str, graph: GraphName) -> list[ox.Quad]:
     # Relative IRIs in a named graph's body resolve against the graph's own IRI.
     base = graph.value if isinstance(graph, ox.NamedNode) else request.base_url
-    quads = rdfio.parse_bytes(data, fmt, source=source, base_iri=base)
-    return [ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads]
+    return get_graph().parse(data, fmt, source=source, base_iri=base, to_graph=graph)
 
 
 def _name(graph: GraphName) -> str:

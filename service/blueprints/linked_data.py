@@ -23,15 +23,15 @@ def resource(kind: str, slug: str) -> ResponseReturnValue:
     if not SLUG.match(kind) or not SLUG.match(slug):
         raise NotFound(f"/id/{kind}/{slug} is not a CareerKG identifier")
     subject = ox.NamedNode(f"{ID}{kind}/{slug}")
-    store = get_graph().store
-    result = store.query(queries.load("outgoing"), bindings={"this": subject})
+    served = get_graph()
+    result = served.select(queries.load("outgoing"), bindings={"this": subject})
     assert isinstance(result, ox.QuerySolutions)
     triples = [ox.Triple(subject, row["p"], row["o"]) for row in result]
     if not triples:
         raise NotFound(f"no resource {subject.value}")
     fmt = negotiation.choose(request.headers.get("Accept"), OFFERED)
     if fmt is HTML:
-        incoming = store.query(queries.load("incoming"), bindings={"this": subject})
+        incoming = served.select(queries.load("incoming"), bindings={"this": subject})
         assert isinstance(incoming, ox.QuerySolutions)
         response = Response(render_template("resource.html", **_page(subject, triples, list(incoming))))
     else:

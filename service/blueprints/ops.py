@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from service.errors import CareerKGError
 from service.graph import get_graph
 from service.metrics import get_metrics
-from service.problems import problem
+from service.problems import problem, public
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("ops", __name__)
 
@@ -21,16 +25,16 @@ def health() -> ResponseReturnValue:
 
 @bp.get("/ready")
 def ready() -> ResponseReturnValue:
-    """Readiness: the store answers and holds data."""
-    graph = get_graph()
-    store = graph.store
+    """Readiness: the store answers and holds data. It names no path or URL: the log says which store it is."""
+    served = get_graph()
     try:
-        ready, status = graph.ready()
+        ready, status = served.ready()
     except CareerKGError as exc:
-        return problem(503, "Not ready", f"{exc.message}", store=store.location)
+        log.warning("not ready: %s", exc.message)
+        return problem(503, "Not ready", public(exc.message))
     if not ready:
-        return jsonify(status=status, store=store.location), 503
-    return jsonify(status=status, store=store.location, quads=len(store))
+        return jsonify(status=status), 503
+    return jsonify(status=status, quads=served.size())
 
 
 @bp.get("/metrics")

@@ -12,7 +12,7 @@ from service import auth
 from service.blueprints import service_description
 from service.config import Settings
 from service.errors import BadRequest, UnsupportedMediaType
-from service.graph import get_graph
+from service.graph import forget_version, get_graph
 from service.metrics import Metrics, get_metrics
 from service.problems import problem
 from service.rdfio import is_absolute_iri
@@ -44,6 +44,7 @@ def endpoint() -> ResponseReturnValue:
                 user=user,
             )
         )
+        forget_version()
         response = Response(status=204)
         if report.warnings:
             response.headers["CareerKG-Warnings"] = str(len(report.warnings))
@@ -68,7 +69,11 @@ def endpoint() -> ResponseReturnValue:
 
 
 def _body(answer: Answer, metrics: Metrics) -> Iterator[bytes]:
-    """The answer's chunks; its size is recorded once it is all sent."""
+    """The answer's chunks; its size is recorded once it is all sent.
+
+    An answer cut off after it began (the timeout, a worker's death) raises StreamAborted here: the server then
+    closes the connection without ending the body, so no client can take the part for the whole.
+    """
     yield from answer.chunks
     if "bytes" in answer.stats:
         metrics.result_bytes.observe(answer.stats["bytes"])

@@ -1,19 +1,27 @@
-"""Running SPARQL: guards (SSRF, dataset conflicts), the worker job that evaluates and serialises."""
+"""What query workers do: evaluate queries and stream their answers, compute updates' deltas, parse untrusted RDF.
+
+Everything that reads text a client sent (a query, an update, an RDF document) is read here, in a worker process
+(``service.sparql.pool``): a parser that overflows its stack on deeply nested input kills that worker only. The
+answers that come back are plain data (serialised results, N-Quads, JSON), never objects.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
 
-from service import negotiation
-from service.errors import BadRequest, CareerKGError, Forbidden
+from service import negotiation, rdfio, writes
+from service.errors import BadRequest, CareerKGError, UpdateFailed
 from service.namespaces import PREFIXES
-from service.sparql import lexer
+from service.sparql import lexer, network
 from service.store import Store
+
+Send = Callable[[bytes, bytes], None]
+HOLD = 64 * 1024  # bytes of an answer produced before its status is sent: most timeouts are then a clean 503
 
 
 @dataclass(frozen=True)
@@ -28,8 +36,9 @@ class QueryRequest:
     base_iri: str | None = None
 
     def to_job(self) -> dict[str, Any]:
-        """The picklable form sent to a query worker."""
+        """The job sent to a query worker."""
         return {
+            "job": "query",
             "query": self.query,
             "default_graphs": list(self.default_graphs),
             "named_graphs": list(self.named_graphs),
@@ -49,108 +58,147 @@ class UpdateRequest:
     base_iri: str | None = None
     user: str | None = None
 
-
-@dataclass
-class NetworkPolicy:
-    """Which SERVICE/LOAD targets may be reached (IRI prefixes); none by default."""
-
-    allowed: Sequence[str] = field(default_factory=tuple)
-
-    def check(self, text: str) -> None:
-        """Refuse SERVICE and LOAD unless every target is allowed."""
-        used = lexer.network_operations(text)
-        if not used:
-            return
-        operations = " and ".join(sorted(used))
-        if not self.allowed:
-            raise Forbidden(
-                f"{operations} would reach the network and is disabled on this server "
-                "(an operator can allow targets with CAREERKG_NETWORK_ALLOW)"
-            )
-        for target in lexer.service_targets(text):
-            if not any(target.startswith(prefix) for prefix in self.allowed):
-                raise Forbidden(f"{operations} target {target!r} is not in the allow-list of this server")
+    def text(self) -> str:
+        """The update to run, with the protocol's USING graphs placed in it."""
+        if self.using_graphs or self.using_named_graphs:
+            if lexer.has_dataset_clause(self.update):
+                raise BadRequest(
+                    "using-graph-uri/using-named-graph-uri cannot be combined with USING, USING NAMED or WITH in "
+                    "the update"
+                )
+            return lexer.with_using(self.update, list(self.using_graphs), list(self.using_named_graphs))
+        return self.update
 
 
-def prepare_update(request: UpdateRequest, policy: NetworkPolicy) -> str:
-    """The update text to run: guarded, with the protocol's USING graphs placed in it."""
-    policy.check(request.update)
-    if request.using_graphs or request.using_named_graphs:
-        if lexer.has_dataset_clause(request.update):
-            raise BadRequest(
-                "using-graph-uri/using-named-graph-uri cannot be combined with USING, USING NAMED or WITH in the update"
-            )
-        return lexer.with_using(request.update, list(request.using_graphs), list(request.using_named_graphs))
-    return request.update
+def worker_job(store: Store) -> Callable[[dict[str, Any], Send], None]:
+    """The job a worker runs, by the request's ``job``: query, update (its delta), parse, syntax, targets."""
 
-
-def query_job(store: Store) -> Callable[[dict[str, Any], Callable[[bytes, bytes], None]], None]:
-    """The job a query worker runs: evaluate, choose the format, stream the serialisation."""
-
-    def job(request: dict[str, Any], send: Callable[[bytes, bytes], None]) -> None:
+    def job(request: dict[str, Any], send: Send) -> None:
         def problem(status: int, title: str, detail: str, **extra: Any) -> None:
             send(b"X", json.dumps({"status": status, "title": title, "detail": detail, **extra}).encode())
 
-        dataset_given = bool(request["default_graphs"] or request["named_graphs"])
         try:
-            result = store.query(
-                request["query"],
-                default_graph=[ox.NamedNode(g) for g in request["default_graphs"]] if dataset_given else None,
-                named_graphs=[ox.NamedNode(g) for g in request["named_graphs"]] if dataset_given else None,
-                base_iri=request["base_iri"],
-            )
-            offered = (
-                negotiation.SOLUTIONS
-                if isinstance(result, ox.QuerySolutions)
-                else negotiation.BOOLEAN
-                if isinstance(result, ox.QueryBoolean)
-                else negotiation.GRAPH
-            )
-            fmt = negotiation.choose(request["accept"], offered, request["format"])
+            kind = request["job"]
+            if kind == "query":
+                _query(store, request, send, problem)
+            elif kind == "update":
+                delta = writes.delta_of_update(store, request["update"], request["base_iri"])
+                _send_json(send, delta.to_json())
+            elif kind == "parse":
+                fmt = ox.RdfFormat.from_media_type(request["format"])
+                assert fmt is not None
+                quads = rdfio.parse_bytes(request["data"], fmt, source=request["source"], base_iri=request["base_iri"])
+                _send_json(send, {"quads": _nquads(quads)})
+            elif kind == "syntax":
+                _syntax(request)
+                _send_json(send, {})
+            elif kind == "targets":
+                found = network.parsed_targets(request["text"], update=request["update"], base_iri=request["base_iri"])
+                _send_json(send, {"targets": found})
+            else:
+                raise CareerKGError(f"unknown job {kind!r}")
         except negotiation.NotAcceptable as exc:
             problem(exc.status, exc.title, exc.message, offered=exc.offered)
-            return
         except CareerKGError as exc:
             problem(exc.status, exc.title, exc.message)
-            return
         except (OSError, RuntimeError, ValueError) as exc:
-            problem(400, "Query evaluation error", str(exc))
-            return
-        send(b"H", json.dumps({"media_type": fmt.content_type}).encode())
-        out: Any = _FrameWriter(send)  # a binary file-like object, as pyoxigraph's serialisers take
-        try:
-            if isinstance(result, ox.QuerySolutions | ox.QueryBoolean):
-                assert fmt.results is not None
-                result.serialize(out, format=fmt.results)
-            else:
-                assert fmt.rdf is not None
-                prefixes = PREFIXES if fmt.rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
-                ox.serialize(result, out, format=fmt.rdf, prefixes=prefixes)
-        except (OSError, RuntimeError, ValueError) as exc:
-            out.flush()
-            problem(500, "Query evaluation error", str(exc))
-            return
-        out.flush()
-        send(b"E", json.dumps({"bytes": out.sent}).encode())
+            problem(400, "Evaluation error", str(exc))
 
     return job
 
 
-class _FrameWriter:
-    """A binary file-like object that sends what is written as data frames of about 64 KiB."""
+def _send_json(send: Send, document: dict[str, Any]) -> None:
+    send(b"H", json.dumps({"media_type": "application/json"}).encode())
+    send(b"D", json.dumps(document).encode())
+    send(b"E", b"{}")
 
-    def __init__(self, send: Callable[[bytes, bytes], None]) -> None:
+
+def _nquads(quads: Sequence[ox.Quad]) -> str:
+    return (ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"").decode()
+
+
+def _syntax(request: dict[str, Any]) -> None:
+    """Parse a query or update on an empty store (in a sandbox: a LOAD or SERVICE in it reaches nothing)."""
+    empty = ox.Store()
+    try:
+        if request["update"]:
+            empty.update(request["text"], base_iri=request["base_iri"])
+        else:
+            result = empty.query(request["text"], base_iri=request["base_iri"])
+            if isinstance(result, ox.QuerySolutions):
+                next(iter(result), None)
+    except SyntaxError as exc:
+        from service.errors import QuerySyntaxError
+
+        raise QuerySyntaxError(str(exc)) from None
+    except (OSError, RuntimeError, ValueError):
+        pass  # it parsed: evaluation on nothing may fail, and does not matter here
+
+
+def _query(store: Store, request: dict[str, Any], send: Send, problem: Callable[..., None]) -> None:
+    dataset_given = bool(request["default_graphs"] or request["named_graphs"])
+    try:
+        result = store.query(
+            request["query"],
+            default_graph=[ox.NamedNode(g) for g in request["default_graphs"]] if dataset_given else None,
+            named_graphs=[ox.NamedNode(g) for g in request["named_graphs"]] if dataset_given else None,
+            base_iri=request["base_iri"],
+        )
+        offered = (
+            negotiation.SOLUTIONS
+            if isinstance(result, ox.QuerySolutions)
+            else negotiation.BOOLEAN
+            if isinstance(result, ox.QueryBoolean)
+            else negotiation.GRAPH
+        )
+        fmt = negotiation.choose(request["accept"], offered, request["format"])
+    except UpdateFailed as exc:
+        problem(exc.status, exc.title, exc.message)
+        return
+    out: Any = _FrameWriter(send, fmt.content_type)  # a binary file-like object, as pyoxigraph's serialisers take
+    try:
+        if isinstance(result, ox.QuerySolutions | ox.QueryBoolean):
+            assert fmt.results is not None
+            result.serialize(out, format=fmt.results)
+        else:
+            assert fmt.rdf is not None
+            prefixes = PREFIXES if fmt.rdf in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) else None
+            ox.serialize(result, out, format=fmt.rdf, prefixes=prefixes)
+    except (OSError, RuntimeError, ValueError) as exc:
+        if not out.started:  # nothing sent yet: a proper error answer
+            problem(400, "Query evaluation error", str(exc))
+            return
+        out.flush()
+        problem(500, "Query evaluation error", str(exc))  # after data: the server aborts the answer
+        return
+    out.flush()
+    send(b"E", json.dumps({"bytes": out.sent}).encode())
+
+
+class _FrameWriter:
+    """A binary file-like object that sends what is written as data frames of about 64 KiB.
+
+    The head (the media type, which lets the server send 200) goes only with the first frame: the answer's first
+    64 KiB, or all of it when smaller, is produced before the client is told the query succeeded.
+    """
+
+    def __init__(self, send: Send, media_type: str) -> None:
         self._send = send
+        self._media_type = media_type
         self._buffer = bytearray()
         self.sent = 0
+        self.started = False
 
     def write(self, data: bytes) -> int:
         self._buffer += data
-        if len(self._buffer) >= 64 * 1024:
+        if len(self._buffer) >= HOLD:
             self.flush()
         return len(data)
 
     def flush(self) -> None:
+        if not self.started:
+            self._send(b"H", json.dumps({"media_type": self._media_type}).encode())
+            self.started = True
         if self._buffer:
             self._send(b"D", bytes(self._buffer))
             self.sent += len(self._buffer)

@@ -1,7 +1,10 @@
 """Just enough SPARQL lexing to find keywords outside strings, IRIs and comments.
 
-Used to refuse SERVICE and LOAD before evaluation (SSRF guard) and to place the protocol's
-using-graph-uri as USING clauses. It never builds query text from user values.
+Used to place the protocol's using-graph-uri as USING clauses, bindings as a VALUES block (remote stores), to
+find INSERT DATA / DELETE DATA operations, and to say early that a request uses SERVICE or LOAD. No guarantee
+rests on it: the query workers cannot open sockets (``service.sparql.sandbox``), and on a remote store the
+network check is made by a real SPARQL parser (``service.sparql.network``). It never builds query text from user
+values.
 """
 
 from __future__ import annotations
@@ -10,16 +13,29 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+# The terminals of the SPARQL 1.1 grammar (section 19.8) this lexer tells apart. Escapes are token-level, as in
+# Oxigraph: a \u escape inside an IRI or a string is part of that IRI or string, never a delimiter.
+_PN_CHARS_BASE = (
+    "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d\u2070-\u218f"
+    "\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+_PN_CHARS_U = _PN_CHARS_BASE + "_"
+_PN_CHARS = _PN_CHARS_U + "\\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
+_PLX = r"(?:%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%])"
+_PN_PREFIX = f"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
+_PN_LOCAL = f"(?:[{_PN_CHARS_U}:0-9]|{_PLX})(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?"
+_UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
+
 _TOKEN = re.compile(
-    r"""
-    (?P<comment>\#[^\n]*)
+    rf"""
+    (?P<comment>\#[^\n\r]*)
   | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-                |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<var>[?$][A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)
+                |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+  | (?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]|{_UCHAR})*>)
+  | (?P<var>[?$][{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00B7\u0300-\u036F\u203F-\u2040]*)
   | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-  | (?P<name>[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_\-.\u00B7\u00C0-\uFFFF]*(?::[^\s{}()\[\],;]*)?|:[^\s{}()\[\],;]*)
-  | (?P<brace>[{}])
+  | (?P<name>(?:{_PN_PREFIX}|_)?:(?:{_PN_LOCAL})?|[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<brace>[{{}}])
   | (?P<space>\s+)
   | (?P<other>.)
     """,

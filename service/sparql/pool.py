@@ -1,19 +1,30 @@
-"""Query workers: pre-forked processes that evaluate SPARQL queries and can be killed at the timeout.
+"""Query workers: pre-forked processes that evaluate SPARQL and parse untrusted RDF, killed at the timeout.
 
-pyoxigraph cannot cancel a running query. To stop a runaway query *and free its CPU*, each
-query runs in a worker process forked from the server (copy-on-write: it sees the store as it
-was at fork time). The parent streams the worker's answer to the client and sends SIGKILL when
-the deadline passes. Forking costs milliseconds, so workers are forked ahead of use and reused;
-after a write they are retired (they would show the old data) and new ones are forked on demand.
+pyoxigraph cannot cancel a running query. To stop a runaway query *and free its CPU*, each job runs in a
+worker process forked from the server (copy-on-write: it sees the store as it was at fork time). The parent
+reads the worker's answer and sends SIGKILL when the deadline passes. Forking costs milliseconds, so workers
+are forked ahead of use and reused; after a write they are retired (they would show the old data) and new ones
+are forked on demand. A worker that dies (a parser's stack overflow on deeply nested input, say) takes no one
+else with it: its request gets an error, the server goes on.
+
+Two kinds of worker: *sandboxed* ones drop network access for good before taking work
+(``service.sparql.sandbox``), the others keep it (a remote store is reached over the network, and an operator may
+allow SERVICE/LOAD targets). Which kind a job needs is the caller's decision.
+
+Locks: ``_cond`` guards the worker lists and is never held while forking or waiting on a pipe; ``fork_gate`` is
+held only around ``os.fork`` (the owner holds it while it changes the store, so no fork copies half a write).
 
 Wire format, worker -> parent: frames of ``kind (1 byte) + length (4 bytes) + payload``:
 ``H`` head (JSON: media type), ``D`` data, ``E`` end (JSON: bytes sent), ``X`` error (JSON problem).
+Parent -> worker: a length-prefixed pickle of the job mapping (the parent is trusted; the worker's answers are
+JSON and bytes, never pickles).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import pickle
 import select
@@ -26,10 +37,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.errors import CareerKGError
+from service.errors import BadRequest, CareerKGError
+from service.sparql import sandbox
 
+log = logging.getLogger(__name__)
 _HEADER = struct.Struct("!cI")
 _CHUNK = 64 * 1024
+BUSY_WAIT = 0.25  # seconds a request waits for a free worker before it is answered 503
 
 
 class QueryTimeout(CareerKGError):
@@ -40,10 +54,22 @@ class QueryTimeout(CareerKGError):
 
 
 class WorkersBusy(CareerKGError):
-    """No query worker became free before the deadline."""
+    """Every query worker is busy: try again in a moment (503 with Retry-After)."""
 
     status = 503
     title = "Service busy"
+    retry_after = 1
+
+
+class WorkerCrashed(BadRequest):
+    """The worker handling this request died on it: the input is too deep or too large for the engine."""
+
+    title = "Input too complex"
+
+
+class StreamAborted(Exception):
+    """The answer was cut off after its first bytes were sent (timeout, worker death): the connection must be
+    closed without ending the body, so that no client takes the part for the whole."""
 
 
 @dataclass
@@ -56,7 +82,7 @@ class Head:
 
 @dataclass
 class Answer:
-    """A query's answer: its head, and the body as a stream of chunks (close it when done)."""
+    """A job's answer: its head, and the body as a stream of chunks (close it when done)."""
 
     head: Head
     chunks: Iterator[bytes]
@@ -68,44 +94,67 @@ class Answer:
         if close is not None:
             close()
 
+    def read(self) -> bytes:
+        """The whole body (for answers that are small by construction: parsed data, update deltas)."""
+        try:
+            return b"".join(self.chunks)
+        finally:
+            self.close()
+
 
 # The job a worker runs: receives the request mapping and a ``send(kind, payload)`` callable.
 Job = Callable[[dict[str, Any], Callable[[bytes, bytes], None]], None]
 
 
 class _Worker:
-    def __init__(self, pid: int, requests: int, responses: int, generation: int) -> None:
+    def __init__(self, pid: int, requests: int, responses: int, generation: int, sandboxed: bool) -> None:
         self.pid = pid
         self.requests = requests
         self.responses = responses
         self.generation = generation
+        self.sandboxed = sandboxed
         self.alive = True
 
-    def kill(self) -> None:
+    def kill(self) -> str | None:
+        """Stop the process; how it ended if it had died by itself (the signal's name)."""
         if not self.alive:
-            return
+            return None
         self.alive = False
         for fd in (self.requests, self.responses):
             with contextlib.suppress(OSError):
                 os.close(fd)
+        ended: str | None = None
+        with contextlib.suppress(ChildProcessError):
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid and os.WIFSIGNALED(status):
+                ended = signal.Signals(os.WTERMSIG(status)).name
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
+        return ended
 
 
 class QueryPool:
-    """Up to ``size`` worker processes; ``fork_lock`` is held by writers so no fork sees half a write."""
+    """Up to ``size`` worker processes, of both kinds together."""
 
-    def __init__(self, job: Job, size: int, fork_lock: threading.RLock) -> None:
+    def __init__(self, job: Job, size: int, fork_gate: threading.Lock, busy_wait: float = BUSY_WAIT) -> None:
         self._job = job
         self._size = size
-        self._fork_lock = fork_lock
+        self._fork_gate = fork_gate
+        self._busy_wait = busy_wait
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
         self._workers: set[_Worker] = set()
+        self._forking = 0
         self._generation = 0
         self.timeouts = 0
+        self.sandbox = sandbox.available()
+        if not self.sandbox:
+            log.warning(
+                "query workers cannot drop network access on this machine; SERVICE and LOAD are refused "
+                "by reading the query text only"
+            )
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -113,8 +162,7 @@ class QueryPool:
         """The store changed: workers forked before now must not answer again."""
         with self._cond:
             self._generation += 1
-            stale = [w for w in self._idle if w.generation != self._generation]
-            self._idle = [w for w in self._idle if w.generation == self._generation]
+            stale, self._idle = self._idle, []
             for worker in stale:
                 self._workers.discard(worker)
             self._cond.notify_all()
@@ -133,47 +181,81 @@ class QueryPool:
         with self._cond:
             return [w.pid for w in self._workers if w.alive]
 
-    # --- running queries -------------------------------------------------------
+    # --- running jobs ---------------------------------------------------------------
 
-    def run(self, request: dict[str, Any], timeout: float) -> Answer:
-        """Run one job; its head is read before returning, its body streams from the result."""
+    def run(self, request: dict[str, Any], timeout: float, *, sandboxed: bool = True) -> Answer:
+        """Run one job; its head is read before returning, its body streams from the result.
+
+        ``sandboxed`` jobs run in a worker without network access (where the machine allows it).
+        """
         deadline = time.monotonic() + timeout
-        worker = self._acquire(deadline)
+        worker = self._acquire(sandboxed and self.sandbox)
         try:
             payload = pickle.dumps(request)
             _write_all(worker.requests, struct.pack("!I", len(payload)) + payload)
             kind, body = _read_frame(worker.responses, deadline)
         except _Deadline:
             self._discard(worker)
-            self.timeouts += 1
-            raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped") from None
+            self._timed_out(request, timeout)
+            raise QueryTimeout(f"the request ran longer than {timeout:g} s and was stopped") from None
         except (OSError, EOFError):
-            self._discard(worker)
-            raise CareerKGError("the query worker stopped unexpectedly") from None
+            raise self._crashed(worker) from None
         if kind == b"X":
             self._release(worker)
             return Answer(Head(problem=json.loads(body)), iter(()))
         head = Head(media_type=json.loads(body)["media_type"])
         stats: dict[str, Any] = {}
-        return Answer(head, _Stream(self, worker, deadline, timeout, stats), stats)
+        return Answer(head, _Stream(self, worker, deadline, timeout, stats, request), stats)
 
-    def _acquire(self, deadline: float) -> _Worker:
+    def _timed_out(self, request: dict[str, Any], timeout: float) -> None:
+        self.timeouts += 1
+        log.warning("a %s ran past the %g s timeout and was stopped", request.get("job", "job"), timeout)
+
+    def _crashed(self, worker: _Worker) -> CareerKGError:
+        with self._cond:
+            self._workers.discard(worker)
+            self._cond.notify()
+        ended = worker.kill()
+        log.warning("a query worker died on a request (%s)", ended or "exited")
+        return WorkerCrashed(
+            f"the worker evaluating this request stopped ({ended or 'it exited'}): the input is nested too deeply "
+            "or is too large for this server"
+        )
+
+    def _acquire(self, sandboxed: bool) -> _Worker:
+        deadline = time.monotonic() + self._busy_wait
+        spare: _Worker | None = None
         with self._cond:
             while True:
-                while self._idle:
-                    worker = self._idle.pop()
-                    if worker.generation == self._generation and worker.alive:
+                for worker in reversed(self._idle):
+                    if worker.sandboxed == sandboxed:
+                        self._idle.remove(worker)
                         return worker
-                    self._workers.discard(worker)
-                    worker.kill()
-                if len(self._workers) < self._size:
-                    worker = self._fork()
-                    self._workers.add(worker)
-                    return worker
+                if len(self._workers) + self._forking < self._size:
+                    self._forking += 1
+                    break
+                if self._idle:  # a worker of the other kind is idle: make room for one of this kind
+                    spare = self._idle.pop(0)
+                    self._workers.discard(spare)
+                    self._forking += 1
+                    break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise WorkersBusy("every query worker is busy; try again shortly")
+                    raise WorkersBusy("every query worker is busy; try again in a moment")
                 self._cond.wait(remaining)
+        if spare is not None:
+            spare.kill()
+        try:
+            worker = self._fork(sandboxed)
+        except BaseException:
+            with self._cond:
+                self._forking -= 1
+                self._cond.notify()
+            raise
+        with self._cond:
+            self._forking -= 1
+            self._workers.add(worker)
+        return worker
 
     def _release(self, worker: _Worker) -> None:
         with self._cond:
@@ -191,32 +273,44 @@ class QueryPool:
             self._cond.notify()
         worker.kill()
 
-    def _fork(self) -> _Worker:
+    def _fork(self, sandboxed: bool) -> _Worker:
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         keep = {req_r, resp_w}
-        with self._fork_lock:
+        with self._fork_gate:
+            generation = self._generation
             pid = os.fork()
             if pid == 0:  # the worker
                 try:
                     _close_inherited(keep)
+                    if sandboxed:
+                        sandbox.drop_network()
                     _serve(self._job, req_r, resp_w)
                 finally:
                     os._exit(0)
         os.close(req_r)
         os.close(resp_w)
-        return _Worker(pid, req_w, resp_r, self._generation)
+        return _Worker(pid, req_w, resp_r, generation, sandboxed)
 
 
 class _Stream:
     """The body frames of one answer; the worker is released at the end, or discarded if abandoned."""
 
-    def __init__(self, pool: QueryPool, worker: _Worker, deadline: float, timeout: float, stats: dict[str, Any]):
+    def __init__(  # noqa: PLR0917 - one call site, in this module
+        self,
+        pool: QueryPool,
+        worker: _Worker,
+        deadline: float,
+        timeout: float,
+        stats: dict[str, Any],
+        request: dict[str, Any],
+    ):
         self._pool = pool
         self._worker: _Worker | None = worker
         self._deadline = deadline
         self._timeout = timeout
         self._stats = stats
+        self._request = request
 
     def __iter__(self) -> _Stream:
         return self
@@ -228,23 +322,25 @@ class _Stream:
         try:
             kind, body = _read_frame(worker.responses, self._deadline)
         except _Deadline:
-            self._pool.timeouts += 1
+            self._pool._timed_out(self._request, self._timeout)
             self._stats["timeout"] = self._timeout
             self._finish(released=False)
-            raise StopIteration from None
+            raise StreamAborted(f"stopped at the {self._timeout:g} s timeout after the answer began") from None
         except (OSError, EOFError):
+            self._worker = None
             self._stats["error"] = "worker stopped"
-            self._finish(released=False)
-            raise StopIteration from None
+            self._pool._crashed(worker)
+            raise StreamAborted("the worker stopped after the answer began") from None
         if kind == b"D":
             return body
         if kind == b"E":
             self._stats.update(json.loads(body))
             self._finish(released=True)
-        else:  # an error after data was sent: nothing better to do than end the body
-            self._stats["error"] = json.loads(body).get("detail")
-            self._finish(released=True)
-        raise StopIteration
+            raise StopIteration
+        # an error after data was sent: the answer is incomplete, and must not look complete
+        self._stats["error"] = json.loads(body).get("detail")
+        self._finish(released=True)
+        raise StreamAborted(f"the answer failed after it began: {self._stats['error']}")
 
     def close(self) -> None:
         """Stop reading: a worker whose answer was not read to its end cannot serve again."""
@@ -301,6 +397,9 @@ def _serve(job: Job, requests: int, responses: int) -> None:
             job(pickle.loads(data), send)
         except BrokenPipeError:
             return
+        except RecursionError:
+            detail = {"status": 400, "title": "Input too complex", "detail": "the input is nested too deeply"}
+            send(b"X", json.dumps(detail).encode())
         except BaseException as exc:  # report, never die silently
             detail = {"status": 500, "title": "Internal error", "detail": f"{type(exc).__name__}: {exc}"}
             send(b"X", json.dumps(detail).encode())
@@ -322,10 +421,14 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _read_exact(fd: int, size: int, deadline: float | None = None) -> bytes | None:
     parts, remaining = [], size
+    poller = None
     while remaining:
         if deadline is not None:
+            if poller is None:
+                poller = select.poll()  # not select(): a busy server's descriptors go past FD_SETSIZE
+                poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
             wait = deadline - time.monotonic()
-            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+            if wait <= 0 or not poller.poll(wait * 1000):
                 raise _Deadline
         chunk = os.read(fd, remaining)
         if not chunk:

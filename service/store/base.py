@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import pyoxigraph as ox
 
@@ -75,9 +75,33 @@ class Store(ABC):
         """Which of these quads the store holds."""
         return {q for q in quads if self.contains(q)}
 
-    def version_token(self) -> str | None:
-        """The dataset version shared by every process using this store; None when only one process can."""
-        return None
+    @abstractmethod
+    def version_token(self) -> str:
+        """The dataset version: it changes with every commit, and every process using the store agrees on it."""
+
+    @abstractmethod
+    def commit(
+        self,
+        added: Iterable[ox.Quad],
+        removed: Iterable[ox.Quad],
+        *,
+        expected: str | None,
+        entry: Mapping[str, Any],
+        replaces: Mapping[GraphName, Sequence[ox.Quad]] | None = None,
+    ) -> str:
+        """Apply a validated change and record ``entry`` in the change log, all or nothing; the new version.
+
+        ``expected`` is the version the change was computed against: a store other processes write refuses the
+        commit (StoreConflict) when it has moved on. A graph in ``replaces`` gets that whole new content (how a
+        change that removes statements about blank nodes is written: they cannot be named one by one).
+        """
+
+    @abstractmethod
+    def change_entries(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """Recorded changes, newest first (each with its ``id`` and ``at``), and how many there are."""
+
+    def ping(self) -> None:  # noqa: B027 - a store in this process is always there
+        """Raise StoreUnavailable unless the store answers now."""
 
     @abstractmethod
     def named_graphs(self) -> list[ox.NamedNode | ox.BlankNode]:

@@ -1,14 +1,31 @@
-"""The embedded store: pyoxigraph, in memory or on disk (RocksDB)."""
+"""The embedded store: pyoxigraph, in memory or on disk (RocksDB), with its change log.
+
+One process owns it (the folder is locked), so its version is a counter: the number of recorded changes + 1.
+An on-disk store keeps its change log beside it (``STORE.changes.jsonl``, fsync'ed after each commit).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
 from service.errors import QuerySyntaxError, StoreError, UpdateFailed
 from service.store.base import Binding, GraphName, QueryResult, Store
+
+
+def beside(location: str, suffix: str) -> Path | None:
+    """A file beside an on-disk store (``STORE.suffix``); None for memory and remote stores."""
+    if location == "memory" or location.startswith(("http://", "https://")):
+        return None
+    path = Path(location).expanduser()
+    return path.parent / f"{path.name}.{suffix}"
 
 
 class EmbeddedStore(Store):
@@ -26,6 +43,7 @@ class EmbeddedStore(Store):
                     "(is `careerkg serve` running? query it over HTTP, or use --store memory)"
                 ) from None
             raise StoreError(f"cannot open the store at {path}: {exc}") from None
+        self._log = ChangeLog(beside(self.location, "changes.jsonl"))
 
     def query(
         self,
@@ -57,37 +75,38 @@ class EmbeddedStore(Store):
             raise QuerySyntaxError(str(exc)) from None
         except RuntimeError as exc:  # evaluation: a graph that does not exist, or already does
             raise UpdateFailed(str(exc)) from None
-        self._flush()
 
     def add(self, quads: Iterable[ox.Quad]) -> None:
-        self._store.extend(quads)
-        self._flush()
+        self._store.extend(quads)  # atomic
 
     def apply(self, added: Iterable[ox.Quad], removed: Iterable[ox.Quad]) -> None:
-        # One SPARQL update is one transaction; the data is serialised by the library, never pasted text.
-        removing = ox.serialize(removed, format=ox.RdfFormat.N_QUADS) or b""
-        adding = ox.serialize(added, format=ox.RdfFormat.N_QUADS) or b""
-        operations = []
-        if removing:
-            operations.append("DELETE DATA { " + _quad_data(removing) + " }")
-        if adding:
-            operations.append("INSERT DATA { " + _quad_data(adding) + " }")
-        if operations:
-            self._store.update(" ;\n".join(operations))
+        self._write(list(added), list(removed), {})
 
     def replace_graph(self, graph: GraphName, quads: Iterable[ox.Quad]) -> None:
-        # One SPARQL Update is one transaction: clear and insert become visible together.
-        quads = list(quads)
-        target = "DEFAULT" if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph}"
-        body = ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in quads), format=ox.RdfFormat.N_TRIPLES)
-        text = body.decode() if body else ""
-        insert = (
-            f"INSERT DATA {{ {text} }}"
-            if isinstance(graph, ox.DefaultGraph)
-            else (f"INSERT DATA {{ GRAPH {graph} {{ {text} }} }}")
-        )
-        self._store.update(f"CLEAR SILENT {target} ;\n{insert}")
-        self._flush()
+        self._write([], [], {graph: list(quads)})
+
+    def _write(
+        self, added: list[ox.Quad], removed: list[ox.Quad], replaces: Mapping[GraphName, Sequence[ox.Quad]]
+    ) -> None:
+        """One SPARQL update, so one transaction; every term is written by the library, never pasted text."""
+        if not removed and not replaces:
+            self._store.extend(added)
+            return
+        operations = []
+        for graph, content in replaces.items():
+            target = "DEFAULT" if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph}"
+            operations.append(f"CLEAR SILENT {target}")
+            if content:
+                placed = (ox.Quad(q.subject, q.predicate, q.object, graph) for q in content)
+                operations.append(f"INSERT DATA {{ {_quad_data(placed)} }}")
+        kept_removed = [q for q in removed if q.graph_name not in replaces]
+        kept_added = [q for q in added if q.graph_name not in replaces]
+        if kept_removed:
+            operations.append(f"DELETE DATA {{ {_quad_data(kept_removed)} }}")
+        if kept_added:
+            operations.append(f"INSERT DATA {{ {_quad_data(kept_added)} }}")
+        if operations:
+            self._store.update(" ;\n".join(operations))
 
     def quads(self, graph: GraphName | None = None) -> Iterator[ox.Quad]:
         return iter(self._store.quads_for_pattern(None, None, None, graph))
@@ -112,8 +131,27 @@ class EmbeddedStore(Store):
     def __len__(self) -> int:
         return len(self._store)
 
-    def _flush(self) -> None:
-        """Nothing per write: RocksDB's write-ahead log already survives a killed process (tested)."""
+    # --- versions and the change log ---------------------------------------------------------------
+
+    def version_token(self) -> str:
+        return str(len(self._log) + 1)
+
+    def commit(
+        self,
+        added: Iterable[ox.Quad],
+        removed: Iterable[ox.Quad],
+        *,
+        expected: str | None,
+        entry: Mapping[str, Any],
+        replaces: Mapping[GraphName, Sequence[ox.Quad]] | None = None,
+    ) -> str:
+        # One process writes this store, under the caller's write lock: the version cannot have moved.
+        self._write(list(added), list(removed), replaces or {})
+        self._log.record(entry)
+        return self.version_token()
+
+    def change_entries(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        return self._log.page(offset, limit)
 
     def close(self) -> None:
         if self.path is not None:
@@ -121,14 +159,49 @@ class EmbeddedStore(Store):
         del self._store
 
 
-def _quad_data(nquads: bytes) -> str:
-    """N-Quads as SPARQL QuadData: a named-graph quad becomes GRAPH <g> { s p o }."""
+class ChangeLog:
+    """Who changed what, when: a JSON-lines file beside an on-disk store (fsync'ed), or a list in memory."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._entries: list[dict[str, Any]] = []
+        if path is not None and path.exists():
+            with path.open(encoding="utf-8") as lines:
+                for line in lines:
+                    if line.strip():
+                        try:
+                            self._entries.append(json.loads(line))
+                        except json.JSONDecodeError:
+                            break  # a torn last line after a crash: the commit before it is what counts
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def record(self, entry: Mapping[str, Any]) -> None:
+        """Append one entry (numbered, timed) and make it durable."""
+        with self._lock:
+            full = {"id": len(self._entries) + 1, "at": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
+            if self.path is not None:
+                with self.path.open("a", encoding="utf-8") as out:
+                    out.write(json.dumps(full) + "\n")
+                    out.flush()
+                    os.fsync(out.fileno())
+            self._entries.append(full)
+
+    def page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """Entries newest first."""
+        with self._lock:
+            newest = list(reversed(self._entries))
+        return newest[offset : offset + limit], len(newest)
+
+
+def _quad_data(quads: Iterable[ox.Quad]) -> str:
+    """Quads as SPARQL QuadData, each term written by pyoxigraph: a named-graph quad becomes GRAPH <g> { s p o }."""
     parts = []
-    for quad in ox.parse(nquads, format=ox.RdfFormat.N_QUADS):
-        triple = ox.serialize([ox.Triple(quad.subject, quad.predicate, quad.object)], format=ox.RdfFormat.N_TRIPLES)
-        text = (triple or b"").decode().strip()
-        if isinstance(quad.graph_name, ox.DefaultGraph):
-            parts.append(text)
-        else:
-            parts.append(f"GRAPH {quad.graph_name} {{ {text} }}")
+    for quad in quads:
+        triple = f"{quad.subject} {quad.predicate} {quad.object} ."
+        parts.append(
+            triple if isinstance(quad.graph_name, ox.DefaultGraph) else f"GRAPH {quad.graph_name} {{ {triple} }}"
+        )
     return "\n".join(parts)

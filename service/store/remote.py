@@ -495,8 +495,8 @@ class RemoteStore(Store):
         added: Iterable[ox.Quad],
         removed: Iterable[ox.Quad],
         *,
-        expected: str,
-        entry: dict[str, Any],
+        expected: str | None,
+        entry: Mapping[str, Any],
         replaces: Mapping[GraphName, Sequence[ox.Quad]] | None = None,
     ) -> str:
         """Apply a delta if the dataset is still at version ``expected``; the new version, or StoreConflict.
@@ -504,6 +504,7 @@ class RemoteStore(Store):
         Blank nodes cannot be named in an update, so a graph losing statements about blank nodes must have
         its whole new content in ``replaces``; it is then cleared by a pattern and refilled.
         """
+        expected = expected if expected is not None else self.version_token()
         token = uuid.uuid4().hex
         added, removed = list(added), list(removed)
         replaces = replaces or {}
@@ -511,12 +512,12 @@ class RemoteStore(Store):
             raise Forbidden(f"the graph <{self.meta.value}> holds CareerKG's bookkeeping and cannot be written")
         guard = f"GRAPH {self.meta} {{ {DATASET} {VERSION} {ox.Literal(expected)} }}"
         operations = []
-        for graph in {q.graph_name for q in removed if _has_blank(q)}:
-            if graph not in replaces:
-                raise BlankNodeRemoval(
-                    "this change removes statements about blank nodes, which a remote store cannot name in an "
-                    "update; replace the whole graph instead (Graph Store PUT)"
-                )
+        if any(_has_blank(q) and q.graph_name not in replaces for q in removed):
+            raise BlankNodeRemoval(
+                "this change removes statements about blank nodes, which a remote store cannot name in an "
+                "update; replace the whole graph instead (Graph Store PUT)"
+            )
+        for graph in replaces:
             pattern = (
                 self._default("?s ?p ?o") if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph} {{ ?s ?p ?o }}"
             )
@@ -529,7 +530,7 @@ class RemoteStore(Store):
             operations.append(f"INSERT {{ {adding} }} WHERE {{ {guard} }}")
         change = ox.NamedNode(f"{self.meta.value}change/{token}")
         now = ox.Literal(datetime.now(UTC).isoformat(timespec="milliseconds"), datatype=XSD_DATETIME)
-        record = ox.Literal(json.dumps(entry))
+        record = ox.Literal(json.dumps(dict(entry)))
         operations.append(
             f"DELETE {{ {guard} }} INSERT {{ GRAPH {self.meta} {{ {DATASET} {VERSION} {ox.Literal(token)} . "
             f"{change} {RDF_TYPE} {CHANGE} ; {ENTRY} {record} ; {AT} {now} }} }} WHERE {{ {guard} }}"

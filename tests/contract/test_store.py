@@ -239,12 +239,26 @@ def test_quads_about_several_subjects(any_filled_store: Store) -> None:
     assert {q.subject for q in together} == {ai, ml}
 
 
-def test_a_shared_store_versions_its_writes(empty_store: Store) -> None:
-    """A store several processes write (remote) has a version token that every commit changes; the embedded
-    store, written by one process only, has none."""
+def test_a_commit_changes_the_version_and_is_logged(empty_store: Store) -> None:
+    """Every store versions its dataset and logs each commit with it, all or nothing."""
     first = empty_store.version_token()
-    if not empty_store.shared:
-        assert first is None
-        return
-    empty_store.add([quad("v", "p", ox.Literal("1"))])
-    assert empty_store.version_token() is not None
+    g = ox.NamedNode(EX + "g")
+    old, blank = (
+        quad("c", "p", ox.Literal("old"), g),
+        ox.Quad(ox.BlankNode(), ox.NamedNode(EX + "p"), ox.Literal("b"), g),
+    )
+    second = empty_store.commit([old, blank], [], expected=first, entry={"operation": "first", "who": "test"})
+    assert second != first
+    assert empty_store.version_token() == second
+    new = quad("c", "p", ox.Literal("new"), g)
+    # Removing a statement about a blank node: the graph is given whole.
+    third = empty_store.commit(
+        [new], [old], expected=second, entry={"operation": "second", "who": None}, replaces={g: [new]}
+    )
+    assert third not in (first, second)
+    assert set(empty_store.quads()) == {new}
+    entries, total = empty_store.change_entries(0, 10)
+    assert total == 2
+    assert [e["operation"] for e in entries] == ["second", "first"]  # newest first
+    assert all(e["at"] and e["id"] for e in entries)
+    assert empty_store.change_entries(1, 10)[0][0]["operation"] == "first"

@@ -209,8 +209,8 @@ def test_several_workers_serve_one_remote_store(server_factory, oxigraph_factory
         assert response.json()["label"] == "Worker Test"
 
 
-def test_workers_need_a_remote_store(cli) -> None:  # type: ignore[no-untyped-def]
-    result = cli("serve", "--store", "memory", "--workers", "2")
+def test_workers_need_a_remote_store() -> None:
+    result = run_cli("serve", "--store", "memory", "--workers", "2")
     assert result.code == 2
     assert "remote store" in result.err
 

@@ -1,0 +1,248 @@
+"""The served graph: the store, its query workers, the write path and validation, with no knowledge of HTTP.
+
+Views translate HTTP to calls on one ``ServedGraph`` and back; nothing here reads a request or an app.
+
+Untrusted input is read in query workers (``service.sparql.pool``): queries, updates (their deltas) and RDF
+documents. The guards in front of them (body size by the WSGI layer, nesting depth, DTD entities, literal length,
+the network policy) give clear 4xx answers; the workers are what no input can get past.
+
+Locks, always taken in this order, never the other way round:
+
+1. ``write_lock`` serialises writers: computing a delta, validating it, committing it.
+2. ``fork_gate`` is held while the store changes and while a worker is forked, so no worker is a copy of a
+   half-applied write.
+3. the pool's own condition guards its worker lists; it is never held while forking or waiting for a worker's
+   answer.
+
+Readers take none of them: queries run in workers, REST reads go to the store, which is safe for concurrent use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import pyoxigraph as ox
+
+from service import rdfio, writes
+from service.config import Settings
+from service.errors import CareerKGError, InputError, PayloadTooLarge
+from service.loading import ensure_filled
+from service.sparql import network
+from service.sparql.execute import QueryRequest, UpdateRequest, worker_job
+from service.sparql.network import NetworkPolicy, NetworkRefused, Route
+from service.sparql.pool import Answer, QueryPool
+from service.store import Binding, GraphName, Store, StoreConflict, StoreUnavailable
+from service.validation import Report, validate
+
+log = logging.getLogger(__name__)
+MAX_NESTING = 128  # groups, lists and expressions in a query or update; deeper ones are refused (400)
+
+
+class ServedGraph:
+    """The dataset CareerKG serves, and every way to read and change it."""
+
+    def __init__(self, store: Store, settings: Settings, *, filled: bool = True) -> None:
+        self.store = store
+        self.settings = settings
+        self.filled = filled
+        self.write_lock = threading.Lock()
+        self.fork_gate = threading.Lock()
+        self.pool = QueryPool(worker_job(store), size=settings.query_workers, fork_gate=self.fork_gate)
+        self.policy = NetworkPolicy.of(settings.network_allow, sandboxed=not store.shared and self.pool.sandbox)
+        # ETags name the dataset: the same on every process sharing a remote store, new for each embedded one.
+        digest = hashlib.sha256(store.location.encode()).hexdigest()[:8]
+        self.instance = digest if store.shared else uuid.uuid4().hex[:8]
+
+    # --- reading --------------------------------------------------------------------------------------
+
+    def version(self) -> str:
+        """The dataset version (a remote store is asked: other processes may have written)."""
+        return self.store.version_token()
+
+    def query(self, request: QueryRequest) -> Answer:
+        """Evaluate a query in a worker; stopped (503) at the query timeout."""
+        network.check_nesting(request.query, MAX_NESTING, "query")
+        route = self._route(request.query, update=False, base_iri=request.base_iri)
+        return self.pool.run(request.to_job(), self.settings.query_timeout, sandboxed=route is Route.SANDBOX)
+
+    def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> Any:
+        """Run one of CareerKG's own queries (fixed text, values as bindings) on the store."""
+        return self.store.query(sparql, bindings=bindings)
+
+    def graph_quads(self, graph: GraphName) -> Iterator[ox.Quad]:
+        """The quads of one graph."""
+        return self.store.quads(graph)
+
+    def graph_exists(self, graph: GraphName) -> bool:
+        """Whether a graph holds any triple (the default graph always exists)."""
+        return isinstance(graph, ox.DefaultGraph) or next(self.store.quads(graph), None) is not None
+
+    def size(self) -> int:
+        """The number of quads."""
+        return len(self.store)
+
+    def changes(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """The change log, newest first."""
+        return self.store.change_entries(offset, limit)
+
+    # --- untrusted documents -------------------------------------------------------------------------------
+
+    def parse(
+        self, data: bytes, fmt: ox.RdfFormat, *, source: str, base_iri: str | None, to_graph: GraphName | None = None
+    ) -> list[ox.Quad]:
+        """Parse a document a client sent, in a sandboxed worker; InputError (400) names where it is wrong."""
+        if fmt == ox.RdfFormat.RDF_XML and _declares_entities(data):
+            raise InputError("RDF/XML with entity declarations (<!ENTITY ...>) is not accepted", file=source)
+        job = {"job": "parse", "data": data, "format": fmt.media_type, "source": source, "base_iri": base_iri}
+        document = self._json_job(job, sandboxed=True)
+        quads = list(ox.parse(document["quads"].encode(), format=ox.RdfFormat.N_QUADS))
+        self._check_literals(quads)
+        if to_graph is not None:
+            quads = [ox.Quad(q.subject, q.predicate, q.object, to_graph) for q in quads]
+        return quads
+
+    def validate_document(self, quads: list[ox.Quad], *, with_current: bool) -> Report:
+        """Validate quads alone, or as a change to the current graph (touched nodes only)."""
+        if with_current:
+            return writes.validate_change(self.store, writes.delta_of_quads(self.store, added=quads))
+        return validate(rdfio.to_graph(quads))
+
+    # --- writing ---------------------------------------------------------------------------------------------
+
+    def update(self, request: UpdateRequest) -> Report:
+        """Apply a SPARQL update in one transaction, if the graph it produces conforms."""
+        text = request.text()
+        network.check_nesting(text, MAX_NESTING, "update")
+        route = self._route(text, update=True, base_iri=request.base_iri)
+
+        def compute() -> writes.Delta:
+            job = {"job": "update", "update": text, "base_iri": request.base_iri}
+            return writes.Delta.from_json(self._json_job(job, sandboxed=route is Route.SANDBOX))
+
+        return self._write(compute, "sparql-update", request.user)
+
+    def replace_graph(self, graph: GraphName, quads: Iterable[ox.Quad], user: str | None) -> Report:
+        """Replace one graph's content (Graph Store PUT), if the result conforms."""
+        quads = list(quads)
+        return self._write(lambda: writes.delta_of_replace(self.store, graph, quads), "graph-store PUT", user)
+
+    def add(self, quads: Iterable[ox.Quad], user: str | None, operation: str = "graph-store POST") -> Report:
+        """Add quads, if the result conforms."""
+        quads = list(quads)
+        return self._write(lambda: writes.delta_of_quads(self.store, added=quads), operation, user)
+
+    def drop_graph(self, graph: GraphName, user: str | None) -> Report:
+        """Remove one graph's content (Graph Store DELETE), if the result conforms."""
+        return self._write(lambda: writes.delta_of_replace(self.store, graph, []), "graph-store DELETE", user)
+
+    def edit(self, build: Callable[[Store], writes.Delta], user: str | None, operation: str) -> Report:
+        """Apply the delta ``build`` computes from the store (REST writes), if the result conforms."""
+        return self._write(lambda: build(self.store), operation, user)
+
+    def _write(self, compute: Callable[[], writes.Delta], operation: str, user: str | None) -> Report:
+        """Compute, validate and commit a change; on a shared store, again if another process won the race."""
+        attempts = 3 if self.store.shared else 1
+        for attempt in range(attempts):
+            with self.write_lock:
+                delta = compute()
+                self._check_literals(delta.added)
+                try:
+                    report = writes.commit(self.store, delta, operation=operation, user=user, gate=self.fork_gate)
+                except StoreConflict:
+                    if attempt == attempts - 1:
+                        raise
+                    continue
+                if (delta.added or delta.removed) and not self.store.shared:
+                    self.pool.invalidate()  # workers forked before the commit would answer from the old data
+                return report
+        raise AssertionError("unreachable")
+
+    # --- guards -------------------------------------------------------------------------------------------------
+
+    def _route(self, text: str, *, update: bool, base_iri: str | None) -> Route:
+        """Where to evaluate a request (NetworkRefused if it would reach a target not allowed); a syntax error is
+        reported first, as the protocol's tests expect."""
+        try:
+            return self.policy.route(text, update=update, base_iri=base_iri, targets=self._targets)
+        except CareerKGError as refused:
+            if refused.status != NetworkRefused.status:
+                raise
+            self._json_job({"job": "syntax", "text": text, "update": update, "base_iri": base_iri}, sandboxed=True)
+            raise
+
+    def _targets(self, text: str, update: bool, base_iri: str | None) -> list[tuple[str, str | None]]:
+        job = {"job": "targets", "text": text, "update": update, "base_iri": base_iri}
+        return [(op, iri) for op, iri in self._json_job(job, sandboxed=True)["targets"]]
+
+    def _json_job(self, job: dict[str, Any], *, sandboxed: bool) -> dict[str, Any]:
+        """Run a job whose answer is one JSON document; its problem, if it has one, raised as an error."""
+        answer = self.pool.run(job, self.settings.query_timeout, sandboxed=sandboxed)
+        if answer.head.problem is not None:
+            raise _error(answer.head.problem)
+        document: dict[str, Any] = json.loads(answer.read())
+        return document
+
+    def _check_literals(self, quads: Iterable[ox.Quad]) -> None:
+        limit = self.settings.max_literal
+        for quad in quads:
+            if isinstance(quad.object, ox.Literal) and len(quad.object.value) > limit:
+                raise PayloadTooLarge(
+                    f"a literal of {len(quad.object.value):,} characters is longer than the {limit:,} this server "
+                    "accepts (CAREERKG_MAX_LITERAL)"
+                )
+
+    # --- lifecycle ------------------------------------------------------------------------------------------
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether the store answers and holds data (a remote store that was down is filled when back)."""
+        self.store.ping()
+        if not self.filled:
+            with self.write_lock, self.fork_gate:
+                ensure_filled(self.store, self.settings.data)
+                self.filled = True
+        if self.store.is_empty():
+            return False, "empty"
+        return True, "ready"
+
+    def close(self) -> None:
+        """Stop workers and release the store."""
+        self.pool.close()
+        self.store.close()
+
+
+def open_served(settings: Settings, store: Store | None = None) -> ServedGraph:
+    """Open the configured store (or serve ``store``), fill it if empty, and serve it.
+
+    A remote store that does not answer yet does not stop the service: /ready says 503 until it does, and it
+    is filled then if it is empty.
+    """
+    store = store if store is not None else settings.open_store()
+    filled = True
+    try:
+        ensure_filled(store, settings.data)
+    except StoreUnavailable as exc:
+        log.warning("%s; serving anyway, /ready answers 503 until the store is back", exc.message)
+        filled = False
+    except StoreConflict:
+        # Another process (a sibling worker, another instance) filled the shared store first.
+        if store.is_empty():
+            raise
+    return ServedGraph(store, settings, filled=filled)
+
+
+def _declares_entities(data: bytes) -> bool:
+    return any(mark in data for mark in (b"<!ENTITY", "<!ENTITY".encode("utf-16-le"), "<!ENTITY".encode("utf-16-be")))
+
+
+def _error(problem: Mapping[str, Any]) -> CareerKGError:
+    """The error a worker's problem document stands for (its status, title and detail)."""
+    error = CareerKGError(str(problem.get("detail", "")))
+    error.status = int(problem.get("status", 500))
+    error.title = str(problem.get("title", "Error"))
+    return error
