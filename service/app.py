@@ -11,6 +11,8 @@ from flask_openapi3.openapi import OpenAPI
 
 from service import graph, metrics, problems
 from service.config import Settings
+from service.jsonbody import BoundedJSONProvider
+from service.limits import BodyLimit
 from service.store import Store
 
 __version__ = "0.1.0"
@@ -39,8 +41,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, store: Sto
         validation_error_status=400,
         validation_error_callback=problems.validation_error,
     )
+    app.json = BoundedJSONProvider(app)
     app.config["CAREERKG"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
+    app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_body)  # type: ignore[method-assign]
     served = graph.init_app(app, settings, store)
     problems.init_app(app)
     metrics.init_app(app, lambda: served.pool.timeouts)

@@ -34,10 +34,16 @@ def public(message: str) -> str:
     return _INTERNAL.sub("", message)
 
 
+def problem_document(status: int, title: str, detail: str, **extra: object) -> dict[str, object]:
+    """An RFC 9457 problem document."""
+    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
 def problem(status: int, title: str, detail: str, **extra: object) -> Response:
     """A problem+json response."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    body.update({k: v for k, v in extra.items() if v is not None})
+    body = problem_document(status, title, detail, **extra)
     if request:
         body.setdefault("instance", request.path)
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -69,23 +71,34 @@ PLAIN: dict[str, dict[str, str]] = {
 }
 
 
+# What a body's statements replace: predicate -> the languages replaced (None: every statement of it).
+Covered = dict[str, set[str] | None]
+
+
 def statements(
     kind: str, slug: str, body: ResourceWrite, *, partial: bool
-) -> tuple[ox.NamedNode, list[ox.Quad], set[str]]:
-    """The resource's statements from a body, and the predicates they cover (all of them unless partial)."""
+) -> tuple[ox.NamedNode, list[ox.Quad], Covered]:
+    """The resource's statements from a body, and what they replace (everything about it unless partial)."""
     subject = ox.NamedNode(iri(kind, slug))
     quads: list[ox.Quad] = []
-    covered: set[str] = set()
+    covered = _Covered()
 
     def add(predicate: str, obj: ox.NamedNode | ox.Literal) -> None:
         quads.append(ox.Quad(subject, ox.NamedNode(predicate), obj))
 
-    def texts(predicate: str, values: dict[str, str] | None) -> None:
+    def tagged(text: str, lang: str, field_name: str) -> ox.Literal:
+        try:
+            return ox.Literal(text, language=lang)
+        except ValueError:
+            raise BadRequest(f"{field_name}: {lang!r} is not a language tag (BCP 47, e.g. en, de, pt-BR)") from None
+
+    def texts(predicate: str, values: dict[str, str | None] | None, field_name: str) -> None:
         if values is None:
             return
-        covered.add(predicate)
+        covered.languages(predicate, values)  # a language map merges: only its languages are replaced
         for lang, text in values.items():
-            add(predicate, ox.Literal(text, language=lang))
+            if text is not None:  # null: the language is removed
+                add(predicate, tagged(text, lang, field_name))
 
     if not partial:
         covered.add(RDF + "type")
@@ -97,13 +110,13 @@ def statements(
         if kind == "skill":
             covered.add(SKOS + "inScheme")
             add(SKOS + "inScheme", ox.NamedNode(SKILL_SCHEME))
-    texts(RDFS + "label", body.label)
-    texts(DCTERMS + "description", body.description)
+    texts(RDFS + "label", body.label, "label")
+    texts(DCTERMS + "description", body.description, "description")
     if body.alt_labels is not None:
-        covered.add(SKOS + "altLabel")
+        covered.languages(SKOS + "altLabel", body.alt_labels)
         for lang, labels in body.alt_labels.items():
             for text in labels:
-                add(SKOS + "altLabel", ox.Literal(text, language=lang))
+                add(SKOS + "altLabel", tagged(text, lang, "alt_labels"))
     if body.sources is not None:
         covered.add(DCTERMS + "source")
         for source in body.sources:
@@ -115,6 +128,16 @@ def statements(
                 add(SKOS + "exactMatch", ox.NamedNode(match))
             except ValueError:
                 raise BadRequest(f"exact_matches: {match!r} is not an IRI") from None
+    _links_and_values(kind, body, add, covered)
+    if not partial:
+        return subject, quads, {}  # everything about the resource is replaced
+    return subject, quads, covered.replaced
+
+
+def _links_and_values(
+    kind: str, body: ResourceWrite, add: Callable[[str, ox.NamedNode | ox.Literal], None], covered: _Covered
+) -> None:
+    """The statements of a body's ``links`` and ``values`` fields."""
     known_links = LINKS[kind]
     for name, ids in (body.links or {}).items():
         link = known_links.get(name)
@@ -138,7 +161,30 @@ def statements(
         else:
             known = sorted([*known_texts, *known_plain])
             raise BadRequest(f"values: unknown field {name!r} for a {kind}; known: {', '.join(known) or 'none'}")
-    return subject, quads, covered
+
+
+class _Covered:
+    """What a body replaces, gathered field by field."""
+
+    def __init__(self) -> None:
+        self.replaced: Covered = {}
+
+    def add(self, predicate: str) -> None:
+        self.replaced[predicate] = None
+
+    def languages(self, predicate: str, values: dict[str, Any]) -> None:
+        current = self.replaced.get(predicate, set())
+        if current is not None:
+            self.replaced[predicate] = current | {lang.lower() for lang in values}
+
+
+def _replaced(quad: ox.Quad, covered: Covered) -> bool:
+    if quad.predicate.value not in covered:
+        return False
+    languages = covered[quad.predicate.value]
+    if languages is None:
+        return True
+    return isinstance(quad.object, ox.Literal) and (quad.object.language or "").lower() in languages
 
 
 def _node(kind: str, slug: str, field_name: str) -> ox.NamedNode:
@@ -160,7 +206,7 @@ def patch_delta(store: Store, kind: str, slug: str, body: ResourceWrite) -> Delt
     """Replace the statements of the fields given; keep the rest."""
     base = store.version_token()
     subject, quads, covered = statements(kind, slug, body, partial=True)
-    removed = [q for q in store.quads_of(subject=subject) if q.predicate.value in covered]
+    removed = [q for q in store.quads_of(subject=subject) if _replaced(q, covered)]
     return delta_of_quads(store, added=quads, removed=removed, base=base)
 
 

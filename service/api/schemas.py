@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 LANG = r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$"
@@ -381,19 +381,37 @@ class Problem(BaseModel):
 # --- writes ---------------------------------------------------------------------------------
 
 
+# BCP 47 as RDF 1.1 allows it in a language-tagged string; text that is not empty or only white space.
+LanguageTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$", max_length=35)]
+Text = Annotated[str, StringConstraints(pattern=r"\S")]
+
+
 class ResourceWrite(Strict):
     """A resource as a curator writes it. PUT replaces every statement about it; PATCH replaces only the
-    fields given. Link fields take ids of the linked kind; see each route for the fields it knows."""
+    fields given, and in a language map only the languages given (``null`` removes one). Link fields take ids of
+    the linked kind; see each route for the fields it knows. The shapes require an English label and an English
+    description of every resource, and say what else each kind needs (a role's essential skills, say): a PUT
+    without them is refused with 422 and the SHACL results."""
 
-    label: dict[str, str] | None = Field(None, description="Label per language; exactly one in English.")
-    alt_labels: dict[str, list[str]] | None = Field(None, description="Alternative labels per language.")
-    description: dict[str, str] | None = Field(None, description="Description per language; English required.")
+    label: dict[LanguageTag, Text | None] | None = Field(
+        None,
+        description="Label per language (BCP 47 tag -> text); exactly one in English. PATCH: a null removes one.",
+        examples=[{"en": "JAX", "de": "JAX"}],
+    )
+    alt_labels: dict[LanguageTag, list[Text]] | None = Field(
+        None, description="Alternative labels per language. PATCH: the languages given are replaced, [] removes."
+    )
+    description: dict[LanguageTag, Text | None] | None = Field(
+        None,
+        description="Description per language; English required. PATCH: a null removes one language.",
+        examples=[{"en": "A library for numerical computing and machine learning."}],
+    )
     sources: list[str] | None = Field(None, description="Ids of the source documents the facts come from.")
     exact_matches: list[str] | None = Field(None, description="IRIs of the same thing elsewhere (Wikidata, ESCO).")
     links: dict[str, list[str]] | None = Field(
         None, description='Link field -> ids, e.g. {"essential_skills": ["programming"]}.'
     )
-    values: dict[str, list[str]] | None = Field(
+    values: dict[str, list[Text]] | None = Field(
         None, description='Text field -> English texts, e.g. {"strengths": ["fast"]}.'
     )
 

@@ -18,7 +18,7 @@ from service import auth
 from service.api import editing
 from service.api import schemas as s
 from service.api.catalog import COLLECTIONS, Catalog, Entry, Index, iri
-from service.errors import NotFound
+from service.errors import CareerKGError, NotFound
 from service.graph import current_version, forget_version, get_graph
 from service.namespaces import CKG, CREDENTIAL_KINDS
 from service.store import Store
@@ -60,7 +60,9 @@ def catalog() -> tuple[Catalog, Index]:
 
 
 def _etag() -> str:
-    variant = hashlib.sha256(f"{request.full_path}|{request.headers.get('Accept', '')}".encode()).hexdigest()[:16]
+    # What the answer depends on besides the data: the URL, Accept, and (the change log) who asks.
+    asked = f"{request.full_path}|{request.headers.get('Accept', '')}|{request.headers.get('Authorization', '')}"
+    variant = hashlib.sha256(asked.encode()).hexdigest()[:16]
     return f'"{get_graph().instance}-{current_version()}-{variant}"'
 
 
@@ -73,6 +75,13 @@ def _not_modified() -> Response | None:
         response.headers["Cache-Control"] = "public, no-cache"
         return response
     return None
+
+
+@bp.before_request
+def _writers_first() -> None:
+    """A write without a valid token is 401/403 before its body is looked at (no 400 to someone not allowed)."""
+    if request.method in ("PUT", "PATCH", "DELETE", "POST") and request.endpoint != "api.match":
+        auth.require_writer(request, current_app.config["CAREERKG"])
 
 
 def reply(body: dict[str, Any]) -> Response:
@@ -359,7 +368,12 @@ for _collection, _kind in COLLECTIONS.items():
 
 @bp.get("/changes", tags=[EDITING], responses={200: s.ChangePage}, summary="The change log, newest first")
 def changes(query: s.ChangesQuery) -> Response:
+    """Who wrote is shown to writers only (the request carries a write token); others see what changed."""
     entries, total = get_graph().changes(query.offset, query.limit)
+    try:
+        auth.require_writer(request, current_app.config["CAREERKG"])
+    except CareerKGError:
+        entries = [{**entry, "who": None} for entry in entries]
     return reply(envelope(entries, total, query.limit, query.offset))
 
 

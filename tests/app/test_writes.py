@@ -315,7 +315,12 @@ def test_change_log_names_who_did_what(site_factory: Callable[..., Site], tmp_pa
         ).status_code
         == 200
     )
-    log = server.http.get(server.url + "/api/v1/changes", timeout=30).json()
+    anonymous = server.http.get(server.url + "/api/v1/changes", timeout=30).json()
+    assert [entry["who"] for entry in anonymous["items"]] == [None, None]  # names are for writers' eyes
+    assert anonymous["items"][0]["operation"] == "rest PATCH tool/jax"
+    log = server.http.get(
+        server.url + "/api/v1/changes", headers={"Authorization": "Bearer bob-secret"}, timeout=30
+    ).json()
     first, second = log["items"][1], log["items"][0]  # newest first
     assert (first["who"], first["operation"], first["added"]) == ("alice", "rest PUT tool/jax", 6)
     assert (second["who"], second["operation"], second["added"], second["removed"]) == (

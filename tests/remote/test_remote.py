@@ -117,7 +117,7 @@ def test_two_instances_see_each_others_writes(server_factory, oxigraph_factory) 
     assert "jax-test" in {item["id"] for item in after.json()["items"]}
     detail = requests.get(second.url + "/api/v1/tools/jax-test", timeout=10).json()
     assert detail["label"] == "JAX Test"
-    changes = requests.get(second.url + "/api/v1/changes", timeout=10).json()
+    changes = requests.get(second.url + "/api/v1/changes", headers=AUTH, timeout=10).json()
     assert changes["items"][0]["operation"] == "rest PUT tool/jax-test"
     assert changes["items"][0]["who"]
 

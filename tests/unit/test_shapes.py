@@ -71,6 +71,12 @@ BREAKS = {
         ID + "tool/keras",
         "rdfs:label",
     ),
+    "label-blank": Break(
+        "LabelledResourceShape",
+        'DELETE DATA { tool:keras rdfs:label "Keras"@en } ; INSERT DATA { tool:keras rdfs:label " \\t "@en }',
+        ID + "tool/keras",
+        "rdfs:label|skos:altLabel|dcterms:description",
+    ),
     "description-missing": Break(
         "LabelledResourceShape",
         "DELETE WHERE { skill:robotics dcterms:description ?d }",
