@@ -287,7 +287,7 @@ def cmd_derive_transitions(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve the app with gunicorn (one worker for the embedded store, which belongs to one process)."""
+    """Serve the app with granian (one worker for the embedded store, which belongs to one process)."""
     settings = _settings(
         args,
         host=args.host,

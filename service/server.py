@@ -1,73 +1,79 @@
-"""Running the app under gunicorn: N threads; one process for the embedded store, N for a remote one."""
+"""Running the app under granian: HTTP parsed in Rust, the app in a pool of Python threads per worker process.
+
+Chosen by measurement (bench/server_stacks.py, README "Performance"): granian answers the same app faster than
+gunicorn, and it reads request lines and headers outside the Python threads, with a timeout, so silent or
+slow-header connections do not hold a thread. Slow request *bodies* do hold one: docs/deployment.md puts a
+buffering proxy in front for the open internet.
+
+The worker process builds the app from the settings the command line resolved, handed over in one environment
+variable (the worker is a new process). A worker that cannot start (data that does not conform, a store that
+cannot be opened) prints why and exits; granian then stops with a non-zero status.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
-
-from flask import Flask
-from gunicorn.app.base import BaseApplication
 
 from service.config import Settings
 from service.errors import CareerKGError, ValidationFailed
 from service.validation import Report
 
-WORKER_BOOT_ERROR = 3  # gunicorn stops the master when a worker exits with this status
+_SETTINGS = "CAREERKG_SERVE_SETTINGS"
+HEADER_READ_TIMEOUT_MS = 10_000  # a client has 10 s to send its request line and headers
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        super().__init__()
+def load_app() -> Any:
+    """The app for one granian worker (a factory: granian calls it in the worker process)."""
+    from service.app import create_app
 
-    def load_config(self) -> None:
-        options: dict[str, Any] = {
-            "bind": f"{self.settings.host}:{self.settings.port}",
-            "workers": self.settings.workers,
-            "worker_class": "gthread",
-            "threads": self.settings.threads,
-            "timeout": max(30, int(self.settings.query_timeout * 3)),
-            "graceful_timeout": 10,
-            "accesslog": "-",
-            "errorlog": "-",
-            "loglevel": "info",
-            "proc_name": "careerkg",
-            # Long SPARQL GET queries are normal; the app bounds URLs by CAREERKG_MAX_BODY (414).
-            "limit_request_line": 0,
-        }
-        # gunicorn 23+ opens a control socket in the home folder; several servers would share it.
-        options["control_socket_disable"] = True
-        for key, value in options.items():
-            if key in self.cfg.settings:
-                self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        from service.app import create_app
-
-        try:
-            return create_app(self.settings)
-        except ValidationFailed as exc:
-            report = exc.report
-            if isinstance(report, Report):
-                print(report.to_text(), file=sys.stderr)
-            print(
-                f"careerkg serve: the data does not conform to the shapes: {exc.message}", file=sys.stderr, flush=True
-            )
-            sys.exit(WORKER_BOOT_ERROR)
-        except CareerKGError as exc:
-            print(f"careerkg serve: error: {exc.message}", file=sys.stderr, flush=True)
-            sys.exit(WORKER_BOOT_ERROR)
+    raw = json.loads(os.environ[_SETTINGS])
+    raw["data"] = tuple(Path(p) for p in raw["data"])
+    raw["network_allow"] = tuple(raw["network_allow"])
+    settings = Settings(**raw)
+    try:
+        return create_app(settings)
+    except ValidationFailed as exc:
+        if isinstance(exc.report, Report):
+            print(exc.report.to_text(), file=sys.stderr)
+        print(f"careerkg serve: the data does not conform to the shapes: {exc.message}", file=sys.stderr, flush=True)
+    except CareerKGError as exc:
+        print(f"careerkg serve: error: {exc.message}", file=sys.stderr, flush=True)
+    sys.exit(3)
 
 
 def serve(settings: Settings) -> int:
     """Serve until stopped; the exit status of the server."""
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+
+    values = dataclasses.asdict(settings)
+    values["data"] = [str(p) for p in settings.data]
+    os.environ[_SETTINGS] = json.dumps(values)
     print(
         f"careerkg: serving store {settings.store} on http://{settings.host}:{settings.port}/",
         file=sys.stderr,
         flush=True,
     )
+    server = Granian(
+        "service.server:load_app",
+        factory=True,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.WSGI,
+        http=HTTPModes.http1,
+        workers=settings.workers,
+        blocking_threads=settings.threads,
+        http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),
+        log_access=True,
+    )
     try:
-        _Gunicorn(settings).run()
+        server.serve()
     except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int) else 1
     return 0
