@@ -29,7 +29,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from service import rdfio, writes
+from service import jsonbody, rdfio, writes
 from service.config import Settings
 from service.errors import CareerKGError, InputError, PayloadTooLarge
 from service.loading import ensure_filled
@@ -99,6 +99,7 @@ class ServedGraph:
         """Parse a document a client sent, in a sandboxed worker; InputError (400) names where it is wrong."""
         if fmt == ox.RdfFormat.RDF_XML and _declares_entities(data):
             raise InputError("RDF/XML with entity declarations (<!ENTITY ...>) is not accepted", file=source)
+        _check_depth(data, fmt, source)
         job = {"job": "parse", "data": data, "format": fmt.media_type, "source": source, "base_iri": base_iri}
         document = self._json_job(job, sandboxed=True)
         quads = list(ox.parse(document["quads"].encode(), format=ox.RdfFormat.N_QUADS))
@@ -234,6 +235,22 @@ def open_served(settings: Settings, store: Store | None = None) -> ServedGraph:
         if store.is_empty():
             raise
     return ServedGraph(store, settings, filled=filled)
+
+
+def _check_depth(data: bytes, fmt: ox.RdfFormat, source: str) -> None:
+    """400 for Turtle/TriG lists and blank nodes, or JSON-LD objects, nested deeper than MAX_NESTING."""
+    if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.N3):
+        if network.nesting_depth(data.decode("utf-8", errors="replace")) > MAX_NESTING:
+            raise InputError(f"lists and blank nodes nest more than {MAX_NESTING} deep", file=source)
+    elif fmt == ox.RdfFormat.JSON_LD:
+        try:
+            too_deep = jsonbody.depth(json.loads(data)) > MAX_NESTING
+        except RecursionError:
+            too_deep = True
+        except ValueError:
+            return  # not JSON: the parser says where
+        if too_deep:
+            raise InputError(f"the JSON-LD nests objects and arrays more than {MAX_NESTING} deep", file=source)
 
 
 def _declares_entities(data: bytes) -> bool:

@@ -115,24 +115,31 @@ class _Worker:
         self.sandboxed = sandboxed
         self.alive = True
 
-    def kill(self) -> str | None:
-        """Stop the process; how it ended if it had died by itself (the signal's name)."""
+    def kill(self, *, dying: bool = False) -> str | None:
+        """Stop the process; how it ended if it had died by itself (the signal's name).
+
+        ``dying``: its pipe was found closed, so it is exiting; give it a moment to be reaped as it ended.
+        """
         if not self.alive:
             return None
         self.alive = False
         for fd in (self.requests, self.responses):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        ended: str | None = None
-        with contextlib.suppress(ChildProcessError):
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid and os.WIFSIGNALED(status):
-                ended = signal.Signals(os.WTERMSIG(status)).name
-        with contextlib.suppress(ProcessLookupError):
+        deadline = time.monotonic() + (1.0 if dying else 0.0)
+        try:
+            while True:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:  # reaped: its number may be reused from now on, so it is not signalled
+                    return signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else None
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.005)
             os.kill(self.pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
-        return ended
+        except (ChildProcessError, ProcessLookupError):
+            pass
+        return None
 
 
 class QueryPool:
@@ -215,7 +222,7 @@ class QueryPool:
         with self._cond:
             self._workers.discard(worker)
             self._cond.notify()
-        ended = worker.kill()
+        ended = worker.kill(dying=True)
         log.warning("a query worker died on a request (%s)", ended or "exited")
         return WorkerCrashed(
             f"the worker evaluating this request stopped ({ended or 'it exited'}): the input is nested too deeply "

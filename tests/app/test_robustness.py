@@ -1,0 +1,148 @@
+"""No request can crash the service, make it answer 5xx, or change data it should not (issue #20), in process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import requests
+
+from tests.inprocess import Site
+from tests.robustness_corpus import AUTH, CORPUS, JSON_W, Bad
+from tests.support import WRITE_TOKEN
+
+
+def dump(site: Site) -> set[str]:
+    response = site.http.post(
+        site.url + "/sparql",
+        data=b"CONSTRUCT { ?s ?p ?o } WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
+        headers={"Content-Type": "application/sparql-query", "Accept": "application/n-triples"},
+        timeout=60,
+    )
+    assert response.status_code == 200
+    return set(response.text.splitlines())
+
+
+def send(site: Site, bad: Bad) -> requests.Response:
+    return site.http.request(bad.method, site.url + bad.path, data=bad.body, headers=bad.headers, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def guarded(filled_store: object) -> Site:
+    """One app for the corpus; it must end with exactly the data it began with."""
+    from service.app import create_app
+    from service.store import EmbeddedStore
+
+    store = EmbeddedStore()
+    store.add(filled_store.quads())  # type: ignore[attr-defined]
+    return Site(create_app({"store": "memory", "write_token": WRITE_TOKEN}, store=store))
+
+
+@pytest.mark.parametrize("bad", CORPUS, ids=lambda b: b.name)
+def test_bad_input_gets_no_5xx_and_changes_nothing(guarded: Site, bad: Bad) -> None:
+    before = dump(guarded)
+    response = send(guarded, bad)
+    assert response.status_code < 500, f"{bad.name}: {response.status_code} {response.text[:300]}"
+    if response.status_code >= 400 and response.content:
+        assert response.headers["Content-Type"] == "application/problem+json", bad.name
+        assert response.json()["detail"], bad.name
+    assert dump(guarded) == before, f"{bad.name} changed the data"
+    assert guarded.http.get(guarded.url + "/health", timeout=10).status_code == 200
+
+
+def test_the_corpus_attacks_every_route_that_takes_input(guarded: Site) -> None:
+    """Every route with a path variable or a request body is attacked by at least one entry of the corpus."""
+    attacked = {bad.path.split("?")[0] for bad in CORPUS}
+    for rule in guarded.app.url_map.iter_rules():
+        takes_body = bool((rule.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"})
+        if "<" not in rule.rule and not takes_body:
+            continue
+        if rule.rule.startswith(("/docs", "/static")):
+            continue  # files served as they are
+        fixed = rule.rule.split("<")[0]
+        assert any(path.startswith(fixed) for path in attacked), rule.rule
+
+
+# --- the reproductions of issue #20, one by one ------------------------------------------------------
+
+
+def test_deep_json_ld_to_validate_is_400_not_a_crash(guarded: Site) -> None:
+    body = b'{"a":' * 5000 + b"1" + b"}" * 5000
+    response = guarded.http.post(
+        guarded.url + "/validate", data=body, headers={"Content-Type": "application/ld+json"}, timeout=60
+    )
+    assert response.status_code == 400
+    assert "deep" in response.json()["detail"] or "nested" in response.json()["detail"]
+
+
+def test_a_billion_laughs_is_refused_before_it_is_parsed(guarded: Site) -> None:
+    laughs = next(b for b in CORPUS if b.name == "validate-laughs")
+    response = send(guarded, laughs)
+    assert response.status_code == 400
+    assert "entity" in response.json()["detail"]
+
+
+def test_a_literal_over_the_limit_is_413(site_factory: Callable[..., Site]) -> None:
+    small = site_factory(write_token=WRITE_TOKEN, max_literal=100)
+    body = {"label": {"en": "x" * 101}, "description": {"en": "d"}, "sources": ["ai-engineer-vs-ml-engineer"]}
+    response = small.http.put(small.url + "/api/v1/tools/long", json=body, headers=AUTH, timeout=30)
+    assert response.status_code == 413
+    assert "CAREERKG_MAX_LITERAL" in response.json()["detail"]
+    turtle = b'<http://e/s> <http://e/p> "' + b"y" * 101 + b'" .'
+    graph = small.http.put(
+        small.url + "/graph-store?graph=http://e/g", data=turtle, headers={"Content-Type": "text/turtle", **AUTH}
+    )
+    assert graph.status_code == 413
+
+
+def test_patch_of_a_language_map_merges_and_null_removes(site_factory: Callable[..., Site]) -> None:
+    site = site_factory(write_token=WRITE_TOKEN)
+    url = site.url + "/api/v1/roles/ai-engineer"
+    before = site.http.get(url, params={"lang": "de"}, timeout=30).json()["label"]
+    assert before != site.http.get(url, timeout=30).json()["label"]  # a German label exists
+    changed = site.http.patch(url, json={"label": {"fr": "Ingénieur IA"}}, headers=AUTH, timeout=30)
+    assert changed.status_code == 200, changed.text
+    assert site.http.get(url, params={"lang": "fr"}, timeout=30).json()["label"] == "Ingénieur IA"
+    assert site.http.get(url, params={"lang": "de"}, timeout=30).json()["label"] == before  # untouched
+    assert site.http.get(url, timeout=30).json()["label"] == "AI Engineer"
+    removed = site.http.patch(url, json={"label": {"de": None}}, headers=AUTH, timeout=30)
+    assert removed.status_code == 200, removed.text
+    assert site.http.get(url, params={"lang": "de"}, timeout=30).json()["label"] == "AI Engineer"  # fallback
+    refused = site.http.patch(url, json={"label": {"en": None}}, headers=AUTH, timeout=30)
+    assert refused.status_code == 422  # the shapes need an English label
+    assert site.http.get(url, timeout=30).json()["label"] == "AI Engineer"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("PUT", "/api/v1/tools/x"), ("PATCH", "/api/v1/tools/keras"), ("DELETE", "/api/v1/tools/x")]
+)
+def test_a_write_without_a_token_is_401_before_its_body_is_read(guarded: Site, method: str, path: str) -> None:
+    response = guarded.http.request(
+        method, guarded.url + path, data=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 401
+    wrong = guarded.http.request(
+        method, guarded.url + path, data=b"{not json", headers={**JSON_W, "Authorization": "Bearer nope"}
+    )
+    assert wrong.status_code == 403
+
+
+def test_ready_names_no_path_or_url(site_factory: Callable[..., Site], tmp_path: object) -> None:
+    site = site_factory()
+    body = site.http.get(site.url + "/ready", timeout=10).json()
+    assert body["status"] == "ready"
+    assert set(body) == {"status", "quads"}
+
+
+def test_a_timed_out_query_before_its_first_bytes_is_503(site_factory: Callable[..., Site]) -> None:
+    slow = site_factory(query_timeout=1)
+    response = slow.http.post(
+        slow.url + "/sparql",
+        data=b"SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
+        headers={"Content-Type": "application/sparql-query", "Accept": "text/csv"},
+        timeout=60,
+    )
+    assert response.status_code == 503
+    assert response.json()["title"] == "Query timeout"
+    metrics = slow.http.get(slow.url + "/metrics", timeout=10).text
+    assert "careerkg_query_timeouts_total 1.0" in metrics

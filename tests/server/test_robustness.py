@@ -1,0 +1,217 @@
+"""A real server process under attack (issue #20): bad input, concurrency, slow and silent clients, timeouts.
+
+Timings are bounds on hangs (request timeouts), never measured figures: bench/ measures latency.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.robustness_corpus import AUTH, CORPUS
+from tests.support import WRITE_TOKEN, Server
+
+
+def worker_pids(server: Server) -> list[str]:
+    """The server's worker processes (children of the one started)."""
+    return Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
+
+
+def count(server: Server) -> int:
+    query = "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+    response = requests.get(server.url + "/sparql", params={"query": query}, timeout=30)
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def test_the_corpus_kills_no_process_and_gets_no_5xx(server: Server) -> None:
+    workers, before = worker_pids(server), count(server)
+    statuses: dict[str, int] = {}
+    for bad in CORPUS:
+        response = requests.request(bad.method, server.url + bad.path, data=bad.body, headers=bad.headers, timeout=60)
+        statuses[bad.name] = response.status_code
+    failed = {name: status for name, status in statuses.items() if status >= 500}
+    assert not failed
+    assert server.proc.poll() is None
+    assert worker_pids(server) == workers  # the same worker process: none died and was replaced
+    assert count(server) == before
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", 400),
+        (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", 400),
+        (b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Bad: \x00\r\n\r\n", 400),
+        (b"NONSENSE\r\n\r\n", 400),
+    ],
+)
+def test_malformed_http_is_refused(server: Server, request_text: bytes, expected: int) -> None:
+    with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=10) as sock:
+        sock.sendall(request_text)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 4"), answer[:100]
+    assert requests.get(server.url + "/health", timeout=10).status_code == 200
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_writes_nothing(server_factory: Callable[..., Server]) -> None:
+    server = server_factory(
+        "--store", "memory", env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN, "CAREERKG_MAX_BODY": "1000000"}
+    )
+    before = count(server)
+
+    def chunks() -> Iterator[bytes]:  # ~1.2 MB of N-Triples, sent chunked (no Content-Length)
+        for i in range(12000):
+            yield f'<http://e/s{i}> <http://e/p> "{i}" .\n'.encode() * 3
+
+    response = requests.put(
+        server.url + "/graph-store?graph=http://e/big",
+        data=chunks(),
+        headers={"Content-Type": "application/n-triples", **AUTH},
+        timeout=60,
+    )
+    assert response.status_code == 413
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert count(server) == before
+    small = requests.put(
+        server.url + "/graph-store?graph=http://e/small",
+        data=iter([b'<http://e/s> <http://e/p> "1" .\n', b'<http://e/s> <http://e/p> "2" .\n']),
+        headers={"Content-Type": "application/n-triples", **AUTH},
+        timeout=60,
+    )
+    assert small.status_code == 201  # a chunked body within the limit is taken whole
+    assert count(server) == before + 2
+
+
+def test_a_query_timing_out_after_it_began_never_looks_complete(server_factory: Callable[..., Server]) -> None:
+    server = server_factory("--store", "memory", env={"CAREERKG_QUERY_TIMEOUT": "2"})
+    with requests.post(
+        server.url + "/sparql",
+        data=b"SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }",
+        headers={"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"},
+        stream=True,
+        timeout=60,
+    ) as response:
+        assert response.status_code == 200  # it had begun: the first results were ready in time
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            for _ in response.iter_content(1 << 16):
+                pass
+    slow = requests.post(  # nothing to send before the timeout: a plain 503
+        server.url + "/sparql",
+        data=b"SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
+        headers={"Content-Type": "application/sparql-query"},
+        timeout=60,
+    )
+    assert slow.status_code == 503
+    metrics = requests.get(server.url + "/metrics", timeout=10).text
+    assert "careerkg_query_timeouts_total 2.0" in metrics
+
+
+def test_slow_queries_and_silent_clients_leave_health_answering(server_factory: Callable[..., Server]) -> None:
+    server = server_factory("--store", "memory", env={"CAREERKG_QUERY_TIMEOUT": "4"})
+    port = int(server.url.rsplit(":", 1)[1])
+    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]  # connect, send nothing
+    slowloris = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+    for sock in slowloris:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # and never the end of the headers
+    runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    try:
+        with ThreadPoolExecutor(12) as pool:
+            slow = [
+                pool.submit(requests.get, server.url + "/sparql", params={"query": runaway}, timeout=60)
+                for _ in range(12)
+            ]
+            time.sleep(0.5)
+            for _ in range(5):
+                assert requests.get(server.url + "/health", timeout=10).status_code == 200
+                assert requests.get(server.url + "/ready", timeout=10).status_code == 200
+            answers = [future.result() for future in slow]
+        assert {a.status_code for a in answers} <= {503}  # each stopped at the timeout, or told the pool was busy
+        assert any(a.headers.get("Retry-After") for a in answers)
+    finally:
+        for sock in silent + slowloris:
+            sock.close()
+
+
+def test_writers_and_readers_together_all_answered_no_write_lost(server_factory: Callable[..., Server]) -> None:
+    """8 writers (SPARQL updates), SPARQL readers and REST readers at once: the old writer/reader deadlock hung
+    every thread within seconds. Every request must be answered (a 503 'busy' is an answer) and every write
+    acknowledged with 204 must be in the graph."""
+    server = server_factory("--store", "memory", env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN})
+    stop = time.monotonic() + 15
+    acknowledged: list[int] = []
+    outcomes: dict[str, list[int]] = {"write": [], "sparql": [], "rest": [], "health": []}
+    lock = threading.Lock()
+
+    def writer(n: int) -> None:
+        i = 0
+        while time.monotonic() < stop:
+            number = n * 100000 + i
+            response = requests.post(
+                server.url + "/sparql",
+                data=f"INSERT DATA {{ <http://e/w> <http://e/n> {number} }}".encode(),
+                headers={"Content-Type": "application/sparql-update", **AUTH},
+                timeout=30,
+            )
+            with lock:
+                outcomes["write"].append(response.status_code)
+                if response.status_code == 204:
+                    acknowledged.append(number)
+            i += 1
+
+    def reader(kind: str, url: str) -> None:
+        while time.monotonic() < stop:
+            status = requests.get(url, timeout=30).status_code
+            with lock:
+                outcomes[kind].append(status)
+
+    ask = server.url + "/sparql?query=ASK%7B%7D"
+    tasks = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    tasks += [threading.Thread(target=reader, args=("sparql", ask)) for _ in range(2)]
+    tasks += [
+        threading.Thread(target=reader, args=("rest", server.url + "/api/v1/roles/ai-engineer")) for _ in range(2)
+    ]
+    tasks += [threading.Thread(target=reader, args=("health", server.url + "/health"))]
+    for task in tasks:
+        task.start()
+    for task in tasks:
+        task.join(timeout=90)
+    assert not any(task.is_alive() for task in tasks), "a request hung"
+    assert all(outcomes.values()), outcomes
+    assert set(outcomes["health"]) == {200}
+    assert set(outcomes["rest"]) == {200}
+    assert set(outcomes["sparql"]) <= {200, 503}
+    assert set(outcomes["write"]) <= {204, 503}
+    stored = requests.post(
+        server.url + "/sparql",
+        data=b"SELECT ?n WHERE { <http://e/w> <http://e/n> ?n }",
+        headers={"Content-Type": "application/sparql-query"},
+        timeout=30,
+    ).json()["results"]["bindings"]
+    assert {int(row["n"]["value"]) for row in stored} == set(acknowledged)
+    assert len(acknowledged) > 8
+
+
+def test_anonymous_deep_input_does_not_kill_the_worker(server: Server) -> None:
+    workers = worker_pids(server)
+    deep = json.dumps(1)
+    for _ in range(5000):
+        deep = '{"a":' + deep + "}"
+    for path in ("/validate", "/graph-store?graph=http://e/deep"):
+        response = requests.post(
+            server.url + path,
+            data=deep.encode(),
+            headers={"Content-Type": "application/ld+json", "Authorization": f"Bearer {WRITE_TOKEN}"},
+            timeout=60,
+        )
+        assert response.status_code == 400
+    assert worker_pids(server) == workers
+    assert requests.get(server.url + "/health", timeout=10).status_code == 200

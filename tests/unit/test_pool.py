@@ -1,0 +1,172 @@
+"""The query pool driven directly: forking, answering, timeouts that kill, invalidation, crashes, busy workers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from service.sparql.pool import QueryPool, QueryTimeout, StreamAborted, WorkerCrashed, WorkersBusy
+
+Send = Callable[[bytes, bytes], None]
+
+
+def job(request: dict[str, Any], send: Send) -> None:
+    """A test job: echo, sleep, stream, crash or fail on demand."""
+    action = request["do"]
+    if action == "echo":
+        send(b"H", json.dumps({"media_type": "text/plain"}).encode())
+        send(b"D", f"{request['text']} from {os.getpid()}".encode())
+        send(b"E", b"{}")
+    elif action == "sleep":
+        time.sleep(request["seconds"])
+        send(b"H", json.dumps({"media_type": "text/plain"}).encode())
+        send(b"E", b"{}")
+    elif action == "stream-then-hang":
+        send(b"H", json.dumps({"media_type": "text/plain"}).encode())
+        send(b"D", b"first part")
+        time.sleep(60)
+    elif action == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    elif action == "problem":
+        send(b"X", json.dumps({"status": 400, "title": "Bad", "detail": "no"}).encode())
+    elif action == "network":
+        import socket
+
+        try:
+            socket.create_connection(("127.0.0.1", 9), timeout=1)
+            outcome = "connected"
+        except PermissionError:
+            outcome = "refused by the sandbox"
+        except OSError:
+            outcome = "no listener"
+        send(b"H", json.dumps({"media_type": "text/plain"}).encode())
+        send(b"D", outcome.encode())
+        send(b"E", b"{}")
+
+
+@pytest.fixture
+def pool() -> Iterator[QueryPool]:
+    made = QueryPool(job, size=2, fork_gate=threading.Lock(), busy_wait=0.2)
+    yield made
+    made.close()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is not alive
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return False
+
+
+def test_a_worker_answers_and_is_reused(pool: QueryPool) -> None:
+    first = pool.run({"do": "echo", "text": "a"}, timeout=5)
+    assert first.head.media_type == "text/plain"
+    body = first.read().decode()
+    assert body.startswith("a from ")
+    second = pool.run({"do": "echo", "text": "b"}, timeout=5).read().decode()
+    assert second.split(" from ")[1] == body.split(" from ")[1]  # the same process served both
+    assert len(pool.pids()) == 1
+
+
+def test_a_problem_is_the_head(pool: QueryPool) -> None:
+    answer = pool.run({"do": "problem"}, timeout=5)
+    assert answer.head.problem == {"status": 400, "title": "Bad", "detail": "no"}
+
+
+def test_a_timeout_kills_the_worker(pool: QueryPool) -> None:
+    pool.run({"do": "echo", "text": "warm"}, timeout=5).read()
+    (pid,) = pool.pids()
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout):
+        pool.run({"do": "sleep", "seconds": 30}, timeout=0.5)
+    assert time.monotonic() - started < 5
+    assert pool.timeouts == 1
+    assert not alive(pid)
+    assert pool.run({"do": "echo", "text": "after"}, timeout=5).read().startswith(b"after")
+
+
+def test_a_timeout_after_the_first_bytes_aborts_the_stream(pool: QueryPool) -> None:
+    answer = pool.run({"do": "stream-then-hang"}, timeout=1)
+    assert next(answer.chunks) == b"first part"
+    with pytest.raises(StreamAborted):
+        next(answer.chunks)
+    assert pool.timeouts == 1
+
+
+def test_a_crashed_worker_fails_its_request_only(pool: QueryPool) -> None:
+    with pytest.raises(WorkerCrashed, match="SIGSEGV"):
+        pool.run({"do": "crash"}, timeout=5)
+    assert pool.pids() == []
+    assert pool.run({"do": "echo", "text": "still"}, timeout=5).read().startswith(b"still")
+
+
+def test_invalidated_workers_never_answer_again(pool: QueryPool) -> None:
+    before = pool.run({"do": "echo", "text": "x"}, timeout=5).read().decode().split(" from ")[1]
+    pool.invalidate()
+    after = pool.run({"do": "echo", "text": "x"}, timeout=5).read().decode().split(" from ")[1]
+    assert before != after
+    assert not alive(int(before))
+
+
+def test_a_busy_pool_answers_503_at_once(pool: QueryPool) -> None:
+    held = [pool.run({"do": "stream-then-hang"}, timeout=30) for _ in range(2)]
+    started = time.monotonic()
+    with pytest.raises(WorkersBusy) as busy:
+        pool.run({"do": "echo", "text": "x"}, timeout=30)
+    assert time.monotonic() - started < 2  # not queued until a worker frees up
+    assert busy.value.status == 503
+    assert busy.value.retry_after == 1
+    for answer in held:
+        answer.close()  # abandoned answers: their workers are stopped, the slots freed
+    assert pool.run({"do": "echo", "text": "x"}, timeout=5).read().startswith(b"x")
+
+
+def test_forks_and_writers_interleave_without_deadlock(pool: QueryPool) -> None:
+    """Many threads running jobs while another keeps taking the fork gate and invalidating (as writers do)."""
+    gate_holder_done = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        for _ in range(50):
+            with pool._fork_gate:
+                time.sleep(0.001)
+            pool.invalidate()
+        gate_holder_done.set()
+
+    def reader() -> None:
+        try:
+            for _ in range(20):
+                with contextlib.suppress(WorkersBusy):
+                    pool.run({"do": "echo", "text": "r"}, timeout=10).read()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer), *(threading.Thread(target=reader) for _ in range(4))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    assert gate_holder_done.is_set()
+    assert not errors
+
+
+def test_sandboxed_workers_have_no_network_and_the_others_do(pool: QueryPool) -> None:
+    if not pool.sandbox:
+        pytest.skip("no seccomp filter for this architecture")
+    boxed = pool.run({"do": "network"}, timeout=5, sandboxed=True).read()
+    assert boxed == b"refused by the sandbox"
+    free = pool.run({"do": "network"}, timeout=5, sandboxed=False).read()
+    assert free in (b"no listener", b"connected")
