@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from service import dataset
 from tests.support import WRITE_TOKEN, Oxigraph, Server, start_oxigraph, start_server
 
 DEFAULT_KINDS = [pytest.param("embedded"), pytest.param("remote", marks=pytest.mark.remote)]
@@ -39,7 +40,11 @@ def writable_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
         store = request.getfixturevalue("virtuoso").store_args()
     else:
         store = ["--store", "memory"]
-    server = start_server(tmp, *store, env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN, "CAREERKG_QUERY_TIMEOUT": "10"})
+    # The suites bring their own data (each test empties the store first): the server starts with the ontology only.
+    ontology = str(dataset.ontology_path())
+    server = start_server(
+        tmp, *store, "--data", ontology, env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN, "CAREERKG_QUERY_TIMEOUT": "10"}
+    )
     server.store_kind = kind
     yield server
     server.stop()
