@@ -4,7 +4,7 @@
 
 Needs Debian's ``wrk`` and the ``oxigraph`` server (test extra). Starts, on the curated data, one
 ``careerkg serve`` on the embedded in-memory store, an Oxigraph server, and ``careerkg serve`` in front
-of it with one and with two gunicorn workers; measures a REST role detail, a SPARQL lookup and
+of it with one and with two server worker processes; measures a REST role detail, a SPARQL lookup and
 /health on each with wrk, and the Oxigraph server's own answer to the same SPARQL lookup.
 Writes bench/results/remote-store.md.
 """

@@ -199,7 +199,7 @@ def main() -> int:
             work / "rdflib-endpoint.log",
         ),
     ):
-        # The ceiling of the Python HTTP stack alone (gunicorn + Flask answering /health), for context.
+        # The ceiling of the Python HTTP stack alone (granian + Flask answering /health), for context.
         ceiling = wrk(f"http://127.0.0.1:{ports['careerkg']}/health", "", args.duration, args.connections)
         for qname, query in QUERIES.items():
             seen = {name: rows(url, query) for name, url in endpoints.items()}
@@ -231,7 +231,7 @@ def main() -> int:
         )
     lines += [
         "",
-        f"For context, in the same run CareerKG answered `/health` (gunicorn + Flask, no store) at {ceiling:.0f} req/s: "
+        f"For context, in the same run CareerKG answered `/health` (granian + Flask, no store) at {ceiling:.0f} req/s: "
         "for tiny queries the Python HTTP stack, not the query engine, sets the pace. CareerKG evaluates each query "
         "in a killable worker process (so a runaway query's CPU can be freed at the timeout), which costs about "
         "0.2 ms per query.",

@@ -119,13 +119,22 @@ def _into(quad: ox.Quad, graph: GraphName) -> ox.Quad:
 
 
 def ensure_filled(store: Store, data: Sequence[Path] = ()) -> None:
-    """Fill an empty store with the default dataset (or ``data``), validated; a full store is kept."""
+    """Fill an empty store with the default dataset (or ``data``), validated; a full store is kept.
+
+    With ``data``, a full store's content is replaced by it, unless the store holds exactly what an earlier start
+    loaded from these very files (same fingerprint, no write since): a restart does not load and validate again.
+    """
     if not store.is_empty():
         if data:
+            given = rdfio.expand(data)
+            if _loaded_mark(store) == _fingerprint(given):
+                log.info("%s already holds these %d file(s), validated: kept as it is", store.location, len(given))
+                return
             log.info("replacing the content of %s with %d path(s)", store.location, len(data))
             for name in store.named_graphs():
                 store.replace_graph(name, [])
             load(store, data, replace=True)
+            _mark_loaded(store, given)
         else:
             _warn_if_filled_from_another_dataset(store)
         return
@@ -135,6 +144,24 @@ def ensure_filled(store: Store, data: Sequence[Path] = ()) -> None:
     mark = _dataset_mark(store.location)
     if mark is not None and not data:
         mark.write_text(_fingerprint(paths) + "\n", encoding="utf-8")
+    if data:
+        _mark_loaded(store, rdfio.expand(data))
+
+
+def _mark_loaded(store: Store, files: Sequence[Path]) -> None:
+    """Beside an on-disk store: the fingerprint of the files it now holds exactly, with the store's version."""
+    mark = beside(store.location, "loaded")
+    if mark is not None:
+        mark.write_text(f"{_fingerprint(files)} {store.version_token()}\n", encoding="utf-8")
+
+
+def _loaded_mark(store: Store) -> str | None:
+    """The fingerprint of the files an on-disk store holds exactly (None if it was written since, or never)."""
+    mark = beside(store.location, "loaded")
+    if mark is None or not mark.is_file():
+        return None
+    fingerprint, _, version = mark.read_text(encoding="utf-8").strip().partition(" ")
+    return fingerprint if version == store.version_token() else None
 
 
 def _dataset_mark(location: str) -> Path | None:

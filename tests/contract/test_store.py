@@ -262,3 +262,20 @@ def test_a_commit_changes_the_version_and_is_logged(empty_store: Store) -> None:
     assert [e["operation"] for e in entries] == ["second", "first"]  # newest first
     assert all(e["at"] and e["id"] for e in entries)
     assert empty_store.change_entries(1, 10)[0][0]["operation"] == "first"
+
+
+def test_a_restart_with_the_same_data_does_not_load_it_again(tmp_path: Path, data_copy: Path) -> None:
+    """serve --data over an on-disk store that holds exactly those files (no write since) keeps it as it is: no
+    reload, no validation. A write since, or other files, and the content is replaced as before."""
+    paths = [data_copy / "ontology" / "careerkg.ttl", data_copy / "data" / "sources.ttl"]
+    store = open_store(str(tmp_path / "store"))
+    ensure_filled(store, paths)
+    version = store.version_token()
+    ensure_filled(store, paths)  # a restart with the same files
+    assert store.version_token() == version
+    assert store.change_entries(0, 10)[1] == 1  # loaded once
+    store.add([quad("x", "y", ox.Literal("written since"))])
+    store.commit([quad("x", "y", ox.Literal("logged"))], [], expected=None, entry={"operation": "test"})
+    ensure_filled(store, paths)  # the store no longer holds exactly the files: replaced
+    assert not store.query(f'ASK {{ <{EX}x> <{EX}y> "logged" }}')
+    store.close()
