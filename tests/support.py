@@ -14,8 +14,10 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -52,6 +54,26 @@ def run_cli(
         timeout=120,
     )
     return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+def dump(http: requests.Session, url: str) -> set[str]:
+    """Every statement of a server's dataset, as N-Triples lines, through its SPARQL endpoint."""
+    response = http.post(
+        url + "/sparql",
+        data=b"CONSTRUCT { ?s ?p ?o } WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
+        headers={"Content-Type": "application/sparql-query", "Accept": "application/n-triples"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text[:300]
+    return set(response.text.splitlines())
+
+
+def strict_xfails(ids: Iterable[str], known: Mapping[str, str], **xfail: Any) -> list[Any]:
+    """Test ids as parameters, the known failures among them as strict xfails with their reasons."""
+    return [
+        pytest.param(i, marks=pytest.mark.xfail(reason=known[i], strict=True, **xfail)) if i in known else i
+        for i in ids
+    ]
 
 
 def free_port() -> int:

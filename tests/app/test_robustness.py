@@ -10,17 +10,12 @@ import requests
 from tests.inprocess import Site
 from tests.robustness_corpus import AUTH, CORPUS, JSON_W, Bad
 from tests.support import WRITE_TOKEN
+from tests.support import dump as support_dump
 
 
 def dump(site: Site) -> set[str]:
-    response = site.http.post(
-        site.url + "/sparql",
-        data=b"CONSTRUCT { ?s ?p ?o } WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
-        headers={"Content-Type": "application/sparql-query", "Accept": "application/n-triples"},
-        timeout=60,
-    )
-    assert response.status_code == 200
-    return set(response.text.splitlines())
+    """Every statement of the app's dataset."""
+    return support_dump(site.http, site.url)
 
 
 def send(site: Site, bad: Bad) -> requests.Response:

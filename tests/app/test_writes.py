@@ -13,6 +13,7 @@ import requests
 
 from tests.inprocess import Completed, Site
 from tests.support import WRITE_TOKEN, Listener
+from tests.support import dump as support_dump
 
 AUTH = {"Authorization": f"Bearer {WRITE_TOKEN}"}
 SOURCE = "ai-engineer-vs-ml-engineer"
@@ -31,15 +32,8 @@ def tool(label: str | None = "JAX", **extra: Any) -> dict[str, Any]:
 
 
 def dump(server: Site) -> set[str]:
-    """Every quad of the store, through the SPARQL endpoint."""
-    response = server.http.post(
-        server.url + "/sparql",
-        data=b"CONSTRUCT { ?s ?p ?o } WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
-        headers={"Content-Type": "application/sparql-query", "Accept": "application/n-triples"},
-        timeout=60,
-    )
-    assert response.status_code == 200
-    return set(response.text.splitlines())
+    """Every statement of the app's dataset."""
+    return support_dump(server.http, server.url)
 
 
 def assert_refused(response: requests.Response, focus: str) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ import rdflib
 import requests
 from rdflib.collection import Collection
 
-from tests.support import W3C, WRITE_TOKEN, Server
+from tests.support import W3C, WRITE_TOKEN, Server, strict_xfails
 
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 QT = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-query#")
@@ -354,20 +354,7 @@ def check(server: Server, test: QueryTest) -> None:
     assert _match(expected_solutions, actual_solutions, ordered), _difference(expected_solutions, actual_solutions)
 
 
-def cases() -> list[object]:
-    """Every test, the known failures as strict xfails: a fixed engine makes them fail until they are unlisted."""
-    return [
-        pytest.param(
-            test_id,
-            marks=pytest.mark.xfail(reason=KNOWN_FAILURES[test_id], strict=True, raises=AssertionError),
-        )
-        if test_id in KNOWN_FAILURES
-        else test_id
-        for test_id in TESTS
-    ]
-
-
-@pytest.mark.parametrize("test_id", cases())
+@pytest.mark.parametrize("test_id", strict_xfails(TESTS, KNOWN_FAILURES, raises=AssertionError))
 def test_w3c_query(writable_server: Server, test_id: str) -> None:
     check(writable_server, TESTS[test_id])
 

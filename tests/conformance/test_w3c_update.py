@@ -19,7 +19,7 @@ import requests
 from rdflib.collection import Collection
 
 from tests.conformance.test_w3c_query import DATA_TYPES, DAWGT, MF, _manifests, _path, write
-from tests.support import W3C, WRITE_TOKEN, Server
+from tests.support import W3C, WRITE_TOKEN, Server, strict_xfails
 
 UT = rdflib.Namespace("http://www.w3.org/2009/sparql/tests/test-update#")
 
@@ -170,16 +170,7 @@ def check(server: Server, test: UpdateTest) -> None:
         assert read_graph(server, name) == quads, f"{test.id}: graph {name}"
 
 
-def cases() -> list[object]:
-    return [
-        pytest.param(test_id, marks=pytest.mark.xfail(reason=KNOWN_FAILURES[test_id], strict=True))
-        if test_id in KNOWN_FAILURES
-        else test_id
-        for test_id in TESTS
-    ]
-
-
-@pytest.mark.parametrize("test_id", cases())
+@pytest.mark.parametrize("test_id", strict_xfails(TESTS, KNOWN_FAILURES))
 def test_w3c_update(writable_server: Server, test_id: str) -> None:
     check(writable_server, TESTS[test_id])
 
