@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -44,6 +46,7 @@ NAVIGATION = Tag(name="navigation", description="From a resource to the resource
 DISCOVERY = Tag(name="search", description="Ranked search and autocomplete.")
 ANALYTICS = Tag(name="analytics", description="Compare roles, find skill gaps, match a profile, find career paths.")
 _EXTENSION = "careerkg.catalog"
+_ANSWERS = "careerkg.answers"
 _CKG = CKG
 JSONLD = "application/ld+json"
 
@@ -60,20 +63,67 @@ def catalog() -> tuple[Catalog, Index]:
 
 
 def _etag() -> str:
-    # What the answer depends on besides the data: the URL, Accept, and (the change log) who asks.
-    asked = f"{request.full_path}|{request.headers.get('Accept', '')}|{request.headers.get('Authorization', '')}"
+    # What the answer depends on besides the data: the URL (its host too: links in answers are absolute), Accept,
+    # and (the change log) who asks.
+    asked = "|".join(
+        (request.host, request.full_path, request.headers.get("Accept", ""), request.headers.get("Authorization", ""))
+    )
     variant = hashlib.sha256(asked.encode()).hexdigest()[:16]
     return f'"{get_graph().instance}-{current_version()}-{variant}"'
 
 
+class Answers:
+    """Encoded REST answers by ETag (the ETag names the dataset version, the URL, Accept and the credentials):
+    a GET answered before is sent again as the same bytes, with no view, schema or catalog work. Bounded; a new
+    dataset version makes the old entries unreachable, and they age out."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+
+    def get(self, etag: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            found = self._entries.get(etag)
+            if found is not None:
+                self._entries.move_to_end(etag)
+            return found
+
+    def put(self, etag: str, body: bytes, mimetype: str) -> None:
+        with self._lock:
+            self._entries[etag] = (body, mimetype)
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+def _answers() -> Answers:
+    found: Answers | None = current_app.extensions.get(_ANSWERS)
+    if found is None:
+        found = current_app.extensions[_ANSWERS] = Answers()
+    return found
+
+
+def _finish(response: Response, etag: str) -> Response:
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "public, no-cache"
+    response.headers["Vary"] = "Accept"
+    return response
+
+
 @bp.before_request
 def _not_modified() -> Response | None:
-    """Answer 304 before doing any work when the client's copy is current."""
-    if request.method == "GET" and request.if_none_match.contains(_etag().strip('"')):
+    """Answer 304 before doing any work when the client's copy is current, or the same bytes as before."""
+    if request.method != "GET":
+        return None
+    etag = _etag().strip('"')
+    if request.if_none_match.contains(etag):
         response = Response(status=304)
-        response.set_etag(_etag().strip('"'))
+        response.set_etag(etag)
         response.headers["Cache-Control"] = "public, no-cache"
         return response
+    cached = _answers().get(etag)
+    if cached is not None:
+        return _finish(Response(cached[0], mimetype=cached[1]), etag)
     return None
 
 
@@ -87,15 +137,15 @@ def _writers_first() -> None:
 def reply(body: dict[str, Any]) -> Response:
     """JSON (or JSON-LD when asked for) with an ETag tied to the dataset version."""
     accept = parse_accept_header(request.headers.get("Accept", ""), MIMEAccept)
+    mimetype = "application/json"
     if accept and accept.best_match(["application/json", JSONLD]) == JSONLD:
         body = {"@context": url_for("linked_data.context", _external=True), **body}
-        response = Response(json.dumps(body), mimetype=JSONLD)
-    else:
-        response = Response(json.dumps(body), mimetype="application/json")
-    response.set_etag(_etag().strip('"'))
-    response.headers["Cache-Control"] = "public, no-cache"
-    response.headers["Vary"] = "Accept"
-    return response
+        mimetype = JSONLD
+    encoded = json.dumps(body).encode()
+    etag = _etag().strip('"')
+    if request.method == "GET":
+        _answers().put(etag, encoded, mimetype)
+    return _finish(Response(encoded, mimetype=mimetype), etag)
 
 
 def envelope(window: list[Any], total: int, limit: int, offset: int) -> dict[str, Any]:

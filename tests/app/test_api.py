@@ -583,3 +583,25 @@ def test_openapi_document_and_docs_page(site: Site) -> None:
     assert docs.status_code == 200
     assert "/docs/swagger/js/swagger-ui-bundle.js" in docs.text
     assert get(site, "/docs/swagger/js/swagger-ui-bundle.js").status_code == 200
+
+
+def test_answers_are_the_same_bytes_until_the_data_changes(site_factory) -> None:  # type: ignore[no-untyped-def]
+    server = site_factory(write_token=WRITE_TOKEN)
+    first = get(server, "/api/v1/roles/ai-engineer?lang=de")
+    again = get(server, "/api/v1/roles/ai-engineer?lang=de")
+    assert again.content == first.content
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["Content-Type"] == first.headers["Content-Type"] == "application/json"
+    as_json_ld = get(server, "/api/v1/roles/ai-engineer?lang=de", Accept="application/ld+json")
+    assert as_json_ld.headers["Content-Type"] == "application/ld+json"  # another answer, not the cached JSON
+    assert as_json_ld.headers["ETag"] != first.headers["ETag"]
+    changed = server.http.patch(
+        server.url + "/api/v1/roles/ai-engineer",
+        json={"description": {"de": "Eine neue Beschreibung."}},
+        headers={"Authorization": f"Bearer {WRITE_TOKEN}"},
+        timeout=30,
+    )
+    assert changed.status_code == 200, changed.text
+    after = get(server, "/api/v1/roles/ai-engineer?lang=de")
+    assert after.headers["ETag"] != first.headers["ETag"]
+    assert after.json()["description"] == "Eine neue Beschreibung."
