@@ -1,10 +1,11 @@
-"""SPARQL throughput of CareerKG's /sparql beside the Oxigraph server and rdflib-endpoint, in one run.
+"""SPARQL throughput of CareerKG's /sparql beside the Oxigraph server and rdflib-endpoint, like against like.
 
     python bench/sparql_throughput.py [--duration 8] [--connections 8] [--generated 10000]
 
 Needs ``pip install -e '.[bench]'`` (oxigraph, rdflib-endpoint) and Debian's ``wrk``. All three servers
-serve the same data (the curated dataset plus generated data) on 127.0.0.1; each query is checked to
-give the same number of rows everywhere before it is timed. Writes bench/results/sparql-throughput.md.
+serve the same data (the curated dataset plus generated data) on 127.0.0.1: CareerKG and the Oxigraph server
+in memory (with rdflib-endpoint, in memory too), then both on disk. Each query is checked to give the same
+number of rows everywhere before it is timed. Writes bench/results/sparql-throughput.md.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import requests
@@ -47,6 +48,18 @@ SELECT ?industry (COUNT(DISTINCT ?role) AS ?roles) WHERE {
   ?role ckg:inIndustry ?industry ; ckg:essentialSkill ?skill .
 } GROUP BY ?industry ORDER BY DESC(?roles) ?industry""",
 }
+
+
+# name -> (path of the SPARQL endpoint, description)
+SYSTEMS = {
+    "careerkg-memory": ("/sparql", "CareerKG, in-memory store"),
+    "oxigraph-memory": ("/query", "Oxigraph server, in memory"),
+    "rdflib-endpoint": ("/", "rdflib-endpoint (in memory)"),
+    "careerkg-disk": ("/sparql", "CareerKG, on-disk store"),
+    "oxigraph-disk": ("/query", "Oxigraph server, on disk"),
+}
+# Servers measured side by side: like against like.
+PAIRINGS = [("careerkg-memory", "oxigraph-memory", "rdflib-endpoint"), ("careerkg-disk", "oxigraph-disk")]
 
 
 def free_port() -> int:
@@ -114,6 +127,66 @@ def wrk(url: str, query: str, duration: int, connections: int) -> float:
     return float(match.group(1))
 
 
+def write_report(
+    args: argparse.Namespace,
+    triples: int,
+    counts: dict[str, int],
+    results: dict[str, dict[str, float]],
+    ceilings: dict[str, float],
+) -> None:
+    """bench/results/sparql-throughput.md and .json."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# SPARQL throughput: CareerKG /sparql beside the Oxigraph server and rdflib-endpoint",
+        "",
+        f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC by `python bench/sparql_throughput.py "
+        f"--duration {args.duration} --connections {args.connections} --generated {args.generated}`, "
+        f"on {platform.machine()} with {os.cpu_count()} cores (load generator included: wrk, 2 threads, "
+        f"{args.connections} connections, GET with Accept: application/sparql-results+json).",
+        f"Same data everywhere: {triples} triples (curated dataset + generated). Figures are requests per second; "
+        "the machine is shared and noisy, so compare the ratios, measured in the same run.",
+        "",
+        "In memory, each of the three holding the data in RAM (CareerKG `--store memory`, `oxigraph serve` without "
+        "a location, rdflib-endpoint):",
+        "",
+        "| query | rows | CareerKG | Oxigraph server | rdflib-endpoint | CareerKG / Oxigraph | CareerKG / rdflib-endpoint |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for qname, by_server in results.items():
+        ours, oxi, rdfl = by_server["careerkg-memory"], by_server["oxigraph-memory"], by_server["rdflib-endpoint"]
+        lines.append(
+            f"| {qname} | {counts[qname]} | {ours:.0f} | {oxi:.0f} | {rdfl:.0f} | {ours / oxi:.2f}x | {ours / rdfl:.1f}x |"
+        )
+    lines += [
+        "",
+        "On disk (CareerKG `--store DIR`, `oxigraph serve-read-only --location DIR`, both RocksDB):",
+        "",
+        "| query | CareerKG | Oxigraph server | CareerKG / Oxigraph |",
+        "|---|---:|---:|---:|",
+    ]
+    for qname, by_server in results.items():
+        ours, oxi = by_server["careerkg-disk"], by_server["oxigraph-disk"]
+        lines.append(f"| {qname} | {ours:.0f} | {oxi:.0f} | {ours / oxi:.2f}x |")
+    lines += [
+        "",
+        f"For context, in the same run CareerKG answered `/health` (granian + Flask, no store) at "
+        f"{ceilings['careerkg-memory']:.0f} req/s (in memory) and {ceilings['careerkg-disk']:.0f} req/s (on disk): "
+        "for tiny queries the Python HTTP stack, not the query engine, sets the pace, and that stack alone answers "
+        f"at {ceilings['careerkg-memory'] / results['lookup']['oxigraph-memory']:.2f}x the Oxigraph server's lookups. "
+        "CareerKG evaluates each query in a killable worker process (so a runaway query's CPU can be freed at the "
+        "timeout), which costs a fraction of a millisecond per query.",
+        "",
+        "Queries:",
+        "",
+    ]
+    for qname, query in QUERIES.items():
+        lines += [f"- **{qname}**", "", "```sparql", query, "```", ""]
+    (RESULTS / "sparql-throughput.md").write_text("\n".join(lines))
+    summary = {"triples": triples, "rows": counts, "requests_per_second": results, "health_ceiling": ceilings}
+    (RESULTS / "sparql-throughput.json").write_text(json.dumps(summary, indent=2))
+    print((RESULTS / "sparql-throughput.md").read_text())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8, help="seconds per measurement")
@@ -150,101 +223,49 @@ def main() -> int:
         check=True,
         capture_output=True,
     )
-    ports = {name: free_port() for name in ("careerkg", "oxigraph", "rdflib-endpoint")}
-    endpoints = {
-        "careerkg": f"http://127.0.0.1:{ports['careerkg']}/sparql",
-        "oxigraph": f"http://127.0.0.1:{ports['oxigraph']}/query",
-        "rdflib-endpoint": f"http://127.0.0.1:{ports['rdflib-endpoint']}/",  # its CLI serves at the root
+    ports = {name: free_port() for name in SYSTEMS}
+    endpoints = {name: f"http://127.0.0.1:{ports[name]}{path}" for name, (path, _) in SYSTEMS.items()}
+    data = str(everything)
+    commands = {
+        "careerkg-memory": [str(BIN / "careerkg"), "serve", "--store", "memory", "--data", data],
+        "oxigraph-memory": [str(BIN / "oxigraph"), "serve"],  # no location: in memory; filled over HTTP below
+        "rdflib-endpoint": [str(BIN / "rdflib-endpoint"), "serve", data, "--host", "127.0.0.1"],
+        "careerkg-disk": [str(BIN / "careerkg"), "serve", "--store", str(work / "careerkg-store"), "--data", data],
+        "oxigraph-disk": [str(BIN / "oxigraph"), "serve-read-only", "--location", str(work / "oxigraph")],
     }
     results: dict[str, dict[str, float]] = {}
     counts: dict[str, int] = {}
-    with (
-        process(
-            [
-                str(BIN / "careerkg"),
-                "serve",
-                "--store",
-                "memory",
-                "--port",
-                str(ports["careerkg"]),
-                "--data",
-                str(everything),
-            ],
-            f"http://127.0.0.1:{ports['careerkg']}/ready",
-            work / "careerkg.log",
-        ),
-        process(
-            [
-                str(BIN / "oxigraph"),
-                "serve-read-only",
-                "--location",
-                str(work / "oxigraph"),
-                "--bind",
-                f"127.0.0.1:{ports['oxigraph']}",
-            ],
-            endpoints["oxigraph"] + "?query=ASK%7B%7D",
-            work / "oxigraph.log",
-        ),
-        process(
-            [
-                str(BIN / "rdflib-endpoint"),
-                "serve",
-                str(everything),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(ports["rdflib-endpoint"]),
-            ],
-            endpoints["rdflib-endpoint"] + "?query=ASK%7B%7D",
-            work / "rdflib-endpoint.log",
-        ),
-    ):
-        # The ceiling of the Python HTTP stack alone (granian + Flask answering /health), for context.
-        ceiling = wrk(f"http://127.0.0.1:{ports['careerkg']}/health", "", args.duration, args.connections)
-        for qname, query in QUERIES.items():
-            seen = {name: rows(url, query) for name, url in endpoints.items()}
-            if len(set(seen.values())) != 1:
-                raise RuntimeError(f"{qname}: the servers disagree on the number of rows: {seen}")
-            counts[qname] = next(iter(seen.values()))
-            for name, url in endpoints.items():
-                results.setdefault(qname, {})[name] = wrk(url, query, args.duration, args.connections)
-                print(f"{qname:10} {name:16} {results[qname][name]:10.1f} req/s", file=sys.stderr)
+    ceilings: dict[str, float] = {}
+    for pairing in PAIRINGS:
+        with ExitStack() as running:
+            for name in pairing:
+                port = ports[name]
+                cmd = [*commands[name], *(("--port", str(port)) if name.startswith(("careerkg", "rdflib")) else ())]
+                if name.startswith("oxigraph"):
+                    cmd += ["--bind", f"127.0.0.1:{port}"]
+                ready = endpoints[name] + ("" if name.startswith("careerkg") else "?query=ASK%7B%7D")
+                ready = ready.replace("/sparql", "/ready") if name.startswith("careerkg") else ready
+                running.enter_context(process(cmd, ready, work / f"{name}.log"))
+                if name == "oxigraph-memory":
+                    fill = requests.post(
+                        f"http://127.0.0.1:{port}/store?default",
+                        data=everything.read_bytes(),
+                        headers={"Content-Type": "application/n-triples"},
+                        timeout=600,
+                    )
+                    fill.raise_for_status()
+                if name.startswith("careerkg"):  # the Python HTTP stack alone (granian + Flask), for context
+                    ceilings[name] = wrk(f"http://127.0.0.1:{port}/health", "", args.duration, args.connections)
+            for qname, query in QUERIES.items():
+                seen = {name: rows(endpoints[name], query) for name in pairing}
+                if len(set(seen.values())) != 1:
+                    raise RuntimeError(f"{qname}: the servers disagree on the number of rows: {seen}")
+                counts[qname] = next(iter(seen.values()))
+                for name in pairing:
+                    results.setdefault(qname, {})[name] = wrk(endpoints[name], query, args.duration, args.connections)
+                    print(f"{qname:10} {name:16} {results[qname][name]:10.1f} req/s", file=sys.stderr)
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    lines = [
-        "# SPARQL throughput: CareerKG /sparql beside the Oxigraph server and rdflib-endpoint",
-        "",
-        f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC by `python bench/sparql_throughput.py "
-        f"--duration {args.duration} --connections {args.connections} --generated {args.generated}`, "
-        f"on {platform.machine()} with {os.cpu_count()} cores (load generator included: wrk, 2 threads, "
-        f"{args.connections} connections, GET with Accept: application/sparql-results+json).",
-        f"Same data everywhere: {triples} triples (curated dataset + generated). Figures are requests per second; "
-        "the machine is shared and noisy, so compare the ratios, measured in the same run.",
-        "",
-        "| query | rows | CareerKG | Oxigraph server | rdflib-endpoint | CareerKG / Oxigraph | CareerKG / rdflib-endpoint |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for qname, by_server in results.items():
-        ours, oxi, rdfl = by_server["careerkg"], by_server["oxigraph"], by_server["rdflib-endpoint"]
-        lines.append(
-            f"| {qname} | {counts[qname]} | {ours:.0f} | {oxi:.0f} | {rdfl:.0f} | {ours / oxi:.2f}x | {ours / rdfl:.1f}x |"
-        )
-    lines += [
-        "",
-        f"For context, in the same run CareerKG answered `/health` (granian + Flask, no store) at {ceiling:.0f} req/s: "
-        "for tiny queries the Python HTTP stack, not the query engine, sets the pace. CareerKG evaluates each query "
-        "in a killable worker process (so a runaway query's CPU can be freed at the timeout), which costs about "
-        "0.2 ms per query.",
-        "",
-        "Queries:",
-        "",
-    ]
-    for qname, query in QUERIES.items():
-        lines += [f"- **{qname}**", "", "```sparql", query, "```", ""]
-    (RESULTS / "sparql-throughput.md").write_text("\n".join(lines))
-    summary = {"triples": triples, "rows": counts, "requests_per_second": results, "health_ceiling": ceiling}
-    (RESULTS / "sparql-throughput.json").write_text(json.dumps(summary, indent=2))
-    print((RESULTS / "sparql-throughput.md").read_text())
+    write_report(args, triples, counts, results, ceilings)
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
