@@ -9,8 +9,8 @@ the network policy) give clear 4xx answers; the workers are what no input can ge
 Locks, always taken in this order, never the other way round:
 
 1. ``write_lock`` serialises writers: computing a delta, validating it, committing it.
-2. ``fork_gate`` is held while the store changes and while a worker is forked, so no worker is a copy of a
-   half-applied write.
+2. ``fork_gate`` is held while the embedded store changes and while a worker is forked, so no worker is a copy
+   of a half-applied write (a remote store is not copied: its commits do not take it).
 3. the pool's own condition guards its worker lists; it is never held while forking or waiting for a worker's
    answer.
 
@@ -29,19 +29,24 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from service import jsonbody, rdfio, writes
+from service import writes
 from service.config import Settings
 from service.errors import CareerKGError, InputError, PayloadTooLarge
 from service.loading import ensure_filled
-from service.sparql import network
 from service.sparql.execute import QueryRequest, UpdateRequest, worker_job
 from service.sparql.network import NetworkPolicy, NetworkRefused, Route
-from service.sparql.pool import Answer, QueryPool
+from service.sparql.pool import Answer, QueryPool, StreamAborted
 from service.store import Binding, GraphName, Store, StoreConflict, StoreUnavailable
-from service.validation import Report, validate
+from service.validation import Report
 
 log = logging.getLogger(__name__)
-MAX_NESTING = 128  # groups, lists and expressions in a query or update; deeper ones are refused (400)
+
+
+class WorkerStopped(CareerKGError):
+    """A worker stopped while it sent an answer the service needed whole (a delta, a parsed document)."""
+
+    status = 503
+    title = "Request stopped"
 
 
 class ServedGraph:
@@ -67,9 +72,9 @@ class ServedGraph:
 
     def query(self, request: QueryRequest) -> Answer:
         """Evaluate a query in a worker; stopped (503) at the query timeout."""
-        network.check_nesting(request.query, MAX_NESTING, "query")
         route = self._route(request.query, update=False, base_iri=request.base_iri)
-        return self.pool.run(request.to_job(), self.settings.query_timeout, sandboxed=route is Route.SANDBOX)
+        job = {**request.to_job(), "refuse_network": self.policy.refused_in_the_sandbox(request.query)}
+        return self.pool.run(job, self.settings.query_timeout, sandboxed=route is Route.SANDBOX)
 
     def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> Any:
         """Run one of CareerKG's own queries (fixed text, values as bindings) on the store."""
@@ -97,33 +102,41 @@ class ServedGraph:
         self, data: bytes, fmt: ox.RdfFormat, *, source: str, base_iri: str | None, to_graph: GraphName | None = None
     ) -> list[ox.Quad]:
         """Parse a document a client sent, in a sandboxed worker; InputError (400) names where it is wrong."""
-        if fmt == ox.RdfFormat.RDF_XML and _declares_entities(data):
-            raise InputError("RDF/XML with entity declarations (<!ENTITY ...>) is not accepted", file=source)
-        _check_depth(data, fmt, source)
-        job = {"job": "parse", "data": data, "format": fmt.media_type, "source": source, "base_iri": base_iri}
-        document = self._json_job(job, sandboxed=True)
+        document = self._json_job(self._document_job("parse", data, fmt, source, base_iri), sandboxed=True)
         quads = list(ox.parse(document["quads"].encode(), format=ox.RdfFormat.N_QUADS))
         self._check_literals(quads)
         if to_graph is not None:
             quads = [ox.Quad(q.subject, q.predicate, q.object, to_graph) for q in quads]
         return quads
 
-    def validate_document(self, quads: list[ox.Quad], *, with_current: bool) -> Report:
-        """Validate quads alone, or as a change to the current graph (touched nodes only)."""
-        if with_current:
-            return writes.validate_change(self.store, writes.delta_of_quads(self.store, added=quads))
-        return validate(rdfio.to_graph(quads))
+    def validate_document(self, data: bytes, fmt: ox.RdfFormat, *, source: str, with_current: bool) -> Report:
+        """Validate a document a client sent, alone or as a change to the current graph (touched nodes only), in a
+        worker (parsing and validation both bounded by the query timeout)."""
+        job = {**self._document_job("validate", data, fmt, source, None), "with_current": with_current}
+        return Report.from_wire(self._json_job(job, sandboxed=not (with_current and self.store.shared)))
+
+    def _document_job(
+        self, job: str, data: bytes, fmt: ox.RdfFormat, source: str, base_iri: str | None
+    ) -> dict[str, Any]:
+        if fmt == ox.RdfFormat.RDF_XML and _declares_entities(data):
+            raise InputError("RDF/XML with entity declarations (<!ENTITY ...>) is not accepted", file=source)
+        return {"job": job, "data": data, "format": fmt.media_type, "source": source, "base_iri": base_iri}
 
     # --- writing ---------------------------------------------------------------------------------------------
 
     def update(self, request: UpdateRequest) -> Report:
         """Apply a SPARQL update in one transaction, if the graph it produces conforms."""
-        text = request.text()
-        network.check_nesting(text, MAX_NESTING, "update")
-        route = self._route(text, update=True, base_iri=request.base_iri)
+        route = self._route(request.update, update=True, base_iri=request.base_iri)
+        job = {
+            "job": "update",
+            "update": request.update,
+            "using": list(request.using_graphs),
+            "using_named": list(request.using_named_graphs),
+            "base_iri": request.base_iri,
+            "refuse_network": self.policy.refused_in_the_sandbox(request.update),
+        }
 
         def compute() -> writes.Delta:
-            job = {"job": "update", "update": text, "base_iri": request.base_iri}
             return writes.Delta.from_json(self._json_job(job, sandboxed=route is Route.SANDBOX))
 
         return self._write(compute, "sparql-update", request.user)
@@ -153,8 +166,10 @@ class ServedGraph:
             with self.write_lock:
                 delta = compute()
                 self._check_literals(delta.added)
+                # Forks must not copy half a write of the store in this process; a remote store is not copied.
+                gate = None if self.store.shared else self.fork_gate
                 try:
-                    report = writes.commit(self.store, delta, operation=operation, user=user, gate=self.fork_gate)
+                    report = writes.commit(self.store, delta, operation=operation, user=user, gate=gate)
                 except StoreConflict:
                     if attempt == attempts - 1:
                         raise
@@ -186,7 +201,10 @@ class ServedGraph:
         answer = self.pool.run(job, self.settings.query_timeout, sandboxed=sandboxed)
         if answer.head.problem is not None:
             raise _error(answer.head.problem)
-        document: dict[str, Any] = json.loads(answer.read())
+        try:
+            document: dict[str, Any] = json.loads(answer.read())
+        except StreamAborted as exc:  # the worker stopped (the timeout, a crash) while sending: nothing was written
+            raise WorkerStopped(f"the request stopped before its answer was complete ({exc})") from None
         return document
 
     def _check_literals(self, quads: Iterable[ox.Quad]) -> None:
@@ -203,8 +221,8 @@ class ServedGraph:
     def ready(self) -> tuple[bool, str]:
         """Whether the store answers and holds data (a remote store that was down is filled when back)."""
         self.store.ping()
-        if not self.filled:
-            with self.write_lock, self.fork_gate:
+        if not self.filled:  # a remote store that was down at start: workers do not copy it, no gate needed
+            with self.write_lock:
                 ensure_filled(self.store, self.settings.data)
                 self.filled = True
         if self.store.is_empty():
@@ -235,22 +253,6 @@ def open_served(settings: Settings, store: Store | None = None) -> ServedGraph:
         if store.is_empty():
             raise
     return ServedGraph(store, settings, filled=filled)
-
-
-def _check_depth(data: bytes, fmt: ox.RdfFormat, source: str) -> None:
-    """400 for Turtle/TriG lists and blank nodes, or JSON-LD objects, nested deeper than MAX_NESTING."""
-    if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.N3):
-        if network.nesting_depth(data.decode("utf-8", errors="replace")) > MAX_NESTING:
-            raise InputError(f"lists and blank nodes nest more than {MAX_NESTING} deep", file=source)
-    elif fmt == ox.RdfFormat.JSON_LD:
-        try:
-            too_deep = jsonbody.depth(json.loads(data)) > MAX_NESTING
-        except RecursionError:
-            too_deep = True
-        except ValueError:
-            return  # not JSON: the parser says where
-        if too_deep:
-            raise InputError(f"the JSON-LD nests objects and arrays more than {MAX_NESTING} deep", file=source)
 
 
 def _declares_entities(data: bytes) -> bool:

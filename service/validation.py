@@ -83,6 +83,20 @@ class Report:
         ]
         return Report(self.conforms, results, self.graph)
 
+    def to_wire(self) -> dict[str, object]:
+        """The report as plain data (its results, and the report graph as N-Triples), to cross a process boundary."""
+        return {
+            "conforms": self.conforms,
+            "results": [asdict(r) for r in self.results],
+            "graph": self.graph.serialize(format="nt"),
+        }
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Report:
+        """The report ``to_wire`` gave (N-Triples: flat, safe to parse whatever produced it)."""
+        graph = rdflib.Graph().parse(data=str(data["graph"]), format="nt")
+        return cls(bool(data["conforms"]), [Result(**r) for r in data["results"]], graph)
+
     def summary(self) -> str:
         """One line: conforms or not, counts."""
         verdict = "conforms" if self.conforms else "does not conform"

@@ -4,7 +4,9 @@ pyoxigraph cannot roll a write back, so the delta is worked out *before* anythin
 and load writes know theirs; a SPARQL update's delta is computed by a query worker (``service.sparql``), which
 parses INSERT DATA / DELETE DATA and runs any other update on a scratch copy. Validation looks at the touched
 nodes, the nodes pointing at them, and what their shapes reach (types of linked nodes, the skill hierarchy above
-them), so its cost follows the size of the change. The store commits the delta and its log entry together.
+them), so its cost follows the size of the change. The store commits the delta in one transaction, then records
+its log entry (a remote store does both in one request; the embedded store appends the entry after the commit, so
+a crash between the two loses the entry, never the data).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pyoxigraph as ox
 import rdflib
 
 from service import rdfio
-from service.errors import ValidationFailed
+from service.errors import BadRequest, ValidationFailed
 from service.namespaces import CKG, RDF, SKOS
 from service.sparql import lexer
 from service.store import EmbeddedStore, GraphName, Store
@@ -144,10 +146,12 @@ def delta_of_update(store: Store, update: str, base_iri: str | None) -> Delta:
     scratch.add(store.quads())
     scratch.update(update, base_iri=base_iri)
     before, after = set(store.quads()), set(scratch.quads())
-    removed = before - after
-    blank = {q.graph_name for q in removed if _has_blank(q)}
+    removed, added = before - after, after - before
+    # A graph whose blank nodes the update touches is given whole: SPARQL cannot name a stored blank node, so a
+    # store can only write such a change by rewriting the graph (with this snapshot's consistent labels).
+    blank = {q.graph_name for q in removed | added if _has_blank(q)}
     replaces = {g: tuple(q for q in after if q.graph_name == g) for g in blank}
-    return Delta(added=after - before, removed=removed, base=base, replaces=replaces)
+    return Delta(added=added, removed=removed, base=base, replaces=replaces)
 
 
 def _data_operations(update: str, base_iri: str | None) -> list[tuple[str, list[ox.Quad]]] | None:
@@ -306,6 +310,8 @@ def commit(
     (an empty store being filled); ``known`` is the report of an earlier validation of exactly that graph;
     ``gate`` is held while the store changes (no query worker is forked then).
     """
+    if any(isinstance(q.graph_name, ox.BlankNode) for q in (*delta.added, *delta.removed)):
+        raise BadRequest("a graph named by a blank node cannot be written (SPARQL cannot name it again); name it")
     if known is not None:
         report = known
     elif whole:

@@ -31,9 +31,8 @@ def validate_document() -> ResponseReturnValue:
     if mode not in ("", "current"):
         raise BadRequest(f"with: {mode!r} is not known; use with=current, or leave it out")
     answer = negotiation.choose(request.headers.get("Accept"), OFFERED)
-    served = get_graph()
-    quads = served.parse(request.get_data(cache=False), fmt, source="request body", base_iri=None)
-    report = served.validate_document(quads, with_current=mode == "current")
+    data = request.get_data(cache=False)
+    report = get_graph().validate_document(data, fmt, source="request body", with_current=mode == "current")
     if answer.rdf is None:
         return Response(report.to_json_text(), mimetype="application/json")
     return Response(report.to_rdf(answer.rdf), content_type=answer.content_type)

@@ -14,11 +14,12 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from service import negotiation, rdfio, writes
-from service.errors import BadRequest, CareerKGError, UpdateFailed
+from service import jsonbody, negotiation, rdfio, writes
+from service.errors import BadRequest, CareerKGError, InputError, UpdateFailed
 from service.namespaces import PREFIXES
 from service.sparql import lexer, network
 from service.store import Store
+from service.validation import validate
 
 Send = Callable[[bytes, bytes], None]
 HOLD = 64 * 1024  # bytes of an answer produced before its status is sent: most timeouts are then a clean 503
@@ -39,6 +40,7 @@ class QueryRequest:
         """The job sent to a query worker."""
         return {
             "job": "query",
+            "refuse_network": False,
             "query": self.query,
             "default_graphs": list(self.default_graphs),
             "named_graphs": list(self.named_graphs),
@@ -80,15 +82,22 @@ def worker_job(store: Store) -> Callable[[dict[str, Any], Send], None]:
         try:
             kind = request["job"]
             if kind == "query":
+                _guard(request, request["query"], update=False)
                 _query(store, request, send, problem)
             elif kind == "update":
-                delta = writes.delta_of_update(store, request["update"], request["base_iri"])
+                text = UpdateRequest(request["update"], request["using"], request["using_named"]).text()
+                _guard(request, text, update=True)
+                delta = writes.delta_of_update(store, text, request["base_iri"])
                 _send_json(send, delta.to_json())
             elif kind == "parse":
-                fmt = ox.RdfFormat.from_media_type(request["format"])
-                assert fmt is not None
-                quads = rdfio.parse_bytes(request["data"], fmt, source=request["source"], base_iri=request["base_iri"])
-                _send_json(send, {"quads": _nquads(quads)})
+                _send_json(send, {"quads": _nquads(_parse(request))})
+            elif kind == "validate":  # parse and validate a client's document here, under the timeout
+                quads = _parse(request)
+                if request["with_current"]:
+                    report = writes.validate_change(store, writes.delta_of_quads(store, added=quads))
+                else:
+                    report = validate(rdfio.to_graph(quads))
+                _send_json(send, report.to_wire())
             elif kind == "syntax":
                 _syntax(request)
                 _send_json(send, {})
@@ -105,6 +114,41 @@ def worker_job(store: Store) -> Callable[[dict[str, Any], Send], None]:
             problem(400, "Evaluation error", str(exc))
 
     return job
+
+
+def _parse(request: dict[str, Any]) -> list[ox.Quad]:
+    fmt = ox.RdfFormat.from_media_type(request["format"])
+    assert fmt is not None
+    _check_depth(request["data"], fmt, request["source"])
+    return rdfio.parse_bytes(request["data"], fmt, source=request["source"], base_iri=request["base_iri"])
+
+
+def _guard(request: dict[str, Any], text: str, *, update: bool) -> None:
+    """What a worker reads before evaluating: how deep the text nests, and (sandboxed, without an allow-list) the
+    SERVICE or LOAD it would use, refused with 403 once the text is known to parse."""
+    network.check_nesting(text, "update" if update else "query")
+    if request.get("refuse_network"):
+        used = network.refused_operations(text)
+        if used:
+            _syntax({"text": text, "update": update, "base_iri": request["base_iri"]})
+            raise network.NetworkRefused(network.disabled(used))
+
+
+def _check_depth(data: bytes, fmt: ox.RdfFormat, source: str) -> None:
+    """400 for Turtle/TriG lists and blank nodes, or JSON-LD objects, nested deeper than MAX_NESTING."""
+    limit = network.MAX_NESTING
+    if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.N3):
+        if network.nesting_depth(data.decode("utf-8", errors="replace")) > limit:
+            raise InputError(f"lists and blank nodes nest more than {limit} deep", file=source)
+    elif fmt == ox.RdfFormat.JSON_LD:
+        try:
+            too_deep = jsonbody.depth(json.loads(data)) > limit
+        except RecursionError:
+            too_deep = True
+        except ValueError:
+            return  # not JSON: the parser says where
+        if too_deep:
+            raise InputError(f"the JSON-LD nests objects and arrays more than {limit} deep", file=source)
 
 
 def _send_json(send: Send, document: dict[str, Any]) -> None:

@@ -22,8 +22,10 @@ _PN_CHARS_BASE = (
 _PN_CHARS_U = _PN_CHARS_BASE + "_"
 _PN_CHARS = _PN_CHARS_U + "\\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
 _PLX = r"(?:%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%])"
-_PN_PREFIX = f"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
-_PN_LOCAL = f"(?:[{_PN_CHARS_U}:0-9]|{_PLX})(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?"
+# A name (keyword, prefixed name, blank node label) is read as the longest run of the characters names are made of,
+# each character looked at once (a possessive loop: no backtracking, so no input makes the scan quadratic); the
+# dots a name cannot end with are given back as tokens of their own in ``tokens``.
+_NAME = f"[{_PN_CHARS_U}:0-9](?:[{_PN_CHARS}.:]|{_PLX})*+"
 _UCHAR = r"\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}"
 
 _TOKEN = re.compile(
@@ -34,7 +36,7 @@ _TOKEN = re.compile(
   | (?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]|{_UCHAR})*>)
   | (?P<var>[?$][{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00B7\u0300-\u036F\u203F-\u2040]*)
   | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-  | (?P<name>(?:{_PN_PREFIX}|_)?:(?:{_PN_LOCAL})?|[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<name>{_NAME})
   | (?P<brace>[{{}}])
   | (?P<space>\s+)
   | (?P<other>.)
@@ -57,6 +59,12 @@ def tokens(text: str) -> Iterator[Token]:
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup or "other"
         if kind in ("space", "comment"):
+            continue
+        if kind == "name" and match.group().endswith("."):  # a name never ends with a dot: those are the next tokens
+            name = match.group().rstrip(".")
+            yield Token(kind, name, match.start())
+            for offset in range(len(name), len(match.group())):
+                yield Token("other", ".", match.start() + offset)
             continue
         yield Token(kind, match.group(), match.start())
 

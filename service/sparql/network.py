@@ -26,6 +26,23 @@ from service.errors import CareerKGError, Forbidden
 from service.sparql import lexer
 
 _MENTION = re.compile(r"service|load", re.IGNORECASE)
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+MAX_NESTING = 128  # groups, lists and expressions in a query, update or Turtle document; deeper ones are refused
+
+
+def mentions_network(text: str) -> bool:
+    """Whether the text could name SERVICE or LOAD: the words themselves (any case), written out or with \\u
+    escapes (some SPARQL parsers expand those before reading keywords). A text that does not cannot use either."""
+    if _MENTION.search(text):
+        return True
+    return bool(_ESCAPE.search(text)) and bool(_MENTION.search(_ESCAPE.sub(_expand, text)))
+
+
+def _expand(match: re.Match[str]) -> str:
+    code = int(match.group(1) or match.group(2), 16)
+    return chr(code) if code < 0x110000 else ""
+
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -94,6 +111,10 @@ class NetworkPolicy:
         """The policy for allow-list entries (URLs)."""
         return cls(tuple(Target.parse(e) for e in entries), sandboxed)
 
+    def refused_in_the_sandbox(self, text: str) -> bool:
+        """Whether a sandboxed worker evaluates this request and refuses the SERVICE or LOAD it may use."""
+        return self.sandboxed and not self.allowed and mentions_network(text)
+
     def route(
         self,
         text: str,
@@ -107,19 +128,16 @@ class NetworkPolicy:
         ``targets`` reads the SERVICE and LOAD targets (``parsed_targets`` unless given: the service runs it in a
         worker, with the timeout, since a parser can take long on a large request).
         """
-        if not _MENTION.search(text):
+        if not mentions_network(text):
             return Route.SANDBOX if self.sandboxed else Route.NETWORK  # no SERVICE, no LOAD: by construction
-        used = lexer.network_operations(text)
-        if self.sandboxed and not self.allowed:
-            if used:  # said early; were it missed, the sandbox would still stop it
-                raise NetworkRefused(_disabled(used))
-            return Route.SANDBOX
+        if self.refused_in_the_sandbox(text):
+            return Route.SANDBOX  # the worker says 403 (refused_operations); what it misses, the sandbox stops
         found = (targets or _targets_here)(text, update, base_iri)
         if not found:
             return Route.SANDBOX if self.sandboxed else Route.NETWORK
         operations = {operation for operation, _ in found}
         if not self.allowed:
-            raise NetworkRefused(_disabled(operations))
+            raise NetworkRefused(disabled(operations))
         for operation, iri in found:
             if iri is None or not any(entry.admits(iri) for entry in self.allowed):
                 shown = repr(iri) if iri is not None else "a variable"
@@ -127,11 +145,16 @@ class NetworkPolicy:
         return Route.NETWORK
 
 
+def refused_operations(text: str) -> set[str]:
+    """The SERVICE and LOAD a request uses, read by the lexer (in a sandboxed worker: to say 403, not to guard)."""
+    return lexer.network_operations(text)
+
+
 def _targets_here(text: str, update: bool, base_iri: str | None) -> list[tuple[str, str | None]]:
     return parsed_targets(text, update=update, base_iri=base_iri)
 
 
-def _disabled(operations: Iterable[str]) -> str:
+def disabled(operations: Iterable[str]) -> str:
     return (
         f"{' and '.join(sorted(operations))} would reach the network and is disabled on this server "
         "(an operator can allow targets with CAREERKG_NETWORK_ALLOW)"
@@ -146,6 +169,8 @@ def parsed_targets(text: str, *, update: bool, base_iri: str | None) -> list[tup
     from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
+    if _ESCAPE.search(text):  # parsers expand \u escapes at different moments: no reading is sure to be the store's
+        raise NetworkRefused("the request mentions SERVICE or LOAD and uses \\u escapes: it cannot be checked")
     try:
         if update:
             algebra: object = translateUpdate(parseUpdate(text), base=base_iri).algebra
@@ -159,6 +184,9 @@ def parsed_targets(text: str, *, update: bool, base_iri: str | None) -> list[tup
         ) from None
     found: list[tuple[str, str | None]] = []
     _walk(algebra, found)
+    written = [t for t in lexer.keywords(text) if t.text in ("SERVICE", "LOAD")]
+    if len(written) != len(found):  # the two readings disagree: send nothing
+        raise NetworkRefused("the request's SERVICE and LOAD could not be read the same way twice; it is not sent")
     return found
 
 
@@ -193,7 +221,7 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
-def check_nesting(text: str, limit: int, what: str) -> None:
+def check_nesting(text: str, what: str, limit: int = MAX_NESTING) -> None:
     """400 for a request nested deeper than ``limit`` (the engine's parser recurses on nesting)."""
     if nesting_depth(text) > limit:
         from service.errors import BadRequest

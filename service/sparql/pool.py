@@ -114,15 +114,17 @@ class _Worker:
         self.generation = generation
         self.sandboxed = sandboxed
         self.alive = True
+        self._lock = threading.Lock()
 
     def kill(self, *, dying: bool = False) -> str | None:
         """Stop the process; how it ended if it had died by itself (the signal's name).
 
         ``dying``: its pipe was found closed, so it is exiting; give it a moment to be reaped as it ended.
         """
-        if not self.alive:
-            return None
-        self.alive = False
+        with self._lock:  # once only: its descriptors are closed and its number released exactly once
+            if not self.alive:
+                return None
+            self.alive = False
         for fd in (self.requests, self.responses):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -156,11 +158,13 @@ class QueryPool:
         self._forking = 0
         self._generation = 0
         self.timeouts = 0
-        self.sandbox = sandbox.available()
+        # The filter is built here, in the parent: a forked worker only installs it (no loading in the child).
+        self._filter = sandbox.Filter()
+        self.sandbox = self._filter.works()
         if not self.sandbox:
             log.warning(
-                "query workers cannot drop network access on this machine; SERVICE and LOAD are refused "
-                "by reading the query text only"
+                "query workers cannot drop network access on this machine (no seccomp filter); SERVICE and LOAD "
+                "are refused by reading the query text only"
             )
 
     # --- lifecycle -----------------------------------------------------------
@@ -199,7 +203,7 @@ class QueryPool:
         worker = self._acquire(sandboxed and self.sandbox)
         try:
             payload = pickle.dumps(request)
-            _write_all(worker.requests, struct.pack("!I", len(payload)) + payload)
+            _write_all(worker.requests, struct.pack("!I", len(payload)) + payload, deadline)
             kind, body = _read_frame(worker.responses, deadline)
         except _Deadline:
             self._discard(worker)
@@ -207,10 +211,17 @@ class QueryPool:
             raise QueryTimeout(f"the request ran longer than {timeout:g} s and was stopped") from None
         except (OSError, EOFError):
             raise self._crashed(worker) from None
-        if kind == b"X":
+        try:
+            if kind not in (b"X", b"H"):
+                raise ValueError(f"a worker began its answer with a {kind!r} frame")
+            decoded = json.loads(body)
+            head = Head(problem=decoded) if kind == b"X" else Head(media_type=str(decoded["media_type"]))
+        except (ValueError, KeyError, TypeError):
+            # Out of step with its worker: whatever is left in the pipe must never reach another request.
+            raise self._crashed(worker) from None
+        if head.problem is not None:
             self._release(worker)
-            return Answer(Head(problem=json.loads(body)), iter(()))
-        head = Head(media_type=json.loads(body)["media_type"])
+            return Answer(head, iter(()))
         stats: dict[str, Any] = {}
         return Answer(head, _Stream(self, worker, deadline, timeout, stats, request), stats)
 
@@ -284,17 +295,23 @@ class QueryPool:
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         keep = {req_r, resp_w}
-        with self._fork_gate:
-            generation = self._generation
-            pid = os.fork()
-            if pid == 0:  # the worker
-                try:
-                    _close_inherited(keep)
-                    if sandboxed:
-                        sandbox.drop_network()
-                    _serve(self._job, req_r, resp_w)
-                finally:
-                    os._exit(0)
+        try:
+            with self._fork_gate:
+                generation = self._generation
+                pid = os.fork()
+                if pid == 0:  # the worker
+                    try:
+                        _close_inherited(keep)
+                        if sandboxed:
+                            self._filter.install()
+                        _serve(self._job, req_r, resp_w)
+                    finally:
+                        os._exit(0)
+        except BaseException:  # no process (EAGAIN: too many): no descriptors left behind either
+            for fd in (req_r, req_w, resp_r, resp_w):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            raise
         os.close(req_r)
         os.close(resp_w)
         return _Worker(pid, req_w, resp_r, generation, sandboxed)
@@ -340,13 +357,17 @@ class _Stream:
             raise StreamAborted("the worker stopped after the answer began") from None
         if kind == b"D":
             return body
-        if kind == b"E":
-            self._stats.update(json.loads(body))
+        try:
+            decoded = json.loads(body) if kind in (b"E", b"X") else None
+        except ValueError:
+            decoded = None
+        if kind == b"E" and isinstance(decoded, dict):
+            self._stats.update(decoded)
             self._finish(released=True)
             raise StopIteration
-        # an error after data was sent: the answer is incomplete, and must not look complete
-        self._stats["error"] = json.loads(body).get("detail")
-        self._finish(released=True)
+        # an error after data was sent (or a frame out of step): the answer is incomplete, and must not look complete
+        self._stats["error"] = decoded.get("detail") if isinstance(decoded, dict) else f"unexpected {kind!r} frame"
+        self._finish(released=kind == b"X" and isinstance(decoded, dict))
         raise StreamAborted(f"the answer failed after it began: {self._stats['error']}")
 
     def close(self) -> None:
@@ -386,8 +407,16 @@ def _close_inherited(keep: set[int]) -> None:
                 os.close(fd)
 
 
+MAX_PROBLEM = 4096  # characters of a problem's detail a worker sends (parsers quote their input in messages)
+
+
 def _serve(job: Job, requests: int, responses: int) -> None:
     def send(kind: bytes, payload: bytes) -> None:
+        if kind != b"D":  # a head, an end or a problem is one frame, always
+            if kind == b"X":
+                payload = _bounded_problem(payload)
+            _write_all(responses, _HEADER.pack(kind, len(payload)) + payload)
+            return
         for start in range(0, max(len(payload), 1), _CHUNK):
             part = payload[start : start + _CHUNK]
             _write_all(responses, _HEADER.pack(kind, len(part)) + part)
@@ -412,6 +441,14 @@ def _serve(job: Job, requests: int, responses: int) -> None:
             send(b"X", json.dumps(detail).encode())
 
 
+def _bounded_problem(payload: bytes) -> bytes:
+    problem = json.loads(payload)
+    detail = str(problem.get("detail", ""))
+    if len(detail) > MAX_PROBLEM:
+        problem["detail"] = detail[:MAX_PROBLEM] + " […]"
+    return json.dumps(problem).encode()
+
+
 # --- pipes -------------------------------------------------------------------------
 
 
@@ -419,9 +456,18 @@ class _Deadline(Exception):
     pass
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes, deadline: float | None = None) -> None:
+    """Write everything; with a deadline, wait for the pipe to take it no longer than that."""
     view = memoryview(data)
+    poller = None
     while view:
+        if deadline is not None:
+            if poller is None:
+                poller = select.poll()
+                poller.register(fd, select.POLLOUT | select.POLLERR | select.POLLHUP)
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not poller.poll(wait * 1000):
+                raise _Deadline
         written = os.write(fd, view)
         view = view[written:]
 

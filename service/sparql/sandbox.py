@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import os
 import platform
+import socket
 from functools import cache
 
 _PR_SET_NO_NEW_PRIVS = 38
@@ -68,18 +70,52 @@ def _program() -> list[_Instruction]:
     return program
 
 
+class Filter:
+    """The filter, built once in the server process; ``install`` is all a forked worker does with it (no library
+    loading or allocation in the child, where another thread's lock may be held forever)."""
+
+    def __init__(self) -> None:
+        self._libc = ctypes.CDLL(None, use_errno=True) if available() else None
+        instructions = _program() if available() else []
+        self._array = (_Instruction * len(instructions))(*instructions)
+        self._program = _Program(len(instructions), self._array)
+
+    def install(self) -> None:
+        """Make this process (and any child) unable to create sockets; OSError if the kernel refuses."""
+        if self._libc is None:
+            raise OSError(errno.ENOSYS, "no seccomp filter for this architecture")
+        if self._libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+        if self._libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(self._program), 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
+
+    def works(self) -> bool:
+        """Whether this kernel takes the filter and it then refuses a socket (tried once per process)."""
+        return self._libc is not None and _kernel_takes_it()
+
+
 @cache
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
+def _kernel_takes_it() -> bool:
+    """Install the filter in a throw-away child and see a socket refused there."""
+    kernel_filter = Filter()
+    pid = os.fork()
+    if pid == 0:
+        code = 3
+        try:
+            kernel_filter.install()
+            try:
+                socket.socket().close()
+                code = 1
+            except PermissionError:
+                code = 0
+        except BaseException:
+            code = 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def drop_network() -> None:
     """Make this process (and any child) unable to create sockets; OSError if the kernel refuses the filter."""
-    instructions = _program()
-    array = (_Instruction * len(instructions))(*instructions)
-    program = _Program(len(instructions), array)
-    libc = _libc()
-    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
-    if libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(program), 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
+    Filter().install()

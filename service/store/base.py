@@ -89,7 +89,7 @@ class Store(ABC):
         entry: Mapping[str, Any],
         replaces: Mapping[GraphName, Sequence[ox.Quad]] | None = None,
     ) -> str:
-        """Apply a validated change and record ``entry`` in the change log, all or nothing; the new version.
+        """Apply a validated change in one transaction and record ``entry`` in the change log; the new version.
 
         ``expected`` is the version the change was computed against: a store other processes write refuses the
         commit (StoreConflict) when it has moved on. A graph in ``replaces`` gets that whole new content (how a

@@ -88,10 +88,17 @@ class EmbeddedStore(Store):
     def _write(
         self, added: list[ox.Quad], removed: list[ox.Quad], replaces: Mapping[GraphName, Sequence[ox.Quad]]
     ) -> None:
-        """One SPARQL update, so one transaction; every term is written by the library, never pasted text."""
+        """One transaction: ``extend`` when only adding, else one SPARQL update (every term written by the library,
+        never pasted text). SPARQL cannot name a stored blank node, so a graph in which the change touches blank
+        nodes is rewritten whole in that update (its blank nodes keep their structure, under new labels)."""
         if not removed and not replaces:
-            self._store.extend(added)
+            self._store.extend(added)  # blank nodes keep their identity
             return
+        replaces = dict(replaces)
+        gone = set(removed)
+        for graph in {q.graph_name for q in [*added, *removed] if _has_blank(q)} - set(replaces):
+            kept = [q for q in self.quads(graph) if q not in gone]
+            replaces[graph] = kept + [q for q in added if q.graph_name == graph]
         operations = []
         for graph, content in replaces.items():
             target = "DEFAULT" if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph}"
@@ -167,13 +174,20 @@ class ChangeLog:
         self._lock = threading.Lock()
         self._entries: list[dict[str, Any]] = []
         if path is not None and path.exists():
-            with path.open(encoding="utf-8") as lines:
+            good = 0  # bytes up to the end of the last whole entry
+            with path.open("rb") as lines:
                 for line in lines:
-                    if line.strip():
-                        try:
+                    try:
+                        if line.strip():
                             self._entries.append(json.loads(line))
-                        except json.JSONDecodeError:
-                            break  # a torn last line after a crash: the commit before it is what counts
+                    except (json.JSONDecodeError, UnicodeDecodeError):
+                        break  # a torn last line after a crash: the entries before it are what counts
+                    if not line.endswith(b"\n"):
+                        break
+                    good += len(line)
+            if good < path.stat().st_size:  # cut the torn end, so the next entry starts on a line of its own
+                with path.open("r+b") as out:
+                    out.truncate(good)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -194,6 +208,10 @@ class ChangeLog:
         with self._lock:
             newest = list(reversed(self._entries))
         return newest[offset : offset + limit], len(newest)
+
+
+def _has_blank(quad: ox.Quad) -> bool:
+    return isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)
 
 
 def _quad_data(quads: Iterable[ox.Quad]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -15,6 +16,12 @@ from tests.support import STORE_KINDS
 
 EX = "http://example.org/"
 CKG = "https://w3id.org/careerkg/ontology#"
+
+
+def fresh(name: str) -> ox.NamedNode:
+    """A graph name no other test uses: datasets sharing one remote server see the named graphs made after they
+    first met it (dataset-graph mode), so each test names its own."""
+    return ox.NamedNode(f"{EX}{name}-{uuid.uuid4().hex[:12]}")
 
 
 def quad(s: str, p: str, o: ox.NamedNode | ox.Literal, g: ox.NamedNode | None = None) -> ox.Quad:
@@ -83,20 +90,20 @@ def test_query_syntax_error_is_typed() -> None:
 
 def test_dataset_options_restrict_the_query(empty_store: Store) -> None:
     store = empty_store
-    g1, g2 = ox.NamedNode(EX + "g1"), ox.NamedNode(EX + "g2")
+    g1, g2 = fresh("g1"), fresh("g2")
     store.add([quad("a", "p", ox.Literal("1"), g1), quad("b", "p", ox.Literal("2"), g2)])
     result = store.query("SELECT ?s WHERE { ?s ?p ?o }", default_graph=[g1])
     assert isinstance(result, ox.QuerySolutions)
     assert [r["s"].value for r in result] == [EX + "a"]
     result = store.query("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", named_graphs=[g2])
     assert isinstance(result, ox.QuerySolutions)
-    assert [r["g"].value for r in result] == [EX + "g2"]
+    assert [r["g"].value for r in result] == [g2.value]
     assert set(store.named_graphs()) == {g1, g2}
 
 
 def test_replace_graph_swaps_content_at_once(empty_store: Store) -> None:
     store = empty_store
-    g = ox.NamedNode(EX + "g")
+    g = fresh("g")
     store.add([quad("a", "p", ox.Literal("old"), g), quad("keep", "p", ox.Literal("default"))])
     store.replace_graph(g, [quad("b", "p", ox.Literal('new " quoted'), g)])
     assert {q.object.value for q in store.quads(g)} == {'new " quoted'}
@@ -162,7 +169,7 @@ def test_quads_of_and_presence(any_filled_store: Store) -> None:
 
 
 def test_blank_nodes_survive_a_round_trip(empty_store: Store) -> None:
-    g = ox.NamedNode(EX + "g")
+    g = fresh("g")
     node = ox.BlankNode()
     empty_store.add([ox.Quad(node, ox.NamedNode(EX + "p"), ox.Literal("x"), g), quad("a", "q", ox.Literal("y"), g)])
     quads = list(empty_store.quads(g))
@@ -206,7 +213,7 @@ def test_load_refuses_violations_and_keeps_the_store(filled_store: Store, tmp_pa
 
 
 def test_apply_removes_then_adds_in_one_step(empty_store: Store) -> None:
-    g = ox.NamedNode(EX + "g")
+    g = fresh("g")
     old, kept = quad("a", "p", ox.Literal("old"), g), quad("a", "p", ox.Literal("kept"))
     empty_store.add([old, kept])
     assert len(empty_store) == 2
@@ -242,7 +249,7 @@ def test_quads_about_several_subjects(any_filled_store: Store) -> None:
 def test_a_commit_changes_the_version_and_is_logged(empty_store: Store) -> None:
     """Every store versions its dataset and logs each commit with it, all or nothing."""
     first = empty_store.version_token()
-    g = ox.NamedNode(EX + "g")
+    g = fresh("g")
     old, blank = (
         quad("c", "p", ox.Literal("old"), g),
         ox.Quad(ox.BlankNode(), ox.NamedNode(EX + "p"), ox.Literal("b"), g),
@@ -278,4 +285,60 @@ def test_a_restart_with_the_same_data_does_not_load_it_again(tmp_path: Path, dat
     store.commit([quad("x", "y", ox.Literal("logged"))], [], expected=None, entry={"operation": "test"})
     ensure_filled(store, paths)  # the store no longer holds exactly the files: replaced
     assert not store.query(f'ASK {{ <{EX}x> <{EX}y> "logged" }}')
+    store.close()
+
+
+def test_changes_around_blank_nodes_keep_their_structure(empty_store: Store) -> None:
+    """A change touching blank nodes gives its graph's whole new content (SPARQL cannot name a stored blank node):
+    the statements about one blank node stay on one node."""
+    g, p, q = fresh("g"), ox.NamedNode(EX + "p"), ox.NamedNode(EX + "q")
+    empty_store.add([ox.Quad(ox.BlankNode(), p, ox.Literal("x"), g), quad("a", "p", ox.Literal("old"), g)])
+    before = set(empty_store.quads(g))
+    stored = next(x for x in before if isinstance(x.subject, ox.BlankNode)).subject
+    added, removed = ox.Quad(stored, q, ox.Literal("v"), g), quad("a", "p", ox.Literal("old"), g)
+    whole = [x for x in before if x != removed] + [added]
+    empty_store.commit([added], [removed], expected=None, entry={"operation": "test"}, replaces={g: whole})
+    subjects = {x.subject for x in empty_store.quads(g)}
+    assert len(subjects) == 1  # one blank node carries both statements
+    assert {(x.predicate, x.object.value) for x in empty_store.quads(g)} == {(p, "x"), (q, "v")}
+
+
+def test_the_embedded_store_keeps_blank_nodes_even_without_the_whole_graph() -> None:
+    store = EmbeddedStore()
+    g, p, q = fresh("g"), ox.NamedNode(EX + "p"), ox.NamedNode(EX + "q")
+    node = ox.BlankNode()
+    store.add([ox.Quad(node, p, ox.Literal("x"), g), quad("a", "p", ox.Literal("old"), g)])
+    store.commit(
+        [ox.Quad(node, q, ox.Literal("v"), g)], [quad("a", "p", ox.Literal("old"), g)], expected=None, entry={}
+    )
+    assert len({x.subject for x in store.quads(g)}) == 1
+
+
+def test_a_blank_node_graph_name_is_refused_not_half_written(filled_store: Store) -> None:
+    from service import writes
+    from service.errors import BadRequest
+
+    store = EmbeddedStore()
+    delta = writes.Delta(
+        added={ox.Quad(ox.NamedNode(EX + "s"), ox.NamedNode(EX + "p"), ox.Literal("x"), ox.BlankNode())}
+    )
+    with pytest.raises(BadRequest, match="blank node"):
+        writes.commit(store, delta, operation="test", user=None)
+    assert store.is_empty()
+
+
+def test_a_torn_change_log_line_is_cut_and_the_log_goes_on(tmp_path: Path) -> None:
+    """After a crash in the middle of writing an entry, the entries before it count and the next one is readable."""
+    store = open_store(str(tmp_path / "store"))
+    store.commit([quad("a", "p", ox.Literal("1"))], [], expected=None, entry={"operation": "first"})
+    store.close()
+    log = tmp_path / "store.changes.jsonl"
+    log.write_bytes(log.read_bytes() + b'{"operation": "torn", "ad')  # the crash
+    store = open_store(str(tmp_path / "store"))
+    assert store.change_entries(0, 10)[1] == 1
+    store.commit([quad("b", "p", ox.Literal("2"))], [], expected=None, entry={"operation": "second"})
+    store.close()
+    store = open_store(str(tmp_path / "store"))
+    assert [e["operation"] for e in store.change_entries(0, 10)[0]] == ["second", "first"]
+    assert store.version_token() == "3"
     store.close()

@@ -151,3 +151,21 @@ def test_values_refuse_what_cannot_be_written(bindings: dict[str, ox.BlankNode |
 def test_values_need_a_where_clause() -> None:
     with pytest.raises(ValueError, match="no WHERE"):
         lexer.with_values("DESCRIBE <http://e/>", {"s": ox.NamedNode("http://e/s")})
+
+
+PATHOLOGICAL = ["a-" * 500_000, "a." * 500_000, "ex:a." * 200_000, "1.1." * 200_000, "'x" * 200_000, "<a" * 200_000]
+
+
+def test_no_input_makes_the_lexer_slow() -> None:
+    """Runs a regex could backtrack on: each megabyte is read in one pass (in a child, so a hang fails the test)."""
+    import subprocess
+    import sys
+
+    script = (
+        "from service.sparql.network import nesting_depth\n"
+        "from tests.unit.test_lexer import PATHOLOGICAL\n"
+        "print(sum(nesting_depth(text) for text in PATHOLOGICAL))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"
