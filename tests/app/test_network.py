@@ -51,6 +51,13 @@ TRICKS = [
     ("load-userinfo", "u", "LOAD <http://127.0.0.1:{allowed}@127.0.0.1:{port}/d.ttl>"),
     ("update-where", "u", "INSERT { ?s ?p ?o } WHERE { SERVICE <http://127.0.0.1:{port}/x> { ?s ?p ?o } }"),
     ("update-then-load", "u", "INSERT DATA { <http://e/s> <http://e/p> 1 } ; LOAD <http://127.0.0.1:{port}/d>"),
+    (
+        "escaped-quotes-around",  # rdflib expands \u before parsing and reads one long string; Oxigraph does not
+        "q",
+        'SELECT * WHERE { BIND(CONCAT("\\u0022","x") AS ?a) SERVICE <http://127.0.0.1:{port}/x> { ?s ?p ?o } '
+        'BIND(CONCAT("","\\u0022") AS ?b) }',
+    ),
+    ("escaped-keyword", "q", "SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:{port}/x> { ?s ?p ?o } }"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -141,3 +142,16 @@ def test_a_timed_out_query_before_its_first_bytes_is_503(site_factory: Callable[
     assert response.json()["title"] == "Query timeout"
     metrics = slow.http.get(slow.url + "/metrics", timeout=10).text
     assert "careerkg_query_timeouts_total 1.0" in metrics
+
+
+def test_a_long_error_never_reaches_another_request(guarded: Site) -> None:
+    """A parser error quoting 70 KB of the input: its answer is this request's, and the next ones get theirs."""
+    document = json.dumps({"@id": "http://e/x", "@type": "x" * 70_000 + " y"}).encode()
+    for _ in range(3):
+        bad = guarded.http.post(
+            guarded.url + "/validate", data=document, headers={"Content-Type": "application/ld+json"}, timeout=60
+        )
+        assert bad.status_code < 500, bad.text[:300]
+        good = guarded.http.get(guarded.url + "/sparql", params={"query": "ASK {}"}, timeout=30)
+        assert good.status_code == 200
+        assert good.json() == {"head": {}, "boolean": True}
