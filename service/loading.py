@@ -16,7 +16,7 @@ from service.errors import ValidationFailed
 from service.namespaces import compact
 from service.store import GraphName, Store
 from service.store.embedded import beside
-from service.validation import Report, validate
+from service.validation import Report, validate_whole
 
 log = logging.getLogger(__name__)
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -75,7 +75,7 @@ def _name_files(report: Report, files: Sequence[rdfio.ParsedFile]) -> Report:
 def check_files(paths: Sequence[Path | str]) -> CheckedFiles:
     """Read ``paths`` (InputError on the first unreadable one) and validate them together."""
     files = rdfio.read_files(paths)
-    report = validate(rdfio.to_graph(q for f in files for q in f.quads))
+    report = validate_whole(q for f in files for q in f.quads)
     return CheckedFiles(files, _name_files(report, files))
 
 

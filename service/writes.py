@@ -24,7 +24,7 @@ from service.errors import BadRequest, ValidationFailed
 from service.namespaces import CKG, RDF, SKOS
 from service.sparql import lexer
 from service.store import EmbeddedStore, GraphName, Store
-from service.validation import Report, validate
+from service.validation import Report, validate, validate_whole
 
 RDF_TYPE = ox.NamedNode(RDF + "type")
 BROADER = ox.NamedNode(SKOS + "broader")
@@ -292,6 +292,9 @@ def validate_change(store: Store, delta: Delta) -> Report:
 # --- committing -----------------------------------------------------------------------------------
 
 MAX_LISTED = 200  # triples kept per change log entry, each way
+# A change this large is validated as a whole dataset (the fast engine), not node by node: its neighbourhood is
+# most of the graph anyway, and node-by-node validation costs far more per node.
+LARGE_CHANGE = 20_000
 
 
 def commit(
@@ -314,9 +317,9 @@ def commit(
         raise BadRequest("a graph named by a blank node cannot be written (SPARQL cannot name it again); name it")
     if known is not None:
         report = known
-    elif whole:
+    elif whole or len(delta.added) + len(delta.removed) > LARGE_CHANGE:
         kept = (q for q in store.quads() if q not in delta.removed)
-        report = validate(rdfio.to_graph([*kept, *delta.added]))
+        report = validate_whole([*kept, *delta.added])
     else:
         report = validate_change(store, delta)
     if not report.conforms:

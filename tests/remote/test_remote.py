@@ -113,9 +113,7 @@ def test_two_instances_see_each_others_writes(server_factory, oxigraph_factory) 
     )
     assert created.status_code == 201, created.text
 
-    after = requests.get(
-        second.url + "/api/v1/tools?limit=200", headers={**behind, "If-None-Match": etag}, timeout=10
-    )
+    after = requests.get(second.url + "/api/v1/tools?limit=200", headers={**behind, "If-None-Match": etag}, timeout=10)
     assert after.status_code == 200  # the other instance's cache knew the data changed
     assert "jax-test" in {item["id"] for item in after.json()["items"]}
     detail = requests.get(second.url + "/api/v1/tools/jax-test", timeout=10).json()

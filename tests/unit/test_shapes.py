@@ -7,6 +7,7 @@ exactly which focus node and path fail, with which severity.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -426,3 +427,30 @@ def test_inverse_checked_predicates_match_the_shapes() -> None:
             followed.add(PREFIXES[prefix] + local)
     assert followed
     assert followed <= writes.INVERSE_CHECKED
+
+
+@pytest.mark.parametrize("name", [None, *BREAKS], ids=lambda n: n or "shipped-data")
+def test_the_fast_engine_agrees_with_pyshacl(filled_store: Store, name: str | None) -> None:
+    """pyshacl-turbo, which decides whole-dataset validations, gives pySHACL's verdict and results (focus node,
+    path, severity, shape) on the shipped data and on every break; validate_whole answers with pySHACL's report."""
+    import pyshacl_turbo
+
+    from service.validation import _results, turbo_shapes_graph, validate_whole
+
+    store = broken_copy(filled_store, BREAKS[name].update) if name else filled_store
+    scratch = ox.Store()
+    scratch.extend(store.quads())
+    conforms, report_graph, _ = pyshacl_turbo.validate(
+        scratch, shacl_graph=turbo_shapes_graph(), inference="none", allow_warnings=True
+    )
+    reference = full_report(filled_store, name)
+
+    def seen(results: list[Any]) -> set[tuple[str, str | None, str, str | None]]:
+        return {(r.focus_node, r.path, r.severity, r.shape) for r in results}
+
+    assert bool(conforms) is reference.conforms
+    assert seen(_results(report_graph)) == seen(reference.results)
+    if name in (None, "label-missing"):  # one conforming dataset, one broken (validate_whole then asks pySHACL)
+        whole = validate_whole(store.quads())
+        assert whole.conforms is reference.conforms
+        assert [r.to_json() for r in whole.results] == [r.to_json() for r in reference.results]
