@@ -1,0 +1,197 @@
+"""Start time, memory and a SPARQL lookup as the data grows, CareerKG beside the Oxigraph server, both in memory.
+
+    python bench/scale.py [--sizes 10000 100000 1000000] [--duration 6] [--connections 8]
+
+Needs the ``oxigraph`` server (test extra), matplotlib (bench extra) and Debian's ``wrk``. For each size the same
+generated data (bench/generate.py, plus the ontology) is served by ``careerkg serve --store memory --data`` (parsed,
+validated as a whole, loaded) and by ``oxigraph serve`` without a location (in memory, filled by one Graph Store
+POST), one after the other. Measured: seconds from start to answering (CareerKG: ``/ready``; Oxigraph: the fill
+answered), resident memory of each server's processes then, and a 17-row SPARQL lookup under wrk (req/s, p50,
+p99). Writes bench/results/scale.md and bench/results/scale.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT / "bench"))
+
+from rest_latency import wrk  # noqa: E402
+
+LOOKUP = "SELECT ?o WHERE { <https://w3id.org/careerkg/id/role/generated-1> ?p ?o }"
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children."""
+    total, pids = 0, [str(pid)]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += children.read_text().split()
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 1800) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited")
+        try:
+            if requests.get(url, timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def careerkg(data: Path, port: int, args: argparse.Namespace) -> dict[str, float]:
+    started = time.monotonic()
+    ontology = str(ROOT / "ontology" / "careerkg.ttl")
+    proc = subprocess.Popen(
+        [str(BIN / "careerkg"), "serve", "--store", "memory", "--port", str(port), "--data", ontology, str(data)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait(f"http://127.0.0.1:{port}/ready", proc)
+        result = {"start_seconds": time.monotonic() - started, "rss_mib": rss_mib(proc.pid)}
+        url = f"http://127.0.0.1:{port}/sparql?query={urllib.parse.quote(LOOKUP)}"
+        result.update(_lookup(url, args))
+        return result
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def oxigraph(data: Path, port: int, args: argparse.Namespace) -> dict[str, float]:
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [str(BIN / "oxigraph"), "serve", "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait(f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", proc)
+        for path, media_type in ((ROOT / "ontology" / "careerkg.ttl", "text/turtle"), (data, "application/n-triples")):
+            with path.open("rb") as body:
+                requests.post(
+                    f"http://127.0.0.1:{port}/store?default",
+                    data=body,
+                    headers={"Content-Type": media_type},
+                    timeout=1800,
+                ).raise_for_status()
+        result = {"start_seconds": time.monotonic() - started, "rss_mib": rss_mib(proc.pid)}
+        result.update(_lookup(f"http://127.0.0.1:{port}/query?query={urllib.parse.quote(LOOKUP)}", args))
+        return result
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def _lookup(url: str, args: argparse.Namespace) -> dict[str, float]:
+    measured = wrk(url, args.connections, args.duration)
+    return {"lookup_rps": measured["rps"], "lookup_p50_ms": measured["50%"], "lookup_p99_ms": measured["99%"]}
+
+
+def plot(sizes: list[int], results: dict[str, dict[int, dict[str, float]]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [
+        ("start_seconds", "seconds to answer"),
+        ("rss_mib", "resident memory (MiB)"),
+        ("lookup_rps", "SPARQL lookup, requests/s"),
+        ("lookup_p99_ms", "SPARQL lookup, p99 (ms)"),
+    ]
+    figure, axes = plt.subplots(1, len(panels), figsize=(16, 4))
+    for axis, (key, title) in zip(axes, panels, strict=True):
+        for system, by_size in results.items():
+            axis.plot(sizes, [by_size[n][key] for n in sizes], marker="o", label=system)
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("generated triples")
+        axis.set_title(title)
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0].legend()
+    figure.suptitle("CareerKG beside the Oxigraph server, both in memory, as the data grows")
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--duration", type=int, default=6)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    results: dict[str, dict[int, dict[str, float]]] = {"CareerKG": {}, "Oxigraph server": {}}
+    with tempfile.TemporaryDirectory(prefix="ckg-scale-") as tmp:
+        for size in args.sizes:
+            data = Path(tmp) / f"generated-{size}.nt"
+            subprocess.run(
+                [sys.executable, str(ROOT / "bench" / "generate.py"), "--triples", str(size), "--out", str(data)],
+                check=True,
+                capture_output=True,
+            )
+            results["CareerKG"][size] = careerkg(data, 18511, args)
+            results["Oxigraph server"][size] = oxigraph(data, 18512, args)
+            print(size, {k: v[size] for k, v in results.items()}, file=sys.stderr)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    plot(args.sizes, results, RESULTS / "scale.png")
+    lines = [
+        "# As the data grows: start, memory, a SPARQL lookup",
+        "",
+        f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC by `python bench/scale.py --sizes "
+        f"{' '.join(map(str, args.sizes))} --duration {args.duration} --connections {args.connections}`, on "
+        f"{platform.machine()} with {os.cpu_count()} cores (wrk -t2 on the same machine). Both in memory, the same "
+        "generated data plus the ontology; one server at a time. CareerKG validates the data as a whole before it "
+        "serves it (pyshacl-turbo deciding); the Oxigraph server validates nothing.",
+        "",
+        "| triples | system | start (s) | RSS (MiB) | lookup req/s | lookup p50 (ms) | lookup p99 (ms) |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for size in args.sizes:
+        for system, by_size in results.items():
+            r = by_size[size]
+            lines.append(
+                f"| {size:,} | {system} | {r['start_seconds']:.1f} | {r['rss_mib']:.0f} | {r['lookup_rps']:.0f} | "
+                f"{r['lookup_p50_ms']:.1f} | {r['lookup_p99_ms']:.1f} |"
+            )
+    ours, theirs = results["CareerKG"], results["Oxigraph server"]
+    lines += ["", "Ratios, CareerKG to the Oxigraph server:", ""]
+    for size in args.sizes:
+        lines.append(
+            f"- {size:,} triples: start {ours[size]['start_seconds'] / theirs[size]['start_seconds']:.1f}x, memory "
+            f"{ours[size]['rss_mib'] / theirs[size]['rss_mib']:.1f}x, lookup throughput "
+            f"{ours[size]['lookup_rps'] / theirs[size]['lookup_rps']:.2f}x"
+        )
+    lines += ["", "![start, memory and lookups as the data grows](scale.png)", ""]
+    (RESULTS / "scale.md").write_text("\n".join(lines), encoding="utf-8")
+    (RESULTS / "scale.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
