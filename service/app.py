@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
@@ -45,6 +46,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, store: Sto
     app.config["CAREERKG"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.wsgi_app = BodyLimit(app.wsgi_app, settings.max_body)  # type: ignore[method-assign]
+    if settings.proxy_hops:  # links in answers name the host, scheme and prefix the client used, behind the proxy
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     served = graph.init_app(app, settings, store)
     problems.init_app(app)
     metrics.init_app(app, lambda: served.pool.timeouts)

@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data", nargs="+", type=Path, metavar="PATH", help="serve exactly these files/folders")
     serve.add_argument("--threads", type=int, help="request threads per worker (default 8)")
     serve.add_argument("--workers", type=int, help="worker processes (default 1; more need a remote store)")
+    serve.add_argument(
+        "--proxy-hops", type=int, help="reverse proxies in front whose X-Forwarded-* headers to trust (default 0)"
+    )
     serve.set_defaults(run=cmd_serve)
 
     validate = commands.add_parser("validate", help="SHACL-validate files (default: ontology + data/)")
@@ -294,6 +297,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         threads=args.threads,
         workers=args.workers,
+        proxy_hops=args.proxy_hops,
         data=tuple(args.data) if args.data else None,
     )
     if args.data:

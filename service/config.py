@@ -42,6 +42,7 @@ class Settings:
     network_allow: tuple[str, ...] = ()
     query_workers: int = 4
     max_literal: int = 1024 * 1024  # characters in one literal
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -92,6 +93,8 @@ class Settings:
             raise CareerKGError("max body must be positive")
         if self.max_literal < 1:
             raise CareerKGError("max literal must be positive")
+        if self.proxy_hops < 0:
+            raise CareerKGError("proxy hops cannot be negative")
 
 
 def _convert(name: str, raw: str, default: Any) -> Any:

@@ -35,7 +35,12 @@ class Strict(BaseModel):
 
 
 class LangQuery(Strict):
-    lang: str = Field("en", pattern=LANG, description="Language of labels (BCP 47); English when missing.")
+    lang: str | None = Field(
+        None,
+        pattern=LANG,
+        description="Language of labels and descriptions (BCP 47). Without it, the best of the request's "
+        "Accept-Language that the data has; English otherwise. Content-Language names the language served.",
+    )
 
 
 class PageQuery(LangQuery):
@@ -152,6 +157,9 @@ class Page(BaseModel):
     limit: int
     offset: int
     next: str | None = Field(description="URL of the next page, or null on the last one.")
+    prev: str | None = Field(None, description="URL of the previous page, or null on the first one.")
+    first: str | None = Field(None, description="URL of the first page.")
+    last: str | None = Field(None, description="URL of the last page.")
 
 
 class RoleItem(Item):
@@ -442,6 +450,9 @@ class ChangePage(BaseModel):
     limit: int
     offset: int
     next: str | None
+    prev: str | None = None
+    first: str | None = None
+    last: str | None = None
 
 
 class ChangesQuery(Strict):

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from flask import Response, current_app, json, request, url_for
+from flask import Response, current_app, g, json, request, url_for
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from werkzeug.datastructures import MIMEAccept
@@ -66,7 +66,13 @@ def _etag() -> str:
     # What the answer depends on besides the data: the URL (its host too: links in answers are absolute), Accept,
     # and (the change log) who asks.
     asked = "|".join(
-        (request.host, request.full_path, request.headers.get("Accept", ""), request.headers.get("Authorization", ""))
+        (
+            request.host,
+            request.full_path,
+            request.headers.get("Accept", ""),
+            request.headers.get("Accept-Language", ""),
+            request.headers.get("Authorization", ""),
+        )
     )
     variant = hashlib.sha256(asked.encode()).hexdigest()[:16]
     return f'"{get_graph().instance}-{current_version()}-{variant}"'
@@ -80,18 +86,18 @@ class Answers:
     def __init__(self, size: int = 4096) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[bytes, str, str, str]] = OrderedDict()
 
-    def get(self, etag: str) -> tuple[bytes, str] | None:
+    def get(self, etag: str) -> tuple[bytes, str, str, str] | None:
         with self._lock:
             found = self._entries.get(etag)
             if found is not None:
                 self._entries.move_to_end(etag)
             return found
 
-    def put(self, etag: str, body: bytes, mimetype: str) -> None:
+    def put(self, etag: str, body: bytes, mimetype: str, links: str, served: str) -> None:
         with self._lock:
-            self._entries[etag] = (body, mimetype)
+            self._entries[etag] = (body, mimetype, links, served)
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 
@@ -103,10 +109,14 @@ def _answers() -> Answers:
     return found
 
 
-def _finish(response: Response, etag: str) -> Response:
+def _finish(response: Response, etag: str, links: str = "", served: str | None = None) -> Response:
+    if links:
+        response.headers["Link"] = links
+    if served:
+        response.headers["Content-Language"] = served
     response.set_etag(etag)
     response.headers["Cache-Control"] = "public, no-cache"
-    response.headers["Vary"] = "Accept"
+    response.headers["Vary"] = "Accept, Accept-Language"
     return response
 
 
@@ -116,14 +126,14 @@ def _not_modified() -> Response | None:
     if request.method != "GET":
         return None
     etag = _etag().strip('"')
-    if request.if_none_match.contains(etag):
+    if request.if_none_match.contains_weak(etag):  # If-None-Match compares weakly (RFC 9110): W/"x" matches "x"
         response = Response(status=304)
         response.set_etag(etag)
         response.headers["Cache-Control"] = "public, no-cache"
         return response
     cached = _answers().get(etag)
     if cached is not None:
-        return _finish(Response(cached[0], mimetype=cached[1]), etag)
+        return _finish(Response(cached[0], mimetype=cached[1]), etag, cached[2], cached[3])
     return None
 
 
@@ -132,6 +142,20 @@ def _writers_first() -> None:
     """A write without a valid token is 401/403 before its body is looked at (no 400 to someone not allowed)."""
     if request.method in ("PUT", "PATCH", "DELETE", "POST") and request.endpoint != "api.match":
         auth.require_writer(request, current_app.config["CAREERKG"])
+
+
+def language(query: Any) -> str:
+    """The language of an answer: ``?lang=`` if given, else the best of Accept-Language the data has, else English."""
+    _, index = catalog()
+    offered = [lang for lang in index.languages if lang]
+    if getattr(query, "lang", None):
+        chosen = str(query.lang)
+    else:
+        chosen = (request.accept_languages.best_match(offered) if offered else None) or "en"
+    # Content-Language says what is served: the language asked for, its primary language, or the English fallback.
+    primary = chosen.split("-", 1)[0].lower()
+    g.careerkg_language = chosen if chosen in offered else primary if primary in offered else "en"
+    return chosen
 
 
 def reply(body: dict[str, Any]) -> Response:
@@ -143,19 +167,36 @@ def reply(body: dict[str, Any]) -> Response:
         mimetype = JSONLD
     encoded = json.dumps(body).encode()
     etag = _etag().strip('"')
+    links = ", ".join(f'<{body[rel]}>; rel="{rel}"' for rel in _LINK_RELATIONS if body.get(rel))
+    served = g.get("careerkg_language", "")
     if request.method == "GET":
-        _answers().put(etag, encoded, mimetype)
-    return _finish(Response(encoded, mimetype=mimetype), etag)
+        _answers().put(etag, encoded, mimetype, links, served)
+    return _finish(Response(encoded, mimetype=mimetype), etag, links, served)
 
 
 def envelope(window: list[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
-    """The paging envelope around one page of items: the total, and the next page's URL."""
-    following = None
-    if offset + limit < total:
+    """The paging envelope around one page of items: the total, and the URLs of the next, previous, first and last
+    pages (null where there is none); ``reply`` repeats them as an RFC 8288 ``Link`` header."""
+
+    def at(start: int) -> str:
         args = request.args.to_dict(flat=True)
-        args.update(offset=str(offset + limit), limit=str(limit))
-        following = f"{request.base_url}?{urlencode(args)}"
-    return {"items": window, "total": total, "limit": limit, "offset": offset, "next": following}
+        args.update(offset=str(start), limit=str(limit))
+        return f"{request.base_url}?{urlencode(args)}"
+
+    last = max(0, (total - 1) // limit * limit)
+    return {
+        "items": window,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next": at(offset + limit) if offset + limit < total else None,
+        "prev": at(max(0, offset - limit)) if offset > 0 else None,
+        "first": at(0),
+        "last": at(last),
+    }
+
+
+_LINK_RELATIONS = ("next", "prev", "first", "last")
 
 
 def page(items: Sequence[dict[str, Any]], limit: int, offset: int) -> dict[str, Any]:
@@ -165,7 +206,7 @@ def page(items: Sequence[dict[str, Any]], limit: int, offset: int) -> dict[str, 
 
 def entries_page(entries: Sequence[Entry], query: s.PageQuery) -> dict[str, Any]:
     """One page of index entries, turned into items only for that page."""
-    window = [e.item(query.lang) for e in entries[query.offset : query.offset + query.limit]]
+    window = [e.item(language(query)) for e in entries[query.offset : query.offset + query.limit]]
     return envelope(window, len(entries), query.limit, query.offset)
 
 
@@ -182,7 +223,7 @@ def entries_page(entries: Sequence[Entry], query: s.PageQuery) -> dict[str, Any]
 def list_roles(query: s.RoleListQuery) -> Response:
     cat, index = catalog()
     filters = cat.role_filters(query.skill, query.tool, query.industry, query.credential)
-    return reply(entries_page(cat.entries(index, "role", query.lang, query.q, filters), query))
+    return reply(entries_page(cat.entries(index, "role", language(query), query.q, filters), query))
 
 
 @bp.get(
@@ -195,7 +236,7 @@ def list_roles(query: s.RoleListQuery) -> Response:
 def list_skills(query: s.SkillListQuery) -> Response:
     cat, index = catalog()
     filters = {"category": cat.skills_under(query.category) if query.category else None}
-    return reply(entries_page(cat.entries(index, "skill", query.lang, query.q, filters), query))
+    return reply(entries_page(cat.entries(index, "skill", language(query), query.q, filters), query))
 
 
 @bp.get(
@@ -212,13 +253,13 @@ def list_tools(query: s.ToolListQuery) -> Response:
         filters["category"] = cat.linked_subjects(f"{_CKG}toolCategory", iri("tool-category", query.category))
     if query.skill:
         filters["skill"] = cat.linked_subjects(f"{_CKG}supportsSkill", iri("skill", query.skill))
-    return reply(entries_page(cat.entries(index, "tool", query.lang, query.q, filters), query))
+    return reply(entries_page(cat.entries(index, "tool", language(query), query.q, filters), query))
 
 
 @bp.get("/industries", tags=[RESOURCES], responses={200: s.Page}, summary="List industries")
 def list_industries(query: s.PageQuery) -> Response:
     cat, index = catalog()
-    return reply(entries_page(cat.entries(index, "industry", query.lang, query.q, {}), query))
+    return reply(entries_page(cat.entries(index, "industry", language(query), query.q, {}), query))
 
 
 @bp.get(
@@ -235,7 +276,7 @@ def list_applications(query: s.ApplicationListQuery) -> Response:
         if query.industry
         else None
     }
-    return reply(entries_page(cat.entries(index, "application", query.lang, query.q, filters), query))
+    return reply(entries_page(cat.entries(index, "application", language(query), query.q, filters), query))
 
 
 @bp.get(
@@ -248,13 +289,13 @@ def list_applications(query: s.ApplicationListQuery) -> Response:
 def list_credentials(query: s.CredentialListQuery) -> Response:
     cat, index = catalog()
     filters = {"kind": cat.typed(CREDENTIAL_KINDS[query.kind]) if query.kind else None}
-    return reply(entries_page(cat.entries(index, "credential", query.lang, query.q, filters), query))
+    return reply(entries_page(cat.entries(index, "credential", language(query), query.q, filters), query))
 
 
 def _detail(kind: str) -> Callable[[s.IdPath, s.LangQuery], Response]:
     def view(path: s.IdPath, query: s.LangQuery) -> Response:
         cat, index = catalog()
-        return reply(cat.detail(index, kind, path.id, query.lang))
+        return reply(cat.detail(index, kind, path.id, language(query)))
 
     view.__name__ = f"get_{kind}"
     return view
@@ -291,8 +332,8 @@ def _reverse(
         for predicate, importance in links:
             for subject in cat.linked_subjects(_CKG + predicate, target.iri):
                 found.setdefault(subject, importance)
-        entries = [e for e in cat.entries(index, result_kind, query.lang, query.q, {}) if e.iri in found]
-        items = [e.item(query.lang, **({"importance": found[e.iri]} if found[e.iri] else {})) for e in entries]
+        entries = [e for e in cat.entries(index, result_kind, language(query), query.q, {}) if e.iri in found]
+        items = [e.item(language(query), **({"importance": found[e.iri]} if found[e.iri] else {})) for e in entries]
         return reply(page(items, query.limit, query.offset))
 
     view.__name__ = f"{kind}_{result_kind}s"
@@ -439,8 +480,8 @@ def changes(query: s.ChangesQuery) -> Response:
 )
 def search(query: s.SearchQuery) -> Response:
     cat, index = catalog()
-    found = cat.search(index, query.q, query.type, query.lang)
-    return reply(page([e.item(query.lang) for e in found], query.limit, query.offset))
+    found = cat.search(index, query.q, query.type, language(query))
+    return reply(page([e.item(language(query)) for e in found], query.limit, query.offset))
 
 
 @bp.get(
@@ -452,7 +493,7 @@ def search(query: s.SearchQuery) -> Response:
 )
 def suggest(query: s.SuggestQuery) -> Response:
     cat, index = catalog()
-    items = cat.suggest(index, query.q, query.type, query.lang, query.limit)
+    items = cat.suggest(index, query.q, query.type, language(query), query.limit)
     return reply({"items": items, "total": len(items), "limit": query.limit, "offset": 0, "next": None})
 
 
@@ -468,7 +509,7 @@ def suggest(query: s.SuggestQuery) -> Response:
 )
 def compare(query: s.CompareQuery) -> Response:
     cat, index = catalog()
-    return reply(cat.compare(index, query.roles.split(","), query.lang))
+    return reply(cat.compare(index, query.roles.split(","), language(query)))
 
 
 @bp.get(
@@ -483,7 +524,7 @@ def gap(path: s.IdPath, query: s.GapQuery) -> Response:
     cat, index = catalog()
     skills = query.skills.split(",") if query.skills else []
     tools = query.tools.split(",") if query.tools else []
-    return reply(cat.gap(index, path.id, start=query.from_, skills=skills, tools=tools, lang=query.lang))
+    return reply(cat.gap(index, path.id, start=query.from_, skills=skills, tools=tools, lang=language(query)))
 
 
 @bp.post(
@@ -495,7 +536,7 @@ def gap(path: s.IdPath, query: s.GapQuery) -> Response:
 )
 def match(body: s.MatchBody, query: s.MatchQuery) -> Response:
     cat, index = catalog()
-    return reply(cat.match(index, body.skills, body.tools, body.limit, query.lang))
+    return reply(cat.match(index, body.skills, body.tools, body.limit, language(query)))
 
 
 @bp.get(
@@ -507,7 +548,9 @@ def match(body: s.MatchBody, query: s.MatchQuery) -> Response:
 )
 def paths(path: s.IdPath, query: s.PathsQuery) -> Response:
     cat, index = catalog()
-    return reply(cat.paths(index, path.id, query.to, max_steps=query.max_steps, limit=query.limit, lang=query.lang))
+    return reply(
+        cat.paths(index, path.id, query.to, max_steps=query.max_steps, limit=query.limit, lang=language(query))
+    )
 
 
 @bp.get("/stats", tags=[ANALYTICS], responses={200: s.Stats}, summary="Counts per kind, triples, dataset version")

@@ -52,10 +52,12 @@ def count_of(server: Site, cls: str) -> int:
 
 def test_list_envelope_and_items(site: Site) -> None:
     body = ok(site, "/api/v1/roles")
-    assert set(body) == {"items", "total", "limit", "offset", "next"}
+    assert set(body) == {"items", "total", "limit", "offset", "next", "prev", "first", "last"}
     assert body["total"] == count_of(site, "ckg:Role")
     assert body["limit"] == 20
     assert body["next"] is None
+    assert body["prev"] is None
+    assert body["first"] == body["last"] == site.url + "/api/v1/roles?offset=0&limit=20"
     assert len(body["items"]) == body["total"]
     assert body["items"][0] == {
         "id": "ai-engineer",
@@ -76,6 +78,31 @@ def test_paging_follows_next(site: Site) -> None:
         seen += ids(page["items"])
     assert len(seen) == first["total"]
     assert len(set(seen)) == len(seen)
+    assert page["next"] is None
+    assert page["prev"] is not None
+    assert site.http.get(page["last"], timeout=30).json()["items"] == page["items"]
+    back = site.http.get(page["prev"], timeout=30).json()
+    assert ids(back["items"]) == seen[-len(page["items"]) - 10 : -len(page["items"])]
+
+
+def test_paging_links_in_the_link_header(site: Site) -> None:
+    """RFC 8288: the same URLs as the body's next/prev/first/last, for clients that read headers only."""
+    response = get(site, "/api/v1/skills?limit=10&offset=10")
+    body = response.json()
+    links = {
+        part.split(";")[1].strip(): part.split(";")[0].strip(" <>") for part in response.headers["Link"].split(",")
+    }
+    assert links == {f'rel="{rel}"': body[rel] for rel in ("next", "prev", "first", "last")}
+    again = get(site, "/api/v1/skills?limit=10&offset=10")  # the cached answer carries them too
+    assert again.headers["Link"] == response.headers["Link"]
+
+
+def test_if_none_match_compares_weakly(site: Site) -> None:
+    etag = get(site, "/api/v1/tools/keras").headers["ETag"]
+    assert get(site, "/api/v1/tools/keras", **{"If-None-Match": etag}).status_code == 304
+    assert get(site, "/api/v1/tools/keras", **{"If-None-Match": "W/" + etag}).status_code == 304
+    assert get(site, "/api/v1/tools/keras", **{"If-None-Match": f'"other", W/{etag}'}).status_code == 304
+    assert get(site, "/api/v1/tools/keras", **{"If-None-Match": '"other"'}).status_code == 200
 
 
 def slugs_of(server: Site, where: str) -> list[str]:
@@ -605,3 +632,28 @@ def test_answers_are_the_same_bytes_until_the_data_changes(site_factory) -> None
     after = get(server, "/api/v1/roles/ai-engineer?lang=de")
     assert after.headers["ETag"] != first.headers["ETag"]
     assert after.json()["description"] == "Eine neue Beschreibung."
+
+
+def test_links_name_the_public_host_behind_a_trusted_proxy(site_factory) -> None:  # type: ignore[no-untyped-def]
+    forwarded = {"X-Forwarded-Host": "careers.example", "X-Forwarded-Proto": "https", "X-Forwarded-Prefix": "/kg"}
+    behind = site_factory(proxy_hops=1)
+    body = get(behind, "/api/v1/skills?limit=10", **forwarded).json()
+    assert body["next"].startswith("https://careers.example/kg/api/v1/skills?")
+    json_ld = get(behind, "/api/v1/roles/ai-engineer", Accept="application/ld+json", **forwarded).json()
+    assert json_ld["@context"] == "https://careers.example/kg/ontology/context.jsonld"
+    direct = site_factory()  # no proxy trusted: the headers are anyone's, and ignored
+    assert get(direct, "/api/v1/skills?limit=10", **forwarded).json()["next"].startswith(direct.url + "/api/v1/")
+
+
+def test_language_from_accept_language_unless_lang_is_given(site: Site) -> None:
+    german = get(site, "/api/v1/roles/ai-engineer", **{"Accept-Language": "fr;q=0.5, de"})
+    assert german.json()["label"] == "KI-Ingenieur"
+    assert german.headers["Content-Language"] == "de"
+    assert "Accept-Language" in german.headers["Vary"]
+    asked = get(site, "/api/v1/roles/ai-engineer?lang=es", **{"Accept-Language": "de"})
+    assert asked.headers["Content-Language"] == "es"  # ?lang= wins
+    regional = get(site, "/api/v1/roles/ai-engineer?lang=de-AT")
+    assert (regional.json()["label"], regional.headers["Content-Language"]) == ("KI-Ingenieur", "de")
+    unknown = get(site, "/api/v1/roles/ai-engineer?lang=xx")
+    assert (unknown.json()["label"], unknown.headers["Content-Language"]) == ("AI Engineer", "en")  # marked
+    assert german.headers["ETag"] != get(site, "/api/v1/roles/ai-engineer").headers["ETag"]
