@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_compress import Compress
 from flask_cors import CORS
-from werkzeug.middleware.proxy_fix import ProxyFix
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import graph, metrics, problems
 from service.config import Settings
@@ -17,6 +18,25 @@ from service.limits import BodyLimit
 from service.store import Store
 
 __version__ = "0.1.0"
+# What is compressed when the client accepts it (whole answers only).
+COMPRESSED = [
+    "application/json",
+    "application/problem+json",
+    "application/ld+json",
+    "application/sparql-results+json",
+    "application/sparql-results+xml",
+    "application/n-triples",
+    "application/rdf+xml",
+    "application/trig",
+    "application/n-quads",
+    "text/turtle",
+    "text/csv",
+    "text/tab-separated-values",
+    "text/html",
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+]
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None, *, store: Store | None = None) -> OpenAPI:
@@ -55,6 +75,15 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, store: Sto
     problems.init_app(app)
     metrics.init_app(app, lambda: served.pool.timeouts)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or "*"
+    # gzip/br/zstd for whole answers a client accepts them for; streamed SPARQL answers stay as they are, so a
+    # timeout can still cut one off visibly (see service.sparql.pool).
+    app.config.update(
+        COMPRESS_MIMETYPES=COMPRESSED,
+        COMPRESS_STREAMS=False,
+        COMPRESS_MIN_SIZE=1024,
+        COMPRESS_ALGORITHM=["br", "gzip", "zstd", "deflate"],
+    )
+    Compress(app)
     CORS(
         app,
         origins=origins,

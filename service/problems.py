@@ -34,6 +34,13 @@ def public(message: str) -> str:
     return _INTERNAL.sub("", message)
 
 
+def no_body(status: int = 204) -> Response:
+    """An answer without a body (204, or 201 with a Location): no Content-Type either, so nothing encodes it."""
+    response = Response(status=status)
+    del response.headers["Content-Type"]
+    return response
+
+
 def problem_document(status: int, title: str, detail: str, **extra: object) -> dict[str, object]:
     """An RFC 9457 problem document."""
     body: dict[str, object] = {"type": "about:blank", "title": title, "status": status, "detail": detail}

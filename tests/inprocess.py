@@ -55,7 +55,7 @@ class WSGIAdapter(BaseAdapter):
             buffered=False,
         )
         try:
-            content = answer.get_data()
+            content = _decoded(answer.get_data(), answer.headers.get("Content-Encoding", ""))
         finally:
             answer.close()  # runs the app's call_on_close hooks, as a server does when the body is sent
         response = requests.Response()
@@ -77,6 +77,25 @@ class WSGIAdapter(BaseAdapter):
 
     def close(self) -> None:
         """Nothing is held open."""
+
+
+def _decoded(body: bytes, encoding: str) -> bytes:
+    """The body as requests gives it: decoded from the Content-Encoding the answer was sent in (urllib3 does it)."""
+    import zlib
+
+    if encoding == "gzip":
+        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompress(body)
+    if encoding == "br":
+        import brotli
+
+        return bytes(brotli.decompress(body))
+    if encoding == "zstd":
+        from backports import zstd
+
+        return bytes(zstd.decompress(body))
+    return body
 
 
 @dataclass

@@ -23,6 +23,7 @@ from service.api.catalog import COLLECTIONS, Catalog, Entry, Index, iri
 from service.errors import CareerKGError, NotFound
 from service.graph import current_version, forget_version, get_graph
 from service.namespaces import CKG, CREDENTIAL_KINDS
+from service.problems import no_body
 from service.store import Store
 from service.writes import Delta
 
@@ -120,14 +121,23 @@ def _finish(response: Response, etag: str, links: str = "", served: str | None =
     return response
 
 
+def _matches(etag: str) -> bool:
+    """Whether If-None-Match names this answer: compared weakly (RFC 9110: W/"x" matches "x"), and whatever
+    encoding the client got it in ("x:gzip", as the compression layer labels an encoded answer's ETag)."""
+    given = request.if_none_match
+    if given.star_tag:
+        return True
+    return any(tag.split(":", 1)[0] == etag for tag in given.as_set(include_weak=True))
+
+
 @bp.before_request
 def _not_modified() -> Response | None:
     """Answer 304 before doing any work when the client's copy is current, or the same bytes as before."""
     if request.method != "GET":
         return None
     etag = _etag().strip('"')
-    if request.if_none_match.contains_weak(etag):  # If-None-Match compares weakly (RFC 9110): W/"x" matches "x"
-        response = Response(status=304)
+    if _matches(etag):
+        response = no_body(304)
         response.set_etag(etag)
         response.headers["Cache-Control"] = "public, no-cache"
         return response

@@ -13,6 +13,7 @@ from service.config import Settings
 from service.errors import BadRequest, NotFound
 from service.graph import forget_version, get_graph
 from service.namespaces import PREFIXES
+from service.problems import no_body
 from service.store import GraphName
 
 bp = Blueprint("graph_store", __name__)
@@ -74,12 +75,12 @@ def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValu
             raise NotFound(f"no graph {_name(graph)} in this store")
         served.drop_graph(graph, user)
         forget_version()
-        return Response(status=204)
+        return no_body()
 
     quads = _body_quads(graph)
     report = served.replace_graph(graph, quads, user) if request.method == "PUT" else served.add(quads, user)
     forget_version()
-    response = Response(status=201 if location is not None or not existed else 204)
+    response = no_body(201 if location is not None or not existed else 204)
     if location is not None:
         response.headers["Location"] = location
     if report.warnings:

@@ -14,7 +14,7 @@ from service.config import Settings
 from service.errors import BadRequest, UnsupportedMediaType
 from service.graph import forget_version, get_graph
 from service.metrics import Metrics, get_metrics
-from service.problems import problem
+from service.problems import no_body, problem
 from service.rdfio import is_absolute_iri
 from service.sparql.execute import QueryRequest, UpdateRequest
 from service.sparql.pool import Answer
@@ -45,7 +45,7 @@ def endpoint() -> ResponseReturnValue:
             )
         )
         forget_version()
-        response = Response(status=204)
+        response = no_body()
         if report.warnings:
             response.headers["CareerKG-Warnings"] = str(len(report.warnings))
         return response

@@ -657,3 +657,21 @@ def test_language_from_accept_language_unless_lang_is_given(site: Site) -> None:
     unknown = get(site, "/api/v1/roles/ai-engineer?lang=xx")
     assert (unknown.json()["label"], unknown.headers["Content-Language"]) == ("AI Engineer", "en")  # marked
     assert german.headers["ETag"] != get(site, "/api/v1/roles/ai-engineer").headers["ETag"]
+
+
+def test_answers_are_compressed_when_the_client_asks(site: Site) -> None:
+    raw = site.app.test_client().get("/api/v1/roles/ai-engineer", headers={"Accept-Encoding": "gzip"})
+    assert raw.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in raw.headers["Vary"]
+    import gzip
+
+    assert json.loads(gzip.decompress(raw.get_data()))["id"] == "ai-engineer"
+    plain = site.app.test_client().get("/api/v1/roles/ai-engineer", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    assert len(plain.get_data()) > len(raw.get_data())
+    # The encoded answer's ETag still gives a 304.
+    again = site.app.test_client().get(
+        "/api/v1/roles/ai-engineer", headers={"Accept-Encoding": "gzip", "If-None-Match": raw.headers["ETag"]}
+    )
+    assert again.status_code == 304
+    assert again.get_data() == b""
