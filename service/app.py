@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask import Response, request
 from flask_compress import Compress
 from flask_cors import CORS
 from flask_openapi3.models.info import Info
@@ -84,6 +85,26 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, store: Sto
         COMPRESS_ALGORITHM=["br", "gzip", "zstd", "deflate"],
     )
     Compress(app)
+
+    @app.after_request
+    def _validators(response: Response) -> Response:
+        """Every whole 200 answer to a GET without an ETag of its own (pages, /id, the service description, the
+        OpenAPI document) gets one from its bytes, and answers If-None-Match with 304. Registered after
+        compression, so it runs before it: the tag is the unencoded answer's."""
+        if (
+            request.method in ("GET", "HEAD")
+            and response.status_code == 200
+            and not response.is_streamed
+            and not response.direct_passthrough
+            and "ETag" not in response.headers
+        ):
+            response.add_etag()
+            response.headers.setdefault("Cache-Control", "no-cache")
+            response.make_conditional(request)
+            if response.status_code == 304:
+                del response.headers["Content-Type"]
+        return response
+
     CORS(
         app,
         origins=origins,

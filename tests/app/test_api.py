@@ -675,3 +675,22 @@ def test_answers_are_compressed_when_the_client_asks(site: Site) -> None:
     )
     assert again.status_code == 304
     assert again.get_data() == b""
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [
+        ("/id/tool/keras", "text/turtle"),
+        ("/id/role/ai-engineer", "text/html"),
+        ("/openapi.json", "application/json"),
+        ("/sparql", "text/turtle"),  # the service description
+        ("/", "text/html"),
+    ],
+)
+def test_documents_carry_validators(site: Site, path: str, accept: str) -> None:
+    first = get(site, path, Accept=accept)
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    again = get(site, path, Accept=accept, **{"If-None-Match": "W/" + etag})
+    assert again.status_code == 304
+    assert again.content == b""
