@@ -13,6 +13,7 @@ from flask_openapi3.openapi import OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import graph, metrics, problems
+from service.api import openapi
 from service.config import Settings
 from service.jsonbody import BoundedJSONProvider
 from service.limits import BodyLimit
@@ -40,13 +41,21 @@ COMPRESSED = [
 ]
 
 
+class _OpenAPI(OpenAPI):
+    """flask-openapi3's app, its document finished for client generators (service.api.openapi.polish)."""
+
+    def generate_spec_json(self) -> None:
+        super().generate_spec_json()  # type: ignore[no-untyped-call]
+        self.spec_json = openapi.polish(self.spec_json)
+
+
 def create_app(config: Settings | Mapping[str, Any] | None = None, *, store: Store | None = None) -> OpenAPI:
     """Build the CareerKG app: settings, store, blueprints, error handler.
 
     ``store`` serves an already opened store instead of the configured one (tests swap in their own).
     """
     settings = config if isinstance(config, Settings) else Settings.load(config)
-    app = OpenAPI(
+    app = _OpenAPI(
         __name__,
         info=Info(
             title="CareerKG API",
@@ -123,4 +132,5 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, store: Sto
     app.register_blueprint(web.bp)
     app.register_blueprint(validate.bp)
     app.register_api(api.bp)
+    docs.one_address(app)
     return app

@@ -63,6 +63,7 @@ def validation_error(error: ValidationError) -> Response:
         location = [str(part) for part in item.get("loc", ())]
         name = location[-1] if location else "request"
         reason = "unknown parameter" if item.get("type") == "extra_forbidden" else item.get("msg", "invalid")
+        reason = reason.removeprefix("Value error, ")  # our validators' own messages need no label
         params.append({"name": name, "reason": reason})
     detail = "; ".join(f"{p['name']}: {p['reason']}" for p in params) or "the request does not fit its schema"
     return problem(400, "Bad Request", detail, **{"invalid-params": params})

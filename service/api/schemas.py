@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 LANG = r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$"
@@ -104,9 +105,24 @@ class SuggestQuery(LangQuery):
 
 class CompareQuery(LangQuery):
     roles: str = Field(
-        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){1,2}$",
+        max_length=300,
         description="Two or three role ids, comma-separated, e.g. ai-engineer,ml-engineer.",
+        # Stated for clients and generators; checked by the validator below, which says what is wrong in words.
+        json_schema_extra={"pattern": r"^[a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*){1,2}$"},
     )
+
+    @field_validator("roles")
+    @classmethod
+    def _two_or_three_ids(cls, value: str) -> str:
+        ids = value.split(",")
+        if not 2 <= len(ids) <= 3:
+            raise ValueError(
+                f"give two or three role ids separated by commas, e.g. ai-engineer,ml-engineer; got {len(ids)}"
+            )
+        for role in ids:
+            if not re.fullmatch(SLUG, role):
+                raise ValueError(f"{role!r} is not a role id (lower-case words joined by hyphens, e.g. ml-engineer)")
+        return value
 
 
 class GapQuery(LangQuery):
@@ -164,6 +180,14 @@ class Page(BaseModel):
 
 class RoleItem(Item):
     importance: Literal["essential", "optional"] | None = Field(None, description="For skills of a role.")
+
+
+class SuggestItem(Item):
+    matched: str = Field(description="The label or alternative label that begins with what was typed.")
+
+
+class SuggestPage(Page):
+    items: list[SuggestItem]  # type: ignore[assignment]
 
 
 class RolePage(Page):

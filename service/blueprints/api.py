@@ -497,7 +497,7 @@ def search(query: s.SearchQuery) -> Response:
 @bp.get(
     "/suggest",
     tags=[DISCOVERY],
-    responses={200: s.Page},
+    responses={200: s.SuggestPage},
     summary="Autocomplete",
     description="Prefix matches on labels and alternative labels, in the requested language; fast.",
 )

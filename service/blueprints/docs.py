@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template_string
+from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template_string
 from flask.typing import ResponseReturnValue
 from flask_openapi3_swagger.templates import swagger_html_string
 
@@ -24,3 +24,10 @@ def openapi() -> ResponseReturnValue:
 def docs() -> ResponseReturnValue:
     """Swagger UI over /openapi.json."""
     return render_template_string(_PAGE, doc_url="/openapi.json", swagger_config=None, oauth_config=None)
+
+
+def one_address(app: Flask) -> None:
+    """One OpenAPI URL and one docs page: flask-openapi3's own copies send their clients there (308)."""
+    app.view_functions["openapi.doc_url"] = lambda: redirect("/openapi.json", 308)
+    app.view_functions["openapi.openapi"] = lambda: redirect("/docs", 308)
+    app.view_functions["swagger.swagger"] = lambda: redirect("/docs", 308)

@@ -1,0 +1,100 @@
+"""The OpenAPI document as client generators take it: one Problem component for every error, operationIds in
+listRoles/getRole style, a schema per answer.
+
+flask-openapi3 generates the document from the routes and their pydantic models; ``polish`` finishes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SINGULAR = {
+    "roles": "Role",
+    "skills": "Skill",
+    "tools": "Tool",
+    "industries": "Industry",
+    "applications": "Application",
+    "credentials": "Credential",
+}
+PLURAL = {name: name.capitalize() for name in SINGULAR}
+VERBS = {"get": "get", "put": "put", "patch": "patch", "delete": "delete", "post": "post"}
+# Routes whose name says more than their path.
+NAMED = {
+    ("get", "search"): "search",
+    ("get", "suggest"): "suggest",
+    ("get", "compare"): "compareRoles",
+    ("post", "match"): "matchRoles",
+    ("get", "stats"): "getStats",
+    ("get", "changes"): "listChanges",
+}
+PROBLEM = "#/components/schemas/Problem"
+
+
+def operation_id(method: str, path: str) -> str:
+    """``listRoles``, ``getRole``, ``putTool``, ``listSkillRoles``, ``getRoleGap``… from a route's method and path."""
+    parts = [p for p in path.removeprefix("/api/v1/").split("/") if p]
+    if (method, parts[0]) in NAMED and len(parts) == 1:
+        return NAMED[(method, parts[0])]
+    collection = parts[0]
+    if len(parts) == 1:
+        return f"list{PLURAL.get(collection, collection.capitalize())}"
+    owner = SINGULAR.get(collection, collection.capitalize())
+    if len(parts) == 2:
+        return f"{VERBS[method]}{owner}"
+    tail = parts[2]
+    if tail in PLURAL:
+        return f"list{owner}{PLURAL[tail]}"
+    return f"{VERBS[method]}{owner}{tail.capitalize()}"
+
+
+def problem_schema() -> dict[str, Any]:
+    """RFC 9457 problem details, with the members CareerKG adds where they apply."""
+    return {
+        "title": "Problem",
+        "description": "RFC 9457 problem details: every error CareerKG answers is one.",
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string", "default": "about:blank"},
+            "title": {"type": "string", "description": "A short name of the kind of problem."},
+            "status": {"type": "integer", "description": "The HTTP status code."},
+            "detail": {"type": "string", "description": "What was wrong, for a person to read."},
+            "instance": {"type": "string", "description": "The path the problem occurred at."},
+            "invalid-params": {
+                "type": "array",
+                "description": "400: each parameter that was wrong, and why.",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "reason"],
+                    "properties": {"name": {"type": "string"}, "reason": {"type": "string"}},
+                },
+            },
+            "conforms": {"type": "boolean", "description": "422: false; the change would break the shapes."},
+            "results": {
+                "type": "array",
+                "description": "422: the SHACL results (focus node, path, value, message, severity, shape).",
+                "items": {"type": "object", "additionalProperties": True},
+            },
+            "offered": {
+                "type": "array",
+                "description": "406: the media types this answer is offered in.",
+                "items": {"type": "string"},
+            },
+        },
+    }
+
+
+def polish(document: dict[str, Any]) -> dict[str, Any]:
+    """The generated document with one Problem component referred to by every error and named operations."""
+    document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = problem_schema()
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in VERBS:
+                continue
+            if path.startswith("/api/v1/"):
+                operation["operationId"] = operation_id(method, path)
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if "application/problem+json" in content:
+                    content["application/problem+json"] = {"schema": {"$ref": PROBLEM}}
+    return document
