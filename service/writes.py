@@ -11,6 +11,8 @@ a crash between the two loses the entry, never the data).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -343,8 +345,20 @@ def entry(operation: str, user: str | None, delta: Delta) -> dict[str, Any]:
         "operation": operation,
         "added": len(delta.added),
         "removed": len(delta.removed),
-        "triples_added": _nquads(sorted(delta.added, key=str)[:MAX_LISTED]),
-        "triples_removed": _nquads(sorted(delta.removed, key=str)[:MAX_LISTED]),
+        "triples_added": _nquads(heapq.nsmallest(MAX_LISTED, delta.added, key=str)),
+        "triples_removed": _nquads(heapq.nsmallest(MAX_LISTED, delta.removed, key=str)),
+    }
+
+
+def fill_entry(user: str | None, data: ox.Store) -> dict[str, Any]:
+    """The change log entry of filling an empty store with ``data`` (its first quads listed, in store order)."""
+    return {
+        "who": user,
+        "operation": "load",
+        "added": len(data),
+        "removed": 0,
+        "triples_added": _nquads(list(itertools.islice(data, MAX_LISTED))),
+        "triples_removed": [],
     }
 
 

@@ -96,6 +96,13 @@ class Store(ABC):
         change that removes statements about blank nodes is written: they cannot be named one by one).
         """
 
+    def fill(self, data: ox.Store, *, entry: Mapping[str, Any]) -> str:
+        """Fill this empty store with everything ``data`` holds, validated, in one commit; the new version.
+
+        ``data`` is the caller's no longer: a store may take it over instead of copying it.
+        """
+        return self.commit(data.quads_for_pattern(None, None, None, None), [], expected=None, entry=entry)
+
     @abstractmethod
     def change_entries(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         """Recorded changes, newest first (each with its ``id`` and ``at``), and how many there are."""

@@ -157,6 +157,14 @@ class EmbeddedStore(Store):
         self._log.record(entry)
         return self.version_token()
 
+    def fill(self, data: ox.Store, *, entry: Mapping[str, Any]) -> str:
+        if self.path is None and len(self._store) == 0:
+            self._store = data  # a store in memory takes the filled one over: a million triples are not copied
+        else:
+            self._store.extend(data)  # one transaction
+        self._log.record(entry)
+        return self.version_token()
+
     def change_entries(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         return self._log.page(offset, limit)
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from service import dataset
-from service.errors import QuerySyntaxError, StoreError, ValidationFailed
+from service import dataset, rdfio
+from service.errors import InputError, QuerySyntaxError, StoreError, ValidationFailed
 from service.loading import ensure_filled, load
 from service.store import EmbeddedStore, Store, open_store
+from service.validation import Report
 from tests.support import STORE_KINDS
 
 EX = "http://example.org/"
@@ -194,6 +195,67 @@ def test_ensure_filled_with_explicit_data(tmp_path: Path, data_copy: Path) -> No
     # A second call with data replaces the content (serve --data on a used store).
     ensure_filled(store, [data_copy / "ontology" / "careerkg.ttl", data_copy / "data"])
     assert len(store) == len(set(store.quads()))
+
+
+def _without_blank_labels(quads: set[ox.Quad]) -> tuple[set[ox.Quad], int]:
+    """The quads that name every term, and how many distinct blank nodes the rest hold (labels differ by store)."""
+    named = {q for q in quads if not any(isinstance(t, ox.BlankNode) for t in (q.subject, q.object, q.graph_name))}
+    blanks = {t for q in quads - named for t in (q.subject, q.object) if isinstance(t, ox.BlankNode)}
+    return named, len(blanks)
+
+
+def test_filling_an_empty_store_gives_the_files_quads_and_one_log_entry(empty_store: Store, data_copy: Path) -> None:
+    paths = [data_copy / "ontology" / "careerkg.ttl", data_copy / "data"]
+    report = load(empty_store, paths)
+    assert report.conforms
+    expected = {q for f in rdfio.read_files(paths) for q in f.quads}
+    assert _without_blank_labels(set(empty_store.quads())) == _without_blank_labels(expected)
+    entries, total = empty_store.change_entries(0, 10)
+    assert total == 1
+    assert entries[0]["operation"] == "load"
+    assert entries[0]["added"] == len(expected)
+    assert 0 < len(entries[0]["triples_added"]) <= 200
+
+
+def test_a_fill_keeps_each_files_blank_nodes_apart_and_honours_the_graph(empty_store: Store, tmp_path: Path) -> None:
+    graph = fresh("filled")
+    one, two, own = tmp_path / "one.ttl", tmp_path / "two.ttl", tmp_path / "own.trig"
+    one.write_text(f"<{EX}a> <{EX}p> _:b . _:b <{EX}q> 1 .\n")
+    two.write_text(f"<{EX}a> <{EX}p> _:b . _:b <{EX}q> 2 .\n")
+    elsewhere = fresh("own")
+    own.write_text(f"<{EX}c> <{EX}p> 3 . {elsewhere} {{ <{EX}d> <{EX}p> 4 }}\n")
+    load(empty_store, [one, two, own], graph=graph)
+    quads = set(empty_store.quads())
+    assert {q.graph_name for q in quads} == {graph, elsewhere}
+    values = {q.subject: q.object.value for q in quads if q.predicate == ox.NamedNode(EX + "q")}
+    assert sorted(values.values()) == ["1", "2"]  # two blank nodes, one per file
+    assert len(values) == 2
+
+
+def test_a_fill_that_violates_writes_nothing_and_names_the_file(empty_store: Store, data_copy: Path) -> None:
+    roles = data_copy / "data" / "roles.ttl"
+    text = roles.read_text(encoding="utf-8")
+    broken = text.replace('rdfs:label "AI Engineer"@en, ', "rdfs:label ", 1)
+    assert broken != text
+    roles.write_text(broken, encoding="utf-8")
+    with pytest.raises(ValidationFailed) as caught:
+        load(empty_store, [data_copy / "ontology" / "careerkg.ttl", data_copy / "data"])
+    assert empty_store.is_empty()
+    report = caught.value.report
+    assert isinstance(report, Report)
+    ai_engineer = [r for r in report.violations if r.focus_node == "https://w3id.org/careerkg/id/role/ai-engineer"]
+    assert ai_engineer
+    assert {r.file for r in ai_engineer} == {str(roles)}
+
+
+def test_a_fill_with_a_syntax_error_writes_nothing_and_says_where(empty_store: Store, tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.nt", tmp_path / "bad.nt"
+    good.write_text(f'<{EX}a> <{EX}p> "1" .\n')
+    bad.write_text(f'<{EX}a> <{EX}p> "1" .\n<{EX}a> <{EX}p> <broken\n')
+    with pytest.raises(InputError) as caught:
+        load(empty_store, [good, bad])
+    assert (caught.value.file, caught.value.line) == (str(bad), 2)
+    assert empty_store.is_empty()
 
 
 def test_load_refuses_violations_and_keeps_the_store(filled_store: Store, tmp_path: Path) -> None:
