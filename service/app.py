@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Response, request
@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from service import graph, metrics, problems
 from service.api import openapi
 from service.config import Settings
+from service.errors import CareerKGError
 from service.jsonbody import BoundedJSONProvider
 from service.limits import BodyLimit
 from service.store import Store
@@ -49,10 +50,17 @@ class _OpenAPI(OpenAPI):
         self.spec_json = openapi.polish(self.spec_json)
 
 
-def create_app(config: Settings | Mapping[str, Any] | None = None, *, store: Store | None = None) -> OpenAPI:
+def create_app(
+    config: Settings | Mapping[str, Any] | None = None,
+    *,
+    store: Store | None = None,
+    fill_failed: Callable[[CareerKGError], None] | None = None,
+) -> OpenAPI:
     """Build the CareerKG app: settings, store, blueprints, error handler.
 
-    ``store`` serves an already opened store instead of the configured one (tests swap in their own).
+    ``store`` serves an already opened store instead of the configured one (tests swap in their own). With
+    ``fill_failed`` an empty store is filled in the background (the server answers /health meanwhile, /ready when
+    the data is in) and ``fill_failed`` is called if it cannot be.
     """
     settings = config if isinstance(config, Settings) else Settings.load(config)
     app = _OpenAPI(
@@ -81,7 +89,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, store: Sto
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
-    served = graph.init_app(app, settings, store)
+    served = graph.init_app(app, settings, store, in_background=fill_failed is not None)
     problems.init_app(app)
     metrics.init_app(app, lambda: served.pool.timeouts)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or "*"
@@ -133,4 +141,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *, store: Sto
     app.register_blueprint(validate.bp)
     app.register_api(api.bp)
     docs.one_address(app)
+    if fill_failed is not None and served.filling.is_set():
+        served.fill_in_background(fill_failed, warm=lambda: api.warm(app))
     return app

@@ -49,6 +49,19 @@ class WorkerStopped(CareerKGError):
     title = "Request stopped"
 
 
+class Filling(CareerKGError):
+    """The store is being filled and validated in the background; only /health and /ready answer meanwhile."""
+
+    status = 503
+    title = "Filling"
+    retry_after = 5
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the store is being filled and its data validated; try again shortly (readiness answers 200 once done)"
+        )
+
+
 class ServedGraph:
     """The dataset CareerKG serves, and every way to read and change it."""
 
@@ -56,6 +69,8 @@ class ServedGraph:
         self.store = store
         self.settings = settings
         self.filled = filled
+        self.filling = threading.Event()  # set until fill_in_background is done
+        self.fill_error: str | None = None  # why it failed
         self.write_lock = threading.Lock()
         self.fork_gate = threading.Lock()
         self.pool = QueryPool(worker_job(store), size=settings.query_workers, fork_gate=self.fork_gate)
@@ -218,8 +233,36 @@ class ServedGraph:
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
+    def fill_in_background(self, failed: Callable[[CareerKGError], None], warm: Callable[[], None]) -> None:
+        """Fill the store (as ``open_served`` would) in a thread, so the process answers /health meanwhile (the
+        parsers and the validator release the GIL), then ``warm`` what the first requests would build. ``failed``
+        is called with the error if the data cannot be served (it does not conform, a file cannot be read)."""
+        self.filling.set()
+
+        def fill() -> None:
+            try:
+                with self.write_lock, self.fork_gate:  # nothing is written and no worker is forked meanwhile
+                    ensure_filled(self.store, self.settings.data)
+            except Exception as exc:
+                if not isinstance(exc, CareerKGError):
+                    log.exception("filling the store failed")
+                    exc = CareerKGError("filling the store failed: see the log")
+                self.fill_error = exc.message
+                failed(exc)
+                return
+            self.pool.invalidate()
+            try:
+                warm()
+            except Exception:  # the first request builds it then
+                log.exception("warming up after the fill failed")
+            self.filling.clear()
+
+        threading.Thread(target=fill, name="careerkg-fill", daemon=True).start()
+
     def ready(self) -> tuple[bool, str]:
         """Whether the store answers and holds data (a remote store that was down is filled when back)."""
+        if self.filling.is_set():
+            return False, "filling" if self.fill_error is None else "not filled: the data cannot be served"
         self.store.ping()
         if not self.filled:  # a remote store that was down at start: workers do not copy it, no gate needed
             with self.write_lock:
@@ -235,13 +278,24 @@ class ServedGraph:
         self.store.close()
 
 
-def open_served(settings: Settings, store: Store | None = None) -> ServedGraph:
+def open_served(
+    settings: Settings,
+    store: Store | None = None,
+    *,
+    in_background: bool = False,
+) -> ServedGraph:
     """Open the configured store (or serve ``store``), fill it if empty, and serve it.
 
-    A remote store that does not answer yet does not stop the service: /ready says 503 until it does, and it
-    is filled then if it is empty.
+    ``in_background`` leaves the filling of a store of this process to ``ServedGraph.fill_in_background``, called
+    once the app is built: /health answers at once, other routes 503 until the data is in. A remote store that
+    does not answer yet does not stop the service: /ready says 503 until it does, and it is filled then if it is
+    empty.
     """
     store = store if store is not None else settings.open_store()
+    if in_background and not store.shared:
+        served = ServedGraph(store, settings)
+        served.filling.set()
+        return served
     filled = True
     try:
         ensure_filled(store, settings.data)

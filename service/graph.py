@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, current_app, g, has_request_context, request
 
 from service.config import Settings
-from service.core import ServedGraph, open_served
+from service.core import Filling, ServedGraph, open_served
 from service.store import Store
 
 _EXTENSION = "careerkg.graph"
+# What answers while the store is filled in the background: liveness, readiness, metrics.
+_WHILE_FILLING = {"ops.health", "ops.ready", "ops.metrics"}
 
 
-def init_app(app: Flask, settings: Settings, store: Store | None = None) -> ServedGraph:
-    """Open (or take) the store, fill it if empty, and keep the served graph on the app."""
-    served = open_served(settings, store)
+def init_app(
+    app: Flask,
+    settings: Settings,
+    store: Store | None = None,
+    *,
+    in_background: bool = False,
+) -> ServedGraph:
+    """Open (or take) the store, fill it if empty (or leave that to ``ServedGraph.fill_in_background``: see
+    ``open_served``), and keep the served graph on the app."""
+    served = open_served(settings, store, in_background=in_background)
     app.extensions[_EXTENSION] = served
+
+    @app.before_request
+    def _not_while_filling() -> None:
+        if served.filling.is_set() and request.endpoint not in _WHILE_FILLING:
+            raise Filling()
+
     return served
 
 

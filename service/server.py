@@ -6,8 +6,8 @@ slow-header connections do not hold a thread. Slow request *bodies* do hold one:
 buffering proxy in front for the open internet.
 
 The worker process builds the app from the settings the command line resolved, handed over in one environment
-variable (the worker is a new process). A worker that cannot start (data that does not conform, a store that
-cannot be opened) prints why and exits; granian then stops with a non-zero status.
+variable (the worker is a new process). A worker that cannot start or fill its store (data that does not conform,
+a store that cannot be opened) prints why and exits; granian then stops with a non-zero status.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ HEADER_READ_TIMEOUT_MS = 10_000  # a client has 10 s to send its request line an
 
 
 def load_app() -> Any:
-    """The app for one granian worker (a factory: granian calls it in the worker process)."""
+    """The app for one granian worker (a factory: granian calls it in the worker process). An empty store is filled
+    in the background: the worker answers /health at once and /ready when the data is in."""
     from service.app import create_app
 
     raw = json.loads(os.environ[_SETTINGS])
@@ -36,14 +37,26 @@ def load_app() -> Any:
     raw["network_allow"] = tuple(raw["network_allow"])
     settings = Settings(**raw)
     try:
-        return create_app(settings)
-    except ValidationFailed as exc:
+        return create_app(settings, fill_failed=_fill_failed)
+    except CareerKGError as exc:
+        _say(exc)
+    sys.exit(3)
+
+
+def _say(exc: CareerKGError) -> None:
+    """Why the worker cannot serve, on stderr."""
+    if isinstance(exc, ValidationFailed):
         if isinstance(exc.report, Report):
             print(exc.report.to_text(), file=sys.stderr)
         print(f"careerkg serve: the data does not conform to the shapes: {exc.message}", file=sys.stderr, flush=True)
-    except CareerKGError as exc:
+    else:
         print(f"careerkg serve: error: {exc.message}", file=sys.stderr, flush=True)
-    sys.exit(3)
+
+
+def _fill_failed(exc: CareerKGError) -> None:
+    """The background fill failed: say why and end the worker (granian then stops, with a non-zero status)."""
+    _say(exc)
+    os._exit(3)
 
 
 def serve(settings: Settings) -> int:

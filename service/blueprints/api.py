@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from flask import Response, current_app, g, json, request, url_for
+from flask import Flask, Response, current_app, g, json, request, url_for
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from werkzeug.datastructures import MIMEAccept
@@ -61,6 +61,13 @@ def catalog() -> tuple[Catalog, Index]:
     if found is None:
         found = current_app.extensions[_EXTENSION] = Catalog(served.store)
     return found, found.index(current_version())
+
+
+def warm(app: Flask) -> None:
+    """Build the catalog's index for the current dataset version (after a background fill: the first request
+    would otherwise wait for it, about 12 s at a million triples)."""
+    with app.app_context():
+        catalog()
 
 
 def _etag() -> str:

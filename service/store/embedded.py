@@ -158,10 +158,19 @@ class EmbeddedStore(Store):
         return self.version_token()
 
     def fill(self, data: ox.Store, *, entry: Mapping[str, Any]) -> str:
-        if self.path is None and len(self._store) == 0:
+        if not self.is_empty():
+            self._store.extend(data)  # one transaction
+        elif self.path is None:
             self._store = data  # a store in memory takes the filled one over: a million triples are not copied
         else:
-            self._store.extend(data)  # one transaction
+            # RocksDB's bulk loader: 8 s for a million quads where one transaction takes 34 s. It is not
+            # transactional, so if it fails the store is emptied again, as it was.
+            try:
+                self._store.bulk_extend(data)
+                self._store.flush()
+            except BaseException:
+                self._store.clear()
+                raise
         self._log.record(entry)
         return self.version_token()
 

@@ -217,6 +217,21 @@ def test_filling_an_empty_store_gives_the_files_quads_and_one_log_entry(empty_st
     assert 0 < len(entries[0]["triples_added"]) <= 200
 
 
+def test_filling_an_empty_on_disk_store_lasts_across_a_reopen(tmp_path: Path, data_copy: Path) -> None:
+    paths = [data_copy / "ontology" / "careerkg.ttl", data_copy / "data"]
+    store = EmbeddedStore(tmp_path / "store")
+    load(store, paths)
+    filled = set(store.quads())
+    store.close()
+    again = EmbeddedStore(tmp_path / "store")
+    try:
+        assert set(again.quads()) == filled
+        assert len(filled) == len({q for f in rdfio.read_files(paths) for q in f.quads})
+        assert again.change_entries(0, 10)[1] == 1
+    finally:
+        again.close()
+
+
 def test_a_fill_keeps_each_files_blank_nodes_apart_and_honours_the_graph(empty_store: Store, tmp_path: Path) -> None:
     graph = fresh("filled")
     one, two, own = tmp_path / "one.ttl", tmp_path / "two.ttl", tmp_path / "own.trig"
