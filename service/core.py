@@ -32,7 +32,7 @@ import pyoxigraph as ox
 from service import writes
 from service.config import Settings
 from service.errors import CareerKGError, InputError, PayloadTooLarge
-from service.loading import ensure_filled
+from service.loading import ensure_filled, give_memory_back
 from service.sparql.execute import QueryRequest, UpdateRequest, worker_job
 from service.sparql.network import NetworkPolicy, NetworkRefused, Route
 from service.sparql.pool import Answer, QueryPool, StreamAborted
@@ -255,6 +255,7 @@ class ServedGraph:
                 warm()
             except Exception:  # the first request builds it then
                 log.exception("warming up after the fill failed")
+            give_memory_back()
             self.filling.clear()
 
         threading.Thread(target=fill, name="careerkg-fill", daemon=True).start()

@@ -142,11 +142,11 @@ def _fill(store: Store, paths: Sequence[Path], graph: GraphName) -> Report | Non
     if not report.conforms or report.results:
         return None  # the careful path names the files, with this report
     store.fill(scratch, entry=writes.fill_entry(_user(), scratch))
-    _give_memory_back()
+    give_memory_back()
     return report
 
 
-def _give_memory_back() -> None:
+def give_memory_back() -> None:
     """Return the heap the parser and the validator freed to the system (glibc keeps it otherwise: at a million
     triples, 730 MiB resident instead of 480)."""
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do

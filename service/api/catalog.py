@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import sys
 import threading
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
@@ -50,15 +51,15 @@ def iri(kind: str, slug: str) -> str:
     return f"{ID}{kind}/{slug}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
-    """A resource in the label index."""
+    """A resource in the label index (slotted: an index holds one per resource, 150,000 at a million triples)."""
 
     iri: str
     kind: str
     slug: str
     labels: dict[str, str] = field(default_factory=dict)
-    alt: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    alt: dict[str, list[str]] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
 
     def label(self, lang: str) -> str:
@@ -147,7 +148,7 @@ class Catalog:
                 continue
             entry = by_iri.get(value)
             if entry is None:
-                entry = by_iri[value] = Entry(value, match.group("kind"), match.group("slug"))
+                entry = by_iri[value] = Entry(value, sys.intern(match.group("kind")), match.group("slug"))
             text: ox.Literal = row["text"]
             lang = text.language or ""
             field_name = row["field"].value
@@ -156,7 +157,7 @@ class Catalog:
                 if lang:
                     languages.add(lang)
             elif field_name == "alt":
-                entry.alt[lang].append(text.value)
+                entry.alt.setdefault(lang, []).append(text.value)
             else:
                 entry.descriptions.setdefault(lang, text.value)
         by_kind: dict[str, list[Entry]] = defaultdict(list)
@@ -167,7 +168,8 @@ class Catalog:
             entries.sort(key=lambda e: (e.label("en").casefold(), e.slug))
         profiles: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         for row in self._select("role-profiles"):
-            profiles[row["role"].value][row["p"].value].add(row["o"].value)
+            # Interned: a few hundred skills and tools are named by thousands of roles.
+            profiles[row["role"].value][sys.intern(row["p"].value)].add(sys.intern(row["o"].value))
         transitions: dict[str, Hop] = {}
         for row in self._select("transitions"):
             key = row["transition"].value
