@@ -243,9 +243,9 @@ class ServedGraph:
             try:
                 with self.write_lock, self.fork_gate:  # nothing is written and no worker is forked meanwhile
                     ensure_filled(self.store, self.settings.data)
-            except Exception as exc:
+            except BaseException as exc:  # a panic in an engine is a BaseException: it must be reported too
                 if not isinstance(exc, CareerKGError):
-                    log.exception("filling the store failed")
+                    log.error("filling the store failed", exc_info=exc)
                     exc = CareerKGError("filling the store failed: see the log")
                 self.fill_error = exc.message
                 failed(exc)

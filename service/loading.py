@@ -85,7 +85,8 @@ def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None =
     """Load files through the one write path: validate the change, commit it only if it conforms, log it."""
     graph = graph if graph is not None else ox.DefaultGraph()
     given = rdfio.expand(paths)
-    report = _fill(store, given, graph) if store.is_empty() else None
+    base = store.version_token()  # read before looking: a fill another process lands meanwhile is a conflict
+    report = _fill(store, given, graph, base) if store.is_empty() else None
     if report is None:
         report = _load(store, given, graph, replace)
     mark = _dataset_mark(store.location)
@@ -116,7 +117,7 @@ def _load(store: Store, paths: Sequence[Path], graph: GraphName, replace: bool) 
     return _name_files(report, files)
 
 
-def _fill(store: Store, paths: Sequence[Path], graph: GraphName) -> Report | None:
+def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str) -> Report | None:
     """Fill an empty store the fast way when the files parse and conform: read straight into a scratch store, the
     Rust engine validates it there, the store takes it over. None when anything is wrong, for the careful path to
     say what (file, line, the file stating each offending value)."""
@@ -141,7 +142,7 @@ def _fill(store: Store, paths: Sequence[Path], graph: GraphName) -> Report | Non
         report = _FILLS[key] = validate_store(scratch)
     if not report.conforms or report.results:
         return None  # the careful path names the files, with this report
-    store.fill(scratch, entry=writes.fill_entry(_user(), scratch))
+    store.fill(scratch, entry=writes.fill_entry(_user(), scratch), expected=base)
     give_memory_back()
     return report
 
@@ -154,8 +155,10 @@ def give_memory_back() -> None:
 
 
 def _fill_key(paths: Sequence[Path], graph: GraphName) -> str:
-    """What a fill's validation is a function of: the files, the shapes, the graph they go into."""
-    return f"{_fingerprint([*paths, dataset.shapes_path()])} {graph}"
+    """What a fill's validation is a function of: the files and where they are (relative IRIs resolve against
+    it), the shapes, the ontology, the graph they go into."""
+    where = "\0".join(str(p.resolve()) for p in paths)
+    return f"{_fingerprint([*paths, dataset.shapes_path(), dataset.ontology_path()])} {graph} {where}"
 
 
 def _user() -> str:

@@ -55,8 +55,10 @@ def _say(exc: CareerKGError) -> None:
 
 def _fill_failed(exc: CareerKGError) -> None:
     """The background fill failed: say why and end the worker (granian then stops, with a non-zero status)."""
-    _say(exc)
-    os._exit(3)
+    try:
+        _say(exc)
+    finally:
+        os._exit(3)
 
 
 def serve(settings: Settings) -> int:

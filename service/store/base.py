@@ -96,12 +96,13 @@ class Store(ABC):
         change that removes statements about blank nodes is written: they cannot be named one by one).
         """
 
-    def fill(self, data: ox.Store, *, entry: Mapping[str, Any]) -> str:
+    def fill(self, data: ox.Store, *, entry: Mapping[str, Any], expected: str | None) -> str:
         """Fill this empty store with everything ``data`` holds, validated, in one commit; the new version.
 
-        ``data`` is the caller's no longer: a store may take it over instead of copying it.
+        ``data`` is the caller's no longer: a store may take it over instead of copying it. ``expected`` is the
+        version the store had when it was found empty (StoreConflict if another process filled it since).
         """
-        return self.commit(data.quads_for_pattern(None, None, None, None), [], expected=None, entry=entry)
+        return self.commit(data.quads_for_pattern(None, None, None, None), [], expected=expected, entry=entry)
 
     @abstractmethod
     def change_entries(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:

@@ -7,6 +7,7 @@ An on-disk store keeps its change log beside it (``STORE.changes.jsonl``, fsync'
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -18,6 +19,8 @@ import pyoxigraph as ox
 
 from service.errors import QuerySyntaxError, StoreError, UpdateFailed
 from service.store.base import Binding, GraphName, QueryResult, Store
+
+log = logging.getLogger(__name__)
 
 
 def beside(location: str, suffix: str) -> Path | None:
@@ -44,6 +47,16 @@ class EmbeddedStore(Store):
                 ) from None
             raise StoreError(f"cannot open the store at {path}: {exc}") from None
         self._log = ChangeLog(beside(self.location, "changes.jsonl"))
+        if path is not None and self._filling_mark().exists():
+            log.warning("%s holds part of a bulk fill that never ended: emptied, to be filled again", path)
+            self._store.clear()
+            self._store.flush()
+            self._filling_mark().unlink()
+
+    def _filling_mark(self) -> Path:
+        mark = beside(self.location, "filling")
+        assert mark is not None  # on disk
+        return mark
 
     def query(
         self,
@@ -157,20 +170,25 @@ class EmbeddedStore(Store):
         self._log.record(entry)
         return self.version_token()
 
-    def fill(self, data: ox.Store, *, entry: Mapping[str, Any]) -> str:
+    def fill(self, data: ox.Store, *, entry: Mapping[str, Any], expected: str | None) -> str:
+        # One process writes this store, under the caller's write lock: ``expected`` cannot have moved.
         if not self.is_empty():
             self._store.extend(data)  # one transaction
         elif self.path is None:
             self._store = data  # a store in memory takes the filled one over: a million triples are not copied
         else:
             # RocksDB's bulk loader: 8 s for a million quads where one transaction takes 34 s. It is not
-            # transactional, so if it fails the store is emptied again, as it was.
+            # transactional: if it fails the store is emptied again, and if the process dies meanwhile the mark
+            # left beside the store has the next open empty it (see __init__).
+            mark = self._filling_mark()
+            mark.write_text("a bulk fill began and has not ended\n", encoding="utf-8")
             try:
                 self._store.bulk_extend(data)
                 self._store.flush()
             except BaseException:
                 self._store.clear()
                 raise
+            mark.unlink()
         self._log.record(entry)
         return self.version_token()
 

@@ -11,7 +11,7 @@ import pytest
 from service import dataset, rdfio
 from service.errors import InputError, QuerySyntaxError, StoreError, ValidationFailed
 from service.loading import ensure_filled, load
-from service.store import EmbeddedStore, Store, open_store
+from service.store import EmbeddedStore, Store, StoreConflict, open_store
 from service.validation import Report
 from tests.support import STORE_KINDS
 
@@ -230,6 +230,31 @@ def test_filling_an_empty_on_disk_store_lasts_across_a_reopen(tmp_path: Path, da
         assert again.change_entries(0, 10)[1] == 1
     finally:
         again.close()
+
+
+def test_an_on_disk_store_left_half_filled_is_emptied_when_opened(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "store")
+    store.add([quad("a", "p", ox.Literal("part of a fill"))])
+    (tmp_path / "store.filling").write_text("a bulk fill began and has not ended\n")  # as a killed fill leaves it
+    store.close()
+    again = EmbeddedStore(tmp_path / "store")
+    try:
+        assert again.is_empty()
+        assert not (tmp_path / "store.filling").exists()
+    finally:
+        again.close()
+
+
+def test_a_fill_after_another_process_filled_is_a_conflict(empty_store: Store) -> None:
+    if not empty_store.shared:
+        pytest.skip("one process writes an embedded store: there is no other filler")
+    base = empty_store.version_token()
+    empty_store.commit([quad("a", "p", ox.Literal("filled first"))], [], expected=base, entry={"operation": "load"})
+    scratch = ox.Store()
+    scratch.add(quad("b", "p", ox.Literal("filled second")))
+    with pytest.raises(StoreConflict):
+        empty_store.fill(scratch, entry={"operation": "load"}, expected=base)
+    assert [q.object.value for q in empty_store.quads()] == ["filled first"]
 
 
 def test_a_fill_keeps_each_files_blank_nodes_apart_and_honours_the_graph(empty_store: Store, tmp_path: Path) -> None:
