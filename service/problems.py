@@ -6,7 +6,7 @@ import logging
 import re
 
 import pyoxigraph as ox
-from flask import Flask, Response, json, request
+from flask import Flask, Response, json, render_template, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -49,11 +49,24 @@ def problem_document(status: int, title: str, detail: str, **extra: object) -> d
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> Response:
-    """A problem+json response."""
+    """A problem+json response; a page saying the same to a browser that asked for a page."""
     body = problem_document(status, title, detail, **extra)
     if request:
         body.setdefault("instance", request.path)
+        if _wants_a_page():
+            return Response(render_template("error.html", **body), status=status, mimetype="text/html")
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+
+
+# Where the answers are data for programs, errors stay problem documents whatever the Accept header says.
+_DATA_ROUTES = ("/api/", "/sparql", "/graph-store", "/validate", "/openapi.json", "/metrics", "/health", "/ready")
+
+
+def _wants_a_page() -> bool:
+    """A browser navigating to a page (it prefers HTML to JSON) outside the data routes."""
+    if request.method not in ("GET", "HEAD") or request.path.startswith(_DATA_ROUTES):
+        return False
+    return request.accept_mimetypes.best_match([PROBLEM_JSON, "application/json", "text/html"]) == "text/html"
 
 
 def validation_error(error: ValidationError) -> Response:

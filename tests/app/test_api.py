@@ -10,10 +10,12 @@ import pyoxigraph as ox
 import pytest
 import requests
 
+from service import dataset
 from tests.inprocess import Site
 from tests.support import WRITE_TOKEN
 
 ID = "https://w3id.org/careerkg/id/"
+CKG = "https://w3id.org/careerkg/ontology#"
 
 
 def get(server: Site, path: str, **headers: str) -> requests.Response:
@@ -578,13 +580,73 @@ def test_iris_dereference_to_rdf(site: Site, accept: str, syntax: ox.RdfFormat) 
     assert ox.Quad(keras, ox.NamedNode("https://w3id.org/careerkg/ontology#interfaceTo"), tensorflow) in quads
 
 
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
 def test_iris_dereference_to_html_for_browsers(site: Site) -> None:
-    response = get(site, "/id/role/ml-engineer", Accept="text/html,application/xhtml+xml,*/*;q=0.8")
+    response = get(site, "/id/role/ml-engineer", Accept=BROWSER)
     assert response.headers["Content-Type"].startswith("text/html")
     assert "<h1>ML Engineer</h1>" in response.text
-    assert 'href="/id/tool/keras"' in response.text  # local links to related resources
-    assert "Referenced by" in response.text
-    problem(get(site, "/id/role/astronaut", Accept="text/html"), 404)
+    assert '<a href="/id/tool/keras">Keras</a>' in response.text  # local links, named by their labels
+    assert '#usesTool">uses tool</dt>' in response.text  # properties named by the ontology's labels
+    assert "Pointing here" in response.text
+    assert "ckg:usesTool" not in response.text
+
+
+def test_a_page_is_in_the_readers_language_and_marks_what_is_not(site: Site) -> None:
+    page = get(site, "/id/role/ai-engineer", Accept=BROWSER, **{"Accept-Language": "de-DE, de;q=0.9, en;q=0.5"})
+    assert page.headers["Content-Language"] == "de"
+    assert "<h1>KI-Ingenieur</h1>" in page.text
+    assert '<p class="lead" lang="en">' in page.text  # no German description: the English one, marked
+    chosen = get(site, "/id/role/ai-engineer?lang=fr", Accept=BROWSER, **{"Accept-Language": "de"})
+    assert chosen.headers["Content-Language"] == "fr"
+    assert "Accept-Language" in page.headers["Vary"]
+
+
+def test_a_missing_page_is_a_page_for_browsers_and_a_problem_for_programs(site: Site) -> None:
+    page = get(site, "/id/role/astronaut", Accept=BROWSER)
+    assert (page.status_code, page.headers["Content-Type"]) == (404, "text/html; charset=utf-8")
+    assert "no resource https://w3id.org/careerkg/id/role/astronaut" in page.text
+    problem(get(site, "/id/role/astronaut"), 404)
+    problem(get(site, "/api/v1/roles/astronaut", Accept=BROWSER), 404)  # the API answers programs, always
+
+
+def test_json_and_mediatype_on_an_iri(site: Site) -> None:
+    turtle = get(site, "/id/tool/keras", Accept="text/turtle")
+    as_json = get(site, "/id/tool/keras", Accept="application/json")
+    assert as_json.headers["Content-Type"].startswith("application/ld+json")
+    body = as_json.json()
+    assert body["iri"] == ID + "tool/keras"
+    assert body["@context"]["ckg"] == "https://w3id.org/careerkg/ontology#"  # compacted, the context inline
+    same = set(ox.parse(as_json.content, format=ox.RdfFormat.JSON_LD))
+    assert same == set(ox.parse(turtle.content, format=ox.RdfFormat.TURTLE))
+    links = requests.utils.parse_header_links(turtle.headers["Link"])
+    alternates = {link["type"]: link["url"] for link in links if link["rel"] == "alternate"}
+    assert set(alternates) == {"text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json"}
+    for media_type, url in alternates.items():
+        asked = get(site, url, Accept=BROWSER)  # a link a browser follows gets the data it names
+        assert asked.headers["Content-Type"].startswith(media_type)
+    assert get(site, "/id/tool/keras?_mediatype=ttl").headers["Content-Type"].startswith("text/turtle")
+    wrong = problem(get(site, "/id/tool/keras?_mediatype=image/png"), 400)
+    assert "text/turtle" in wrong["detail"]
+
+
+def test_the_ontology_is_served_at_its_namespace(site: Site) -> None:
+    page = get(site, "/ontology", Accept=BROWSER)
+    assert page.headers["Content-Type"].startswith("text/html")
+    ontology = set(ox.parse(path=str(dataset.ontology_path())))
+    owl_class = ox.NamedNode("http://www.w3.org/2002/07/owl#Class")
+    classes = {q.subject.value for q in ontology if q.object == owl_class and q.subject.value.startswith(CKG)}
+    assert classes
+    for iri in classes:
+        assert f'id="{iri.rsplit("#", 1)[1]}"' in page.text  # every class has its anchor: ckg:Role is /ontology#Role
+    turtle = set(ox.parse(get(site, "/ontology", Accept="text/turtle").content, format=ox.RdfFormat.TURTLE))
+    assert len(turtle) == len(ontology)
+
+    def named(quads: set[ox.Quad]) -> set[ox.Quad]:
+        return {q for q in quads if not isinstance(q.subject, ox.BlankNode) and not isinstance(q.object, ox.BlankNode)}
+
+    assert named(turtle) == named(ontology)
 
 
 def test_openapi_document_and_docs_page(site: Site) -> None:

@@ -132,3 +132,57 @@ def test_explorer_lists_roles_and_compares_them(browser: webdriver.Chrome, writa
     search = browser.find_element(By.ID, "search")
     search.send_keys("pyt")
     WebDriverWait(browser, 20).until(lambda d: "PyTorch" in d.find_element(By.ID, "suggestions").text)
+
+
+ARTEFACTS = Path(__file__).resolve().parents[2] / "artefacts" / "screenshots"
+DOCUMENTS = {
+    "role": "/id/role/ai-engineer",
+    "tool": "/id/tool/pytorch",
+    "ontology": "/ontology",
+    "not-found": "/id/role/no-such-role",
+}
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 900)])
+def test_document_pages_fit_the_screen_and_are_saved(
+    browser: webdriver.Chrome, writable_server: Server, width: int, height: int
+) -> None:
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, path in DOCUMENTS.items():
+            browser.get(writable_server.url + path)
+            WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.TAG_NAME, "h1")))
+            assert browser.execute_script("return window.innerWidth") == width
+            overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path} is {overflow} px wider than {width} px"
+            browser.save_screenshot(str(ARTEFACTS / f"{name}-{width}.png"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_a_role_page_links_to_the_pages_of_what_it_names(browser: webdriver.Chrome, writable_server: Server) -> None:
+    browser.get(writable_server.url + "/id/role/ai-engineer")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "AI Engineer"
+    link = browser.find_element(By.LINK_TEXT, "Deep learning")
+    assert link.get_attribute("href") == writable_server.url + "/id/skill/deep-learning"
+    link.click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Deep learning")
+    assert "AI Engineer" in browser.find_element(By.TAG_NAME, "main").text  # it points back, by label
+    browser.back()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "AI Engineer")
+    browser.find_element(By.LINK_TEXT, "Role").click()  # the class, documented at the ontology's namespace
+    WebDriverWait(browser, 20).until(lambda d: d.current_url.endswith("/ontology#Role"))
+    assert browser.find_element(By.ID, "Role").is_displayed()
+
+
+def test_a_missing_page_is_a_page_for_a_browser(browser: webdriver.Chrome, writable_server: Server) -> None:
+    browser.get(writable_server.url + "/id/role/no-such-role")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Not found"
+    assert (
+        "no resource https://w3id.org/careerkg/id/role/no-such-role" in browser.find_element(By.TAG_NAME, "main").text
+    )
+    assert browser.find_element(By.LINK_TEXT, "the explorer").get_attribute("href") == writable_server.url + "/"
