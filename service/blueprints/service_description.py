@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import pyoxigraph as ox
 from flask import Response, current_app, render_template, request
@@ -12,7 +13,7 @@ from werkzeug.http import parse_accept_header
 
 from service import negotiation, queries
 from service.config import Settings
-from service.namespaces import PREFIXES
+from service.namespaces import ID, PREFIXES
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = "http://www.w3.org/ns/formats/"
@@ -32,6 +33,13 @@ RESULT_FORMATS = (
 )
 
 
+def wants_the_editor(offered: Iterable[str]) -> bool:
+    """Whether the client is a browser navigating here: it ranks HTML above every type of answer offered (a
+    client that takes anything gets the answer)."""
+    parsed = parse_accept_header(request.headers.get("Accept", ""), MIMEAccept)
+    return parsed.quality("text/html") > max((parsed.quality(t) for t in offered), default=0)
+
+
 def respond() -> ResponseReturnValue:
     """HTML editor for browsers, otherwise the service description in the negotiated RDF syntax."""
     accept = request.headers.get("Accept", "")
@@ -47,12 +55,15 @@ def respond() -> ResponseReturnValue:
     return response
 
 
-def editor_page() -> ResponseReturnValue:
-    """The query editor, with the example queries over the careers graph."""
+def editor_page(query: str | None = None) -> ResponseReturnValue:
+    """The query editor, with the example queries over the careers graph; with ``query`` (a shared link to a
+    query, opened in a browser), that query, run at once."""
     listed = queries.examples()
     return render_template(
         "sparql.html",
         endpoint=request.base_url,
+        shared=query,
+        local_ids=ID,
         examples=listed,
         examples_json=json.dumps([{"title": e.title, "text": e.text} for e in listed]).replace("</", "<\\/"),
     )

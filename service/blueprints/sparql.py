@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from service import auth
+from service import auth, negotiation
 from service.blueprints import service_description
 from service.config import Settings
 from service.errors import BadRequest, UnsupportedMediaType
@@ -24,6 +24,8 @@ bp = Blueprint("sparql", __name__)
 FORM = "application/x-www-form-urlencoded"
 QUERY_TYPE = "application/sparql-query"
 UPDATE_TYPE = "application/sparql-update"
+# What a query can be answered in, as a client would ask for it (a browser's xhtml+xml is asking for a page).
+ANSWER_TYPES = [t for t in (*negotiation.BY_MEDIA_TYPE, *negotiation.ALIASES) if t != "application/xhtml+xml"]
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -49,13 +51,16 @@ def endpoint() -> ResponseReturnValue:
         if report.warnings:
             response.headers["CareerKG-Warnings"] = str(len(report.warnings))
         return response
+    asked_for = params.get("format") or params.get("output")
+    if request.method == "GET" and not asked_for and service_description.wants_the_editor(ANSWER_TYPES):
+        return service_description.editor_page(text)  # a shared link to a query, opened in a browser
     answer = get_graph().query(
         QueryRequest(
             query=text,
             default_graphs=_iris(params, "default-graph-uri"),
             named_graphs=_iris(params, "named-graph-uri"),
             accept=request.headers.get("Accept"),
-            format=params.get("format") or params.get("output"),
+            format=asked_for,
             base_iri=request.base_url,
         )
     )

@@ -3,6 +3,9 @@
   "use strict";
   const endpoint = document.getElementById("endpoint").textContent;
   const examples = JSON.parse(document.getElementById("example-data").textContent);
+  // CareerKG's own IRIs open their page on this server; others go where they point.
+  const localIds = JSON.parse(document.getElementById("local-ids").textContent);
+  const localBase = new URL("id/", new URL(endpoint).origin + new URL(endpoint).pathname.replace(/sparql$/, "")).href;
   const editor = CodeMirror.fromTextArea(document.getElementById("query"), {
     mode: "application/sparql-query",
     lineNumbers: true,
@@ -20,13 +23,21 @@
     editor.setValue(examples[Number(event.target.value)].text);
   });
   runButton.addEventListener("click", run);
+  window.addEventListener("popstate", () => {
+    const query = new URL(window.location.href).searchParams.get("query");
+    if (query !== null) {
+      editor.setValue(query);
+      run();
+    }
+  });
+  if (document.getElementById("query").dataset.shared) run();  // opened from a shared link
 
   function cell(term) {
     const td = document.createElement("td");
     if (!term) return td;
     if (term.type === "uri") {
       const a = document.createElement("a");
-      a.href = term.value;
+      a.href = term.value.startsWith(localIds) ? localBase + term.value.slice(localIds.length) : term.value;
       a.textContent = term.value;
       td.appendChild(a);
     } else if (term.type === "bnode") {
@@ -72,6 +83,12 @@
 
   async function run() {
     const query = editor.getValue();
+    // The address bar holds the query: copy it to share it, Back returns to the one before.
+    const shared = new URL(window.location.href);
+    if (shared.searchParams.get("query") !== query) {
+      shared.search = new URLSearchParams({ query: query }).toString();
+      window.history.pushState({ query: query }, "", shared);
+    }
     errorBox.hidden = true;
     results.textContent = "";
     downloads.hidden = true;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable
 
@@ -206,3 +207,20 @@ def test_service_and_load_reach_nothing(site: Site, operation: str) -> None:
 def test_keywords_inside_strings_are_not_refused(site: Site) -> None:
     response = post_query(site, 'SELECT * WHERE { ?s ?p "SERVICE <http://127.0.0.1:1/>" } LIMIT 1')
     assert response.status_code == 200
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_shared_query_link_opens_the_editor_in_a_browser(site: Site) -> None:
+    page = site.http.get(site.url + "/sparql", params={"query": ROLES}, headers={"Accept": BROWSER}, timeout=30)
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert 'data-shared="true"' in page.text
+    assert html.escape(ROLES, quote=False) in page.text  # the query, in the editor
+    # Programs get answers: a download link (format=) opened in the browser, and any client not preferring HTML.
+    download = site.http.get(
+        site.url + "/sparql", params={"query": ROLES, "format": "csv"}, headers={"Accept": BROWSER}, timeout=30
+    )
+    assert download.headers["Content-Type"].startswith("text/csv")
+    answer = site.http.get(site.url + "/sparql", params={"query": ROLES}, headers={"Accept": "*/*"}, timeout=30)
+    assert answer.headers["Content-Type"].startswith("application/sparql-results+json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
@@ -186,3 +187,18 @@ def test_a_missing_page_is_a_page_for_a_browser(browser: webdriver.Chrome, writa
         "no resource https://w3id.org/careerkg/id/role/no-such-role" in browser.find_element(By.TAG_NAME, "main").text
     )
     assert browser.find_element(By.LINK_TEXT, "the explorer").get_attribute("href") == writable_server.url + "/"
+
+
+def test_a_shared_query_link_opens_the_editor_and_runs_it(browser: webdriver.Chrome, writable_server: Server) -> None:
+    query = "SELECT ?tool WHERE { <https://w3id.org/careerkg/id/role/ml-engineer> <https://w3id.org/careerkg/ontology#usesTool> ?tool } ORDER BY ?tool"
+    shared = writable_server.url + "/sparql?" + urlencode({"query": query})
+    browser.get(shared)
+    WebDriverWait(browser, 20).until(lambda d: "rows in" in d.find_element(By.ID, "status").text)
+    keras = browser.find_element(By.LINK_TEXT, "https://w3id.org/careerkg/id/tool/keras")
+    assert keras.get_attribute("href") == writable_server.url + "/id/tool/keras"  # a local page, not w3id.org
+    set_query(browser, "ASK { ?s ?p ?o }")
+    run_and_wait(browser)
+    assert parse_qs(urlsplit(browser.current_url).query)["query"] == ["ASK { ?s ?p ?o }"]  # the address shares it
+    browser.back()
+    WebDriverWait(browser, 20).until(lambda d: "rows in" in d.find_element(By.ID, "status").text)
+    assert browser.execute_script("return document.querySelector('.CodeMirror').CodeMirror.getValue()") == query
