@@ -9,9 +9,12 @@
   const editor = CodeMirror.fromTextArea(document.getElementById("query"), {
     mode: "application/sparql-query",
     lineNumbers: true,
+    lineWrapping: true, // no sideways scrolling on a phone
+    viewportMargin: Infinity, // the editor grows with the query: no scrolling region inside the page
     indentUnit: 2,
     extraKeys: { "Ctrl-Enter": run, "Cmd-Enter": run },
   });
+  editor.getInputField().setAttribute("aria-label", "SPARQL query"); // the field people type into
   const status = document.getElementById("status");
   const results = document.getElementById("results");
   const errorBox = document.getElementById("error");

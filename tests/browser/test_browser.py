@@ -12,6 +12,7 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -136,33 +137,6 @@ def test_explorer_lists_roles_and_compares_them(browser: webdriver.Chrome, writa
 
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "artefacts" / "screenshots"
-DOCUMENTS = {
-    "role": "/id/role/ai-engineer",
-    "tool": "/id/tool/pytorch",
-    "ontology": "/ontology",
-    "not-found": "/id/role/no-such-role",
-}
-
-
-@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 900)])
-def test_document_pages_fit_the_screen_and_are_saved(
-    browser: webdriver.Chrome, writable_server: Server, width: int, height: int
-) -> None:
-    browser.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
-    )
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        for name, path in DOCUMENTS.items():
-            browser.get(writable_server.url + path)
-            WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.TAG_NAME, "h1")))
-            assert browser.execute_script("return window.innerWidth") == width
-            overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 0, f"{path} is {overflow} px wider than {width} px"
-            browser.save_screenshot(str(ARTEFACTS / f"{name}-{width}.png"))
-    finally:
-        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_a_role_page_links_to_the_pages_of_what_it_names(browser: webdriver.Chrome, writable_server: Server) -> None:
@@ -202,3 +176,116 @@ def test_a_shared_query_link_opens_the_editor_and_runs_it(browser: webdriver.Chr
     browser.back()
     WebDriverWait(browser, 20).until(lambda d: "rows in" in d.find_element(By.ID, "status").text)
     assert browser.execute_script("return document.querySelector('.CodeMirror').CodeMirror.getValue()") == query
+
+
+# --- the explorer: addresses, keyboard, widths; axe-core on every kind of page ---------------------------------
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"  # axe-core 4.14.1 (MPL-2.0), from npm
+
+
+def axe_violations(browser: webdriver.Chrome) -> list[dict[str, object]]:
+    """axe-core's critical and serious violations on the page shown (run in the page, as its docs show)."""
+    browser.execute_script(AXE.read_text(encoding="utf-8"))
+    result = browser.execute_async_script("const done = arguments[arguments.length - 1]; axe.run().then(done);")
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in result["violations"]
+        if v["impact"] in ("critical", "serious")
+    ]
+
+
+def wait_for_detail(browser: webdriver.Chrome, text: str) -> None:
+    WebDriverWait(browser, 20).until(lambda d: text in d.find_element(By.ID, "detail").text)
+
+
+def test_every_explorer_view_has_an_address(browser: webdriver.Chrome, writable_server: Server) -> None:
+    browser.get(writable_server.url + "/")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#roles a[data-role='ml-engineer']"))
+    browser.find_element(By.CSS_SELECTOR, "#roles a[data-role='ml-engineer']").click()
+    wait_for_detail(browser, "Moves from here")
+    assert browser.current_url.endswith("/#/role/ml-engineer")
+    browser.find_element(By.CSS_SELECTOR, "#roles a[data-role='ai-engineer']").click()
+    wait_for_detail(browser, "AI Engineer")
+    browser.back()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, "#detail h2").text == "ML Engineer")
+    shared = browser.current_url
+    browser.get("about:blank")
+    browser.get(shared)  # a bookmark or a shared link opens the same view
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.CSS_SELECTOR, "#detail h2").text == "ML Engineer")
+    Select(browser.find_element(By.ID, "gap-from")).select_by_value("data-scientist")
+    browser.find_element(By.CSS_SELECTOR, "#gap-form button").click()
+    WebDriverWait(browser, 20).until(lambda d: "of what this role asks for" in d.find_element(By.ID, "gap").text)
+
+
+def test_search_works_from_the_keyboard_alone(browser: webdriver.Chrome, writable_server: Server) -> None:
+    browser.get(writable_server.url + "/")
+    search = WebDriverWait(browser, 20).until(ec.element_to_be_clickable((By.ID, "search")))
+    search.send_keys("learning")
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "search").get_attribute("aria-expanded") == "true")
+    search.send_keys(Keys.ENTER)  # no suggestion chosen: the results page
+    wait_for_detail(browser, "for “learning”")
+    assert "#/search/learning" in browser.current_url
+    assert browser.find_elements(By.CSS_SELECTOR, "#detail li a")
+    search.clear()
+    search.send_keys("pytorch")
+    WebDriverWait(browser, 20).until(lambda d: "PyTorch" in d.find_element(By.ID, "suggestions").text)
+    search.send_keys(Keys.ARROW_DOWN)
+    assert search.get_attribute("aria-activedescendant") == "suggestion-0"
+    search.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 20).until(lambda d: d.current_url.endswith("/id/tool/pytorch"))
+
+
+def test_the_explorer_by_tab_reaches_roles_as_links(browser: webdriver.Chrome, writable_server: Server) -> None:
+    browser.get(writable_server.url + "/")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#roles a"))
+    body = browser.find_element(By.TAG_NAME, "body")
+    reached = []
+    for _ in range(40):
+        body.send_keys(Keys.TAB) if not reached else browser.switch_to.active_element.send_keys(Keys.TAB)
+        reached.append(browser.switch_to.active_element.get_attribute("data-role"))
+        if reached[-1]:
+            break
+    assert reached[-1], "Tab never reached a role"
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 20).until(lambda d: f"#/role/{reached[-1]}" in d.current_url)
+
+
+PAGES = {
+    "explorer": "/#/role/ml-engineer",
+    "explorer-compare": "/#/compare/ai-engineer,ml-engineer",
+    "role": "/id/role/ai-engineer",
+    "tool": "/id/tool/pytorch",
+    "id-skill": "/id/skill/deep-learning",
+    "sparql": "/sparql",
+    "ontology": "/ontology",
+    "not-found": "/id/role/no-such-role",
+}
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 900)])
+def test_pages_fit_pass_axe_and_are_saved(
+    browser: webdriver.Chrome, writable_server: Server, width: int, height: int
+) -> None:
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    found = {}
+    try:
+        for name, path in PAGES.items():
+            browser.get(writable_server.url + path)
+            WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.TAG_NAME, "h1")))
+            if name.startswith("explorer"):
+                WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#detail h2"))
+            if name == "sparql":
+                WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".CodeMirror")))
+            overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path} is {overflow} px wider than {width} px"
+            browser.save_screenshot(str(ARTEFACTS / f"{name}-{width}.png"))
+            violations = axe_violations(browser)
+            if violations:
+                found[path] = violations
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert found == {}
