@@ -115,6 +115,8 @@ class Index:
     transitions: dict[str, Hop]
     # (kind, slug, lang) -> detail, filled as details are asked for; an index lives for one dataset version
     details: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    # (kind, language) -> the entries sorted by their label in that language (English: by_kind itself)
+    orders: dict[tuple[str, str], list[Entry]] = field(default_factory=dict)
 
     MAX_DETAILS: ClassVar[int] = 4096
 
@@ -211,8 +213,9 @@ class Catalog:
     def entries(
         self, index: Index, kind: str, lang: str, q: str | None, filters: dict[str, set[str] | None]
     ) -> list[Entry]:
-        """Entries of a kind, kept by text and by every given filter (a set of allowed IRIs)."""
-        entries = index.by_kind.get(kind, [])
+        """Entries of a kind in the order of their labels in ``lang``, kept by text and by every given filter (a set
+        of allowed IRIs)."""
+        entries = self.ordered(index, kind, lang)
         for allowed in filters.values():
             if allowed is not None:
                 entries = [e for e in entries if e.iri in allowed]
@@ -224,6 +227,20 @@ class Catalog:
                 if needle in e.label(lang).casefold() or any(needle in a.casefold() for a in e.alt_labels(lang))
             ]
         return entries
+
+    def ordered(self, index: Index, kind: str, lang: str) -> list[Entry]:
+        """The entries of a kind sorted by their labels in ``lang`` (its primary language; English if the data has
+        neither), built once per index and language."""
+        primary = lang.split("-", 1)[0].lower()
+        served = lang if lang in index.languages else primary if primary in index.languages else "en"
+        if served == "en":
+            return index.by_kind.get(kind, [])
+        key = (kind, served)
+        found = index.orders.get(key)
+        if found is None:
+            found = sorted(index.by_kind.get(kind, []), key=lambda e: (e.label(served).casefold(), e.slug))
+            index.orders[key] = found
+        return found
 
     def role_filters(
         self, skill: str | None, tool: str | None, industry: str | None, credential: str | None

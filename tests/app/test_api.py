@@ -721,6 +721,13 @@ def test_language_from_accept_language_unless_lang_is_given(site: Site) -> None:
     assert german.headers["ETag"] != get(site, "/api/v1/roles/ai-engineer").headers["ETag"]
 
 
+@pytest.mark.parametrize("lang", ["en", "de", "fr", "es", "de-AT"])
+def test_lists_are_in_the_order_of_the_answers_labels(site: Site, lang: str) -> None:
+    labels = [item["label"] for item in ok(site, f"/api/v1/roles?limit=100&lang={lang}")["items"]]
+    assert len(labels) > 10
+    assert labels == sorted(labels, key=str.casefold)
+
+
 def test_answers_are_compressed_when_the_client_asks(site: Site) -> None:
     raw = site.app.test_client().get("/api/v1/roles/ai-engineer", headers={"Accept-Encoding": "gzip"})
     assert raw.headers["Content-Encoding"] == "gzip"
