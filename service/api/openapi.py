@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.api import examples
+
 SINGULAR = {
     "roles": "Role",
     "skills": "Skill",
@@ -93,8 +95,26 @@ def polish(document: dict[str, Any]) -> dict[str, Any]:
                 continue
             if path.startswith("/api/v1/"):
                 operation["operationId"] = operation_id(method, path)
+                _exemplify(operation, examples.load().get(operation["operationId"]))
             for response in operation.get("responses", {}).values():
                 content = response.get("content", {})
                 if "application/problem+json" in content:
                     content["application/problem+json"] = {"schema": {"$ref": PROBLEM}}
     return document
+
+
+def _exemplify(operation: dict[str, Any], example: dict[str, Any] | None) -> None:
+    """Put an operation's example (``service.api.examples``) where generators and the docs page show it: on its
+    parameters, its request body and its answer."""
+    if example is None:
+        return
+    values = {**example.get("query", {}), **({"id": example["id"]} if "id" in example else {})}
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] in values:
+            parameter["example"] = values[parameter["name"]]
+    if "body" in example and "requestBody" in operation:
+        for content in operation["requestBody"].get("content", {}).values():
+            content["example"] = example["body"]
+    answered = operation.get("responses", {}).get(str(example["status"]), {})
+    if "application/json" in answered.get("content", {}):
+        answered["content"]["application/json"]["example"] = example["answer"]

@@ -6,11 +6,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import jsonschema
 import pyoxigraph as ox
 import pytest
 import requests
 
 from service import dataset
+from service.api import examples
 from tests.inprocess import Site
 from tests.support import WRITE_TOKEN
 
@@ -763,3 +765,51 @@ def test_documents_carry_validators(site: Site, path: str, accept: str) -> None:
     again = get(site, path, Accept=accept, **{"If-None-Match": "W/" + etag})
     assert again.status_code == 304
     assert again.content == b""
+
+
+# --- the OpenAPI document's examples --------------------------------------------------------------------------
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, operations in document["paths"].items()
+        if path.startswith("/api/v1/")
+        for method, operation in operations.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+
+
+def _validator(document: dict[str, Any], schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """A JSON Schema 2020-12 validator for a schema of the document (its $refs point into the components)."""
+    return jsonschema.Draft202012Validator({**schema, "components": document["components"]})
+
+
+def test_every_operation_shows_an_example_that_fits_its_schema(site: Site) -> None:
+    document = ok(site, "/openapi.json")
+    operations = _operations(document)
+    assert len(operations) >= 45
+    for path, method, operation in operations:
+        where = f"{method.upper()} {path}"
+        answers = [
+            content
+            for status in ("200", "201")
+            for content in operation["responses"].get(status, {}).get("content", {}).values()
+            if "example" in content
+        ]
+        assert answers, f"{where} shows no example answer"
+        for content in answers:
+            errors = list(_validator(document, content["schema"]).iter_errors(content["example"]))
+            assert not errors, f"{where}: {errors[0].message}"
+        for parameter in operation.get("parameters", []):
+            if parameter.get("required"):
+                assert "example" in parameter, f"{where}: no example of {parameter['name']}"
+        for content in operation.get("requestBody", {}).get("content", {}).values():
+            assert "example" in content, f"{where} shows no example body"
+            errors = list(_validator(document, content["schema"]).iter_errors(content["example"]))
+            assert not errors, f"{where} body: {errors[0].message}"
+
+
+def test_the_examples_are_what_the_shipped_graph_answers() -> None:
+    built = examples.build()
+    assert built == examples.load(), "the data changed since the examples were made: python -m service.api.examples"
