@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Annotated, Any
 
 import pyoxigraph as ox
+from pydantic import ConfigDict, Field, StringConstraints, create_model
 
 from service.api.catalog import iri
-from service.api.schemas import ResourceWrite
+from service.api.schemas import SLUG, ResourceWrite, Text, TextsByLanguage
 from service.errors import BadRequest
 from service.namespaces import CKG, CREDENTIAL_KINDS, DCTERMS, RDF, RDFS, SCHEMA, SKILL_SCHEME, SKOS
 from service.store import Store
@@ -216,3 +218,75 @@ def delete_delta(store: Store, kind: str, slug: str) -> Delta:
     subject = ox.NamedNode(iri(kind, slug))
     removed = [*store.quads_of(subject=subject), *store.quads_of(obj=subject)]
     return delta_of_quads(store, removed=removed, base=base)
+
+
+# --- the write schemas per kind ----------------------------------------------------------------------------------
+
+# The link fields the shapes require at least one value of (ontology/shapes.ttl, sh:minCount 1; a test holds this
+# table to the shapes). A skill needs a broader skill or a category: either link field will do.
+REQUIRED_LINKS: dict[str, tuple[str, ...]] = {
+    "role": ("essential_skills", "responsibilities"),
+    "skill": (),
+    "tool": ("categories",),
+    "industry": (),
+    "application": ("industries",),
+    "credential": (),
+}
+_SLUG_ITEMS = Annotated[str, StringConstraints(pattern=SLUG)]
+
+
+@cache
+def write_models(kind: str) -> tuple[type[ResourceWrite], type[ResourceWrite]]:
+    """The PUT and PATCH bodies of a kind, as client generators should see them: its own link and text fields
+    (no other), and for PUT what the shapes require (English label and description, a source, the kind's required
+    links). Both read into ``ResourceWrite`` (``as_write``)."""
+    title = "".join(part.capitalize() for part in kind.split("-"))
+    link_fields: dict[str, Any] = {
+        name: (
+            list[_SLUG_ITEMS] | None,
+            Field(
+                None,
+                description=f"Ids of {link.kind}s."
+                + (" The shapes require one." if name in REQUIRED_LINKS[kind] else ""),
+            ),
+        )
+        for name, link in LINKS[kind].items()
+    }
+    text_fields: dict[str, Any] = {
+        name: (list[Text] | None, Field(None, description="English texts." if name in TEXTS[kind] else "Codes."))
+        for name in [*TEXTS[kind], *PLAIN.get(kind, {})]
+    }
+    forbid = ConfigDict(extra="forbid")
+    links = create_model(f"{title}Links", __config__=forbid, **link_fields)
+    values = create_model(f"{title}Values", __config__=forbid, **text_fields)
+    required: dict[str, Any] = {name: (list[_SLUG_ITEMS], Field(min_length=1)) for name in REQUIRED_LINKS[kind]}
+    put_links = create_model(f"{title}PutLinks", __base__=links, **required) if required else links
+    english = Field(description="Per language (BCP 47 tag -> text); the shapes require English.")
+    put = create_model(
+        f"{title}Put",
+        __base__=ResourceWrite,
+        __doc__=f"A {kind} as a PUT replaces it: every statement about it, with what the shapes require.",
+        label=(TextsByLanguage, english),
+        description=(TextsByLanguage, english),
+        sources=(list[_SLUG_ITEMS], Field(min_length=1, description="Ids of the source documents; one at least.")),
+        links=((put_links if required else put_links | None), Field(... if required else None)),
+        values=(values | None, None),
+    )
+    patch = create_model(
+        f"{title}Patch",
+        __base__=ResourceWrite,
+        __doc__=f"The fields of a {kind} a PATCH replaces (the others are kept).",
+        links=(links | None, None),
+        values=(values | None, None),
+    )
+    return put, patch
+
+
+def as_write(body: ResourceWrite) -> ResourceWrite:
+    """A kind's PUT or PATCH body as the generic ``ResourceWrite`` the write path reads (unset fields stay unset;
+    a link or text field given as null is left out)."""
+    data = body.model_dump(exclude_unset=True)
+    for group in ("links", "values"):
+        if isinstance(data.get(group), dict):
+            data[group] = {k: v for k, v in data[group].items() if v is not None}
+    return ResourceWrite.model_validate(data)

@@ -149,7 +149,11 @@ def build() -> dict[str, dict[str, Any]]:
         answer = client.open(url, method=method.upper(), json=body, headers=auth)
         if answer.status_code not in (200, 201):
             raise SystemExit(f"{name}: {url} answered {answer.status_code}: {answer.get_data(as_text=True)}")
-        examples[name] = {"id": url.rsplit("/", 1)[1], "status": answer.status_code, "answer": shorten(answer.get_json())}
+        examples[name] = {
+            "id": url.rsplit("/", 1)[1],
+            "status": answer.status_code,
+            "answer": shorten(answer.get_json()),
+        }
         if body is not None:
             examples[name]["body"] = shorten(body) if method == "patch" else body
     return dict(sorted(examples.items()))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.api import examples
+from service.api import editing, examples
 
 SINGULAR = {
     "roles": "Role",
@@ -88,7 +88,9 @@ def problem_schema() -> dict[str, Any]:
 
 def polish(document: dict[str, Any]) -> dict[str, Any]:
     """The generated document with one Problem component referred to by every error and named operations."""
-    document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = problem_schema()
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = problem_schema()
+    _write_schemas(components)
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in VERBS:
@@ -118,3 +120,13 @@ def _exemplify(operation: dict[str, Any], example: dict[str, Any] | None) -> Non
     answered = operation.get("responses", {}).get(str(example["status"]), {})
     if "application/json" in answered.get("content", {}):
         answered["content"]["application/json"]["example"] = example["answer"]
+
+
+def _write_schemas(components: dict[str, Any]) -> None:
+    """The write bodies as pydantic states them. flask-openapi3's copy drops ``patternProperties`` and
+    ``propertyNames``, which would leave a language map saying it takes no key at all."""
+    for kind in editing.LINKS:
+        for model in editing.write_models(kind):
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(schema.pop("$defs", {}))
+            components[model.__name__] = schema

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 LANG = r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$"
@@ -414,8 +414,33 @@ class Problem(BaseModel):
 
 
 # BCP 47 as RDF 1.1 allows it in a language-tagged string; text that is not empty or only white space.
-LanguageTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$", max_length=35)]
+# A language tag as the data uses them (BCP 47: language, then an optional script and region: en, de, pt-BR,
+# zh-Hant-TW); every such tag is well-formed for the store too, so the schema promises nothing the store refuses.
+LANGUAGE_TAG = r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$"
+# An IRI on the web, as Wikidata's and ESCO's are: what the write schema promises the store takes.
+WEB_IRI = r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$"
+LanguageTag = Annotated[str, StringConstraints(pattern=LANGUAGE_TAG, max_length=35)]
 Text = Annotated[str, StringConstraints(pattern=r"\S")]
+_TEXT = {"type": "string", "pattern": r"\S"}
+
+
+def _by_language(values: dict[str, Any]) -> WithJsonSchema:
+    """The JSON schema of a map from language tags: every key a tag (pydantic would say only what tag keys hold,
+    leaving other keys open to anything)."""
+    return WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"maxLength": 35},
+            "patternProperties": {LANGUAGE_TAG: values},
+            "additionalProperties": False,
+        }
+    )
+
+
+# Language tag -> text; in a PATCH a null removes that language.
+TextsByLanguage = Annotated[dict[LanguageTag, Text], _by_language(_TEXT)]
+TextsOrNullByLanguage = Annotated[dict[LanguageTag, Text | None], _by_language({"anyOf": [_TEXT, {"type": "null"}]})]
+ListsByLanguage = Annotated[dict[LanguageTag, list[Text]], _by_language({"type": "array", "items": _TEXT})]
 
 
 class ResourceWrite(Strict):
@@ -425,21 +450,25 @@ class ResourceWrite(Strict):
     description of every resource, and say what else each kind needs (a role's essential skills, say): a PUT
     without them is refused with 422 and the SHACL results."""
 
-    label: dict[LanguageTag, Text | None] | None = Field(
+    label: TextsOrNullByLanguage | None = Field(
         None,
         description="Label per language (BCP 47 tag -> text); exactly one in English. PATCH: a null removes one.",
         examples=[{"en": "JAX", "de": "JAX"}],
     )
-    alt_labels: dict[LanguageTag, list[Text]] | None = Field(
+    alt_labels: ListsByLanguage | None = Field(
         None, description="Alternative labels per language. PATCH: the languages given are replaced, [] removes."
     )
-    description: dict[LanguageTag, Text | None] | None = Field(
+    description: TextsOrNullByLanguage | None = Field(
         None,
         description="Description per language; English required. PATCH: a null removes one language.",
         examples=[{"en": "A library for numerical computing and machine learning."}],
     )
-    sources: list[str] | None = Field(None, description="Ids of the source documents the facts come from.")
-    exact_matches: list[str] | None = Field(None, description="IRIs of the same thing elsewhere (Wikidata, ESCO).")
+    sources: list[Annotated[str, StringConstraints(pattern=SLUG)]] | None = Field(
+        None, description="Ids of the source documents the facts come from."
+    )
+    exact_matches: list[Annotated[str, StringConstraints(pattern=WEB_IRI)]] | None = Field(
+        None, description="IRIs of the same thing elsewhere (Wikidata, ESCO): http(s) IRIs."
+    )
     links: dict[str, list[str]] | None = Field(
         None, description='Link field -> ids, e.g. {"essential_skills": ["programming"]}.'
     )

@@ -394,9 +394,12 @@ def _write_view(kind: str, method: str) -> Callable[..., Response]:
         return delete
 
     def view(path: s.IdPath, body: s.ResourceWrite) -> Response:
-        return _write(kind, method, path, body)
+        return _write(kind, method, path, editing.as_write(body))
 
     view.__name__ = f"{method.lower()}_{kind}"
+    # The kind's own body (its link and text fields; for PUT what the shapes require), as the docs show it.
+    put, patch = editing.write_models(kind)
+    view.__annotations__ = {"path": s.IdPath, "body": put if method == "PUT" else patch, "return": Response}
     return view
 
 

@@ -81,6 +81,7 @@ def test_a_billion_laughs_is_refused_before_it_is_parsed(guarded: Site) -> None:
 def test_a_literal_over_the_limit_is_413(site_factory: Callable[..., Site]) -> None:
     small = site_factory(write_token=WRITE_TOKEN, max_literal=100)
     body = {"label": {"en": "x" * 101}, "description": {"en": "d"}, "sources": ["ai-engineer-vs-ml-engineer"]}
+    body["links"] = {"categories": ["library"]}  # what the schema says a tool needs
     response = small.http.put(small.url + "/api/v1/tools/long", json=body, headers=AUTH, timeout=30)
     assert response.status_code == 413
     assert "CAREERKG_MAX_LITERAL" in response.json()["detail"]

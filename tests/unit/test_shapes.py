@@ -14,7 +14,8 @@ import pytest
 import rdflib
 from rdflib.namespace import SH
 
-from service import rdfio
+from service import dataset, rdfio
+from service.api import editing
 from service.store import EmbeddedStore, Store
 from service.validation import Report, shapes_graph, validate
 
@@ -454,3 +455,30 @@ def test_the_fast_engine_agrees_with_pyshacl(filled_store: Store, name: str | No
         whole = validate_whole(store.quads())
         assert whole.conforms is reference.conforms
         assert [r.to_json() for r in whole.results] == [r.to_json() for r in reference.results]
+
+
+def _required_predicates(class_iri: str) -> set[str]:
+    """The paths the shapes give a minimum count of one or more for instances of a class."""
+    shapes = rdflib.Graph().parse(dataset.shapes_path())
+    found = set()
+    for shape in shapes.subjects(SH.targetClass, rdflib.URIRef(class_iri)):
+        for prop in shapes.objects(shape, SH.property):
+            count = shapes.value(prop, SH.minCount)
+            path = shapes.value(prop, SH.path)
+            if count is not None and int(count) >= 1 and isinstance(path, rdflib.URIRef):
+                found.add(str(path))
+    return found
+
+
+@pytest.mark.parametrize("kind", sorted(editing.LINKS))
+def test_the_write_schemas_require_the_links_the_shapes_require(kind: str) -> None:
+    required = _required_predicates(editing.CLASSES[kind])
+    by_predicate: dict[str, list[str]] = {}
+    for name, link in editing.LINKS[kind].items():
+        by_predicate.setdefault(link.predicate, []).append(name)
+    expected = {names[0] for predicate, names in by_predicate.items() if predicate in required and len(names) == 1}
+    assert set(editing.REQUIRED_LINKS[kind]) == expected  # a predicate two fields can state: either will do
+    put, _ = editing.write_models(kind)
+    schema = put.model_json_schema()
+    assert {"label", "description", "sources"} <= set(schema["required"])
+    assert ("links" in schema["required"]) == bool(expected)
