@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema
 import pyoxigraph as ox
 import pytest
+import rdflib
 import requests
 
 from service import dataset
@@ -813,3 +814,42 @@ def test_every_operation_shows_an_example_that_fits_its_schema(site: Site) -> No
 def test_the_examples_are_what_the_shipped_graph_answers() -> None:
     built = examples.build()
     assert built == examples.load(), "the data changed since the examples were made: python -m service.api.examples"
+
+
+# --- REST JSON-LD as RDF ------------------------------------------------------------------------------------------
+
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+
+
+@pytest.mark.parametrize("collection", ["roles", "tools", "skills", "industries", "applications", "credentials"])
+def test_rest_json_ld_states_what_the_graph_states(site: Site, collection: str) -> None:
+    """Every field of a detail answer is RDF under the published context, and every link it states is in the graph
+    (a type by way of the class hierarchy; an external id as skos:mappingRelation, the super-property of the exact
+    or close match the graph has). Texts come without a language tag: an answer falls back to English per field."""
+    context = json.loads(dataset.ontology_path().with_name("context.jsonld").read_text(encoding="utf-8"))["@context"]
+    store = site.core.store
+    for item in ok(site, f"/api/v1/{collection}?limit=10")["items"]:
+        body = get(site, f"/api/v1/{collection}/{item['id']}", Accept="application/ld+json").json()
+        assert body.pop("@context").endswith("/ontology/context.jsonld")
+        graph = rdflib.Graph().parse(data=json.dumps({"@context": context, **body}), format="json-ld")
+        for s, p, o in graph:
+            if not isinstance(o, rdflib.URIRef):
+                continue
+            this, that = ox.NamedNode(str(s)), ox.NamedNode(str(o))
+            if str(p) == RDF_TYPE:
+                stated = f"ASK {{ ?s a/<{RDFS_SUBCLASS}>* ?t }}"
+                assert store.query(stated, bindings={"s": this, "t": that}), (s, p, o)
+            elif str(p) == SKOS + "mappingRelation":
+                assert any(
+                    store.contains(ox.Quad(this, ox.NamedNode(SKOS + m), that)) for m in ("exactMatch", "closeMatch")
+                )
+            else:
+                assert store.contains(ox.Quad(this, ox.NamedNode(str(p)), that)), (s, p, o)
+        for key, value in body.items():
+            empty = value in (None, [], {}, "") or (isinstance(value, dict) and not any(value.values()))
+            if key in ("id", "iri", "type") or empty:
+                continue
+            alone = {"@context": context, "iri": body["iri"], "type": body["type"], key: value}
+            assert len(rdflib.Graph().parse(data=json.dumps(alone), format="json-ld")) > 1, f"{item['id']}: {key}"
