@@ -86,12 +86,19 @@
         list("Responsibilities", role.responsibilities) +
         moves("Moves from here", role.transitions_to, "to_role") +
         moves("Moves into this role", role.transitions_from, "from_role") +
+        `<section><h3>Paths from here</h3><form class="gap" id="paths-form"><label for="paths-to">To</label>` +
+        `<select id="paths-to">${roleOptions(roles.find((r) => r.id !== id)?.id)}</select>` +
+        `<button type="submit">Show the ways there</button></form><div id="paths" aria-live="polite"></div></section>` +
         `<section><h3>Skill gap</h3><form class="gap" id="gap-form"><label for="gap-from">Coming from</label>` +
         `<select id="gap-from">${roleOptions(roles.find((r) => r.id !== id)?.id)}</select>` +
         `<button type="submit">Show what to learn</button></form><div id="gap" aria-live="polite"></div></section>` +
         list("Sources", role.sources) +
         `<p><a href="id/role/${escape(role.id)}">All statements about ${escape(role.label)}</a></p>`,
     );
+    $("paths-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      showPaths(id, $("paths-to").value).catch((error) => ($("paths").textContent = error.message));
+    });
     $("gap-form").addEventListener("submit", (event) => {
       event.preventDefault();
       showGap(id, $("gap-from").value).catch((error) => ($("gap").textContent = error.message));
@@ -108,6 +115,63 @@
       list("Essential skills to learn", gap.missing_essential_skills) +
       list("Optional skills to learn", gap.missing_optional_skills) +
       list("Tools to learn", gap.missing_tools);
+  }
+
+  async function showPaths(id, to) {
+    $("paths").textContent = "Loading…";
+    const found = await get(`/roles/${encodeURIComponent(id)}/paths?to=${encodeURIComponent(to)}`);
+    if (!found.paths.length) {
+      $("paths").innerHTML = "<p>No chain of known moves leads there.</p>";
+      return;
+    }
+    $("paths").innerHTML = "<ol>" + found.paths
+      .map((path) => "<li>" + path.steps
+        .map((step) => `${link(step.from_role)} → ${link(step.to_role)}` +
+          (step.bridging_skills.length ? ` <span class="kind">(learn: ${step.bridging_skills.map((s) => escape(s.label)).join(", ")})</span>` : ""))
+        .join("; then ") + "</li>")
+      .join("") + "</ol>";
+  }
+
+  // --- roles that fit the skills and tools a person has ------------------------------------------------------
+  let catalogue = null; // label -> item, for the skills and tools a person can pick
+
+  async function pickable() {
+    if (!catalogue) {
+      const [skills, tools] = await Promise.all([get("/skills?limit=200"), get("/tools?limit=200")]);
+      catalogue = new Map([...skills.items, ...tools.items].map((i) => [i.label, i]));
+    }
+    return catalogue;
+  }
+
+  async function showMatch(ids) {
+    busy("Matching…");
+    const known = await pickable();
+    const picked = [...known.values()].filter((i) => ids.includes(i.id));
+    const options = [...known.keys()].sort().map((label) => `<option value="${escape(label)}"></option>`).join("");
+    let html =
+      `<h2>Roles that fit what you have</h2><form id="match-form" class="gap"><label for="match-add">Add a skill or tool</label>` +
+      `<input id="match-add" list="match-options" autocomplete="off"><datalist id="match-options">${options}</datalist>` +
+      `<button type="submit">Add</button></form>` +
+      `<p>You have: ${picked.length ? picked.map((i) => escape(i.label)).join(", ") : "nothing yet"}</p>`;
+    if (picked.length) {
+      const body = { skills: picked.filter((i) => i.type === "skill").map((i) => i.id), tools: picked.filter((i) => i.type === "tool").map((i) => i.id) };
+      const url = new URL(api + "/match", window.location.origin);
+      if (language()) url.searchParams.set("lang", language());
+      const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) });
+      const found = await response.json();
+      if (!response.ok) throw new Error(found.detail || response.statusText);
+      html += "<ol>" + found.items.slice(0, 10)
+        .map((m) => `<li>${link(m.role)} — ${(m.score * 100).toFixed(0)} %</li>`)
+        .join("") + "</ol>";
+    }
+    show(html);
+    $("match-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const item = known.get($("match-add").value.trim());
+      if (item && !ids.includes(item.id)) go(`#/match/${[...ids, item.id].join(",")}`);
+    });
+    document.title = "Roles that fit you — CareerKG";
+    markCurrent(null);
   }
 
   async function showCompare(a, b) {
@@ -145,7 +209,8 @@
   function showWelcome() {
     show(
       "<h2>Explore</h2><p>Pick a role to see the skills and tools it asks for, where it leads and what to learn " +
-        "to get there; compare two roles; or search for a skill, tool or industry.</p>",
+        "to get there; compare two roles; search for a skill, tool or industry; or " +
+        '<a href="#/match/-">find the roles that fit the skills and tools you have</a>.</p>',
       false,
     );
     document.title = "CareerKG — explore AI and ML careers";
@@ -165,6 +230,7 @@
     if (view === "role") return showRole(arg);
     if (view === "compare") return showCompare(...arg.split(","));
     if (view === "search") return showSearch(arg);
+    if (view === "match") return showMatch(arg === "-" ? [] : arg.split(","));
     return showWelcome();
   }
 

@@ -253,6 +253,7 @@ def test_the_explorer_by_tab_reaches_roles_as_links(browser: webdriver.Chrome, w
 PAGES = {
     "explorer": "/#/role/ml-engineer",
     "explorer-compare": "/#/compare/ai-engineer,ml-engineer",
+    "explorer-match": "/#/match/data-analysis,scikit-learn",
     "role": "/id/role/ai-engineer",
     "tool": "/id/tool/pytorch",
     "id-skill": "/id/skill/deep-learning",
@@ -289,3 +290,18 @@ def test_pages_fit_pass_axe_and_are_saved(
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert found == {}
+
+
+def test_paths_and_roles_that_fit_what_a_person_has(browser: webdriver.Chrome, writable_server: Server) -> None:
+    browser.get(writable_server.url + "/#/role/data-analyst")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.ID, "paths-to"))
+    Select(browser.find_element(By.ID, "paths-to")).select_by_value("ml-engineer")
+    browser.find_element(By.CSS_SELECTOR, "#paths-form button").click()
+    WebDriverWait(browser, 20).until(lambda d: "→" in d.find_element(By.ID, "paths").text)
+    assert "ML Engineer" in browser.find_element(By.ID, "paths").text
+    browser.get(writable_server.url + "/#/match/-")
+    add = WebDriverWait(browser, 20).until(ec.element_to_be_clickable((By.ID, "match-add")))
+    add.send_keys("Data analysis", Keys.ENTER)
+    WebDriverWait(browser, 20).until(lambda d: d.current_url.endswith("#/match/data-analysis"))
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#detail ol li"))
+    assert "%" in browser.find_element(By.CSS_SELECTOR, "#detail ol li").text
