@@ -18,12 +18,11 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 from pathlib import Path
 
-import requests
 from rest_latency import wrk as measure
+from scale import wait
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -32,18 +31,6 @@ LOOKUP = (
     "SELECT ?label WHERE { <https://w3id.org/careerkg/id/role/data-scientist> "
     "<http://www.w3.org/2000/01/rdf-schema#label> ?label }"
 )
-
-
-def wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
 
 
 def main() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -91,8 +92,14 @@ class NotAcceptable(CareerKGError):
         )
 
 
-def choose(accept: str | None, offered: tuple[Format, ...], fmt: str | None = None) -> Format:
-    """The best offered format for an Accept header; a ``format=`` name that fits the answer wins."""
+def choose(
+    accept: str | None,
+    offered: tuple[Format, ...],
+    fmt: str | None = None,
+    aliases: Mapping[str, Format] | None = None,
+) -> Format:
+    """The best offered format for an Accept header; a ``format=`` name that fits the answer wins. ``aliases``
+    maps further requested types onto offered formats for this answer (JSON asked of an IRI is JSON-LD)."""
     if fmt:
         key = fmt.strip().lower()
         names = RESULT_NAMES if offered[0] in SOLUTIONS else GRAPH_NAMES
@@ -103,7 +110,7 @@ def choose(accept: str | None, offered: tuple[Format, ...], fmt: str | None = No
         return offered[0]
     parsed = parse_accept_header(_without_parameters(accept), MIMEAccept)
     candidates: dict[str, Format] = {f.media_type: f for f in offered}
-    candidates.update({alias: f for alias, f in ALIASES.items() if f in offered})
+    candidates.update({alias: f for alias, f in {**ALIASES, **(aliases or {})}.items() if f in offered})
     # Prefer our default order among equally-good matches: werkzeug keeps offer order on ties.
     best = parsed.best_match(list(candidates))
     if best is None:

@@ -68,6 +68,10 @@ class Entry:
     def description(self, lang: str) -> str | None:
         return _pick(self.descriptions, lang)
 
+    def description_language(self, lang: str) -> str | None:
+        """The language of ``description(lang)``."""
+        return _picked(self.descriptions, lang)
+
     def alt_labels(self, lang: str) -> list[str]:
         primary = lang.split("-", maxsplit=1)[0].lower()
         return [text for tag, texts in self.alt.items() if tag.split("-")[0].lower() == primary for text in texts] or (
@@ -80,15 +84,29 @@ class Entry:
 
 def _pick(texts: dict[str, str], lang: str) -> str | None:
     """The text in ``lang``, else its primary language, else English, else any."""
+    tag = _picked(texts, lang)
+    return None if tag is None else texts[tag]
+
+
+def _picked(texts: dict[str, str], lang: str) -> str | None:
+    """The language tag ``_pick`` takes the text of."""
     if not texts:
         return None
     if lang in texts:
-        return texts[lang]
+        return lang
     primary = lang.split("-", maxsplit=1)[0].lower()
-    for tag, text in texts.items():
+    for tag in texts:
         if tag.split("-")[0].lower() == primary:
-            return text
-    return texts.get("en") or texts.get("") or next(iter(texts.values()))
+            return tag
+    return next((tag for tag in ("en", "") if texts.get(tag)), next(iter(texts)))
+
+
+def served_language(lang: str, offered: Iterable[str]) -> str:
+    """The language an answer asked for in ``lang`` is served in: ``lang`` if the data has it, else its primary
+    language, else English."""
+    languages = set(offered)
+    primary = lang.split("-", 1)[0].lower()
+    return lang if lang in languages else primary if primary in languages else "en"
 
 
 @dataclass
@@ -231,8 +249,7 @@ class Catalog:
     def ordered(self, index: Index, kind: str, lang: str) -> list[Entry]:
         """The entries of a kind sorted by their labels in ``lang`` (its primary language; English if the data has
         neither), built once per index and language."""
-        primary = lang.split("-", 1)[0].lower()
-        served = lang if lang in index.languages else primary if primary in index.languages else "en"
+        served = served_language(lang, index.languages)
         if served == "en":
             return index.by_kind.get(kind, [])
         key = (kind, served)

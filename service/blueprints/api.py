@@ -19,7 +19,7 @@ from werkzeug.http import parse_accept_header
 from service import auth
 from service.api import editing
 from service.api import schemas as s
-from service.api.catalog import COLLECTIONS, Catalog, Entry, Index, iri
+from service.api.catalog import COLLECTIONS, Catalog, Entry, Index, iri, served_language
 from service.errors import CareerKGError, NotFound
 from service.graph import current_version, forget_version, get_graph
 from service.namespaces import CKG, CREDENTIAL_KINDS
@@ -170,8 +170,7 @@ def language(query: Any) -> str:
     else:
         chosen = (request.accept_languages.best_match(offered) if offered else None) or "en"
     # Content-Language says what is served: the language asked for, its primary language, or the English fallback.
-    primary = chosen.split("-", 1)[0].lower()
-    g.careerkg_language = chosen if chosen in offered else primary if primary in offered else "en"
+    g.careerkg_language = served_language(chosen, offered)
     return chosen
 
 

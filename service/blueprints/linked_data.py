@@ -15,7 +15,7 @@ from flask import Blueprint, Response, render_template, request, send_file, url_
 from flask.typing import ResponseReturnValue
 
 from service import dataset, negotiation, queries, rdfio
-from service.api.catalog import Index
+from service.api.catalog import Index, served_language
 from service.blueprints.api import catalog
 from service.errors import BadRequest, NotFound
 from service.graph import get_graph
@@ -112,10 +112,7 @@ def _negotiate() -> negotiation.Format:
             offered = ", ".join(f.media_type for f in OFFERED)
             raise BadRequest(f"_mediatype {asked!r} is not offered here; ask for one of {offered}")
         return chosen
-    accept = request.headers.get("Accept", "")
-    if accept and "application/json" in accept and "html" not in accept:
-        accept = accept.replace("application/json", negotiation.JSONLD.media_type)
-    return negotiation.choose(accept, OFFERED)
+    return negotiation.choose(request.headers.get("Accept"), OFFERED, aliases={"application/json": negotiation.JSONLD})
 
 
 def _rdf(triples: list[ox.Triple], fmt: negotiation.Format) -> bytes:
@@ -154,8 +151,7 @@ def _language(index: Index) -> str:
     offered = [lang for lang in index.languages if lang]
     asked = request.args.get("lang", "").strip()
     if asked:
-        primary = asked.split("-", 1)[0].lower()
-        return asked if asked in offered else primary if primary in offered else "en"
+        return served_language(asked, offered)
     return (request.accept_languages.best_match(offered) if offered else None) or "en"
 
 
@@ -198,7 +194,7 @@ def _document(
         "languages": [code for code in index.languages if code],
         "description": entry.description(lang) if entry is not None else None,
         # The language the description is in (English when the reader's has none): the page marks it.
-        "description_lang": _served_in(entry.descriptions, lang) if entry is not None else "en",
+        "description_lang": (entry.description_language(lang) if entry is not None else None) or "en",
         "labels": labels,
         "groups": list(groups.values()),
         "backlinks": sorted(backlinks.values(), key=lambda g: g.name),
@@ -207,11 +203,6 @@ def _document(
             for f in RDF_OFFERED
         ],
     }
-
-
-def _served_in(texts: dict[str, str], lang: str) -> str:
-    primary = lang.split("-", 1)[0].lower()
-    return next((tag for tag in texts if tag.split("-", 1)[0].lower() == primary), "en")
 
 
 def _order(predicate: str) -> tuple[int, str]:

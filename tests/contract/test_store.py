@@ -245,9 +245,13 @@ def test_an_on_disk_store_left_half_filled_is_emptied_when_opened(tmp_path: Path
         again.close()
 
 
-def test_a_fill_after_another_process_filled_is_a_conflict(empty_store: Store) -> None:
-    if not empty_store.shared:
-        pytest.skip("one process writes an embedded store: there is no other filler")
+# Stores other processes write (one process writes an embedded store: there is no other filler).
+SHARED_KINDS = [kind for kind in STORE_KINDS if kind.values[0] != "embedded"]
+
+
+@pytest.mark.parametrize("kind", SHARED_KINDS)
+def test_a_fill_after_another_process_filled_is_a_conflict(kind: str, request: pytest.FixtureRequest) -> None:
+    empty_store = open_empty(kind, request)
     base = empty_store.version_token()
     empty_store.commit([quad("a", "p", ox.Literal("filled first"))], [], expected=base, entry={"operation": "load"})
     scratch = ox.Store()
