@@ -226,7 +226,13 @@
 
   // The address names the view; rendering follows it (on load, on a link, on Back).
   function route() {
-    const [, view, arg] = decodeURIComponent(window.location.hash).match(/^#\/([a-z]+)\/(.+)$/) || [];
+    let hash = window.location.hash;
+    try {
+      hash = decodeURIComponent(hash);
+    } catch (error) {
+      hash = ""; // an address no view has (a broken % escape): the welcome view
+    }
+    const [, view, arg] = hash.match(/^#\/([a-z]+)\/(.+)$/) || [];
     if (view === "role") return showRole(arg);
     if (view === "compare") return showCompare(...arg.split(","));
     if (view === "search") return showSearch(arg);

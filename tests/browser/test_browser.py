@@ -217,6 +217,11 @@ def test_every_explorer_view_has_an_address(browser: webdriver.Chrome, writable_
     WebDriverWait(browser, 20).until(lambda d: "of what this role asks for" in d.find_element(By.ID, "gap").text)
 
 
+def test_a_broken_address_shows_the_welcome_view(browser: webdriver.Chrome, writable_server: Server) -> None:
+    browser.get(writable_server.url + "/#/search/%E0%A4%A")  # a % escape cut short
+    wait_for_detail(browser, "Pick a role")
+
+
 def test_search_works_from_the_keyboard_alone(browser: webdriver.Chrome, writable_server: Server) -> None:
     browser.get(writable_server.url + "/")
     search = WebDriverWait(browser, 20).until(ec.element_to_be_clickable((By.ID, "search")))
