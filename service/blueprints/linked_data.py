@@ -263,6 +263,21 @@ def _ontology_triples() -> list[ox.Triple]:
     return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(path=str(dataset.ontology_path()))]
 
 
+@cache
+def ontology_terms() -> tuple[list[str], list[str]]:
+    """The IRIs of the ontology's classes, and of its properties (the query editor completes them)."""
+    kinds: dict[str, set[str]] = defaultdict(set)
+    for t in _ontology_triples():
+        if (
+            t.predicate.value == RDF + "type"
+            and isinstance(t.subject, ox.NamedNode)
+            and isinstance(t.object, ox.NamedNode)
+        ):
+            kinds[t.object.value].add(t.subject.value)
+    properties = kinds[OWL + "ObjectProperty"] | kinds[OWL + "DatatypeProperty"] | kinds[RDF + "Property"]
+    return sorted(kinds[OWL + "Class"]), sorted(properties)
+
+
 def _ontology_page() -> dict[str, Any]:
     """Classes and properties, each with its label, comment, and the terms it relates to."""
     about: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))

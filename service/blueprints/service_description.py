@@ -12,6 +12,7 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
 from service import negotiation, queries
+from service.blueprints.linked_data import ontology_terms
 from service.config import Settings
 from service.namespaces import ID, PREFIXES
 
@@ -55,17 +56,24 @@ def respond() -> ResponseReturnValue:
     return response
 
 
-def editor_page(query: str | None = None) -> ResponseReturnValue:
-    """The query editor, with the example queries over the careers graph; with ``query`` (a shared link to a
-    query, opened in a browser), that query, run at once."""
+def editor_page() -> ResponseReturnValue:
+    """The query editor (YASGUI), with the example queries over the careers graph, CareerKG's prefixes and the
+    ontology's terms for completion; a shared link's ``?query=`` is opened and run by the page itself."""
     listed = queries.examples()
+    classes, properties = ontology_terms()
+    data = {
+        "endpoint": request.base_url,
+        "local_ids": ID,
+        "examples": [{"title": e.title, "text": e.text} for e in listed],
+        "prefixes": PREFIXES,
+        "classes": classes,
+        "properties": properties,
+    }
     return render_template(
         "sparql.html",
         endpoint=request.base_url,
-        shared=query,
-        local_ids=ID,
         examples=listed,
-        examples_json=json.dumps([{"title": e.title, "text": e.text} for e in listed]).replace("</", "<\\/"),
+        editor_data=json.dumps(data).replace("</", "<\\/"),
     )
 
 

@@ -53,7 +53,7 @@ def endpoint() -> ResponseReturnValue:
         return response
     asked_for = params.get("format") or params.get("output")
     if request.method == "GET" and not asked_for and service_description.wants_the_editor(ANSWER_TYPES):
-        return service_description.editor_page(text)  # a shared link to a query, opened in a browser
+        return service_description.editor_page()  # a shared link to a query, opened in a browser: the page runs it
     answer = get_graph().query(
         QueryRequest(
             query=text,

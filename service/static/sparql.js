@@ -1,142 +1,116 @@
-// The CareerKG query editor: CodeMirror for editing, fetch for running, a table for results.
+// The CareerKG query editor: YASGUI (vendored, served from here) against this endpoint, with CareerKG's example
+// queries, its prefixes and ontology terms for completion, the query in the address bar, and local result links.
 (function () {
   "use strict";
-  const endpoint = document.getElementById("endpoint").textContent;
-  const examples = JSON.parse(document.getElementById("example-data").textContent);
-  // CareerKG's own IRIs open their page on this server; others go where they point.
-  const localIds = JSON.parse(document.getElementById("local-ids").textContent);
-  const localBase = new URL("id/", new URL(endpoint).origin + new URL(endpoint).pathname.replace(/sparql$/, "")).href;
-  const editor = CodeMirror.fromTextArea(document.getElementById("query"), {
-    mode: "application/sparql-query",
-    lineNumbers: true,
-    lineWrapping: true, // no sideways scrolling on a phone
-    viewportMargin: Infinity, // the editor grows with the query: no scrolling region inside the page
-    indentUnit: 2,
-    extraKeys: { "Ctrl-Enter": run, "Cmd-Enter": run },
+  const data = JSON.parse(document.getElementById("editor-data").textContent);
+  const endpoint = data.endpoint;
+  const examples = data.examples;
+  const localBase = new URL("id/", endpoint.replace(/sparql$/, "")).href;
+  const Yasqe = Yasgui.Yasqe;
+  const SHARED = "Shared query"; // the tab shared links open in
+
+  // Completion from what this page ships, never from another host: CareerKG's prefixes before the bundled list,
+  // and the ontology's classes and properties in place of the Linked Open Vocabularies look-ups.
+  Yasqe.forkAutocompleter("prefixes", {
+    name: "careerkg-prefixes",
+    persistenceId: null,
+    get: (yasqe, token) =>
+      Promise.resolve(Yasqe.Autocompleters.prefixes.get(yasqe, token)).then((bundled) => [
+        ...Object.entries(data.prefixes).map(([prefix, iri]) => `${prefix}: <${iri}>`),
+        ...(bundled || []).filter((line) => !(line.split(":")[0] in data.prefixes)),
+      ]),
   });
-  editor.getInputField().setAttribute("aria-label", "SPARQL query"); // the field people type into
-  const status = document.getElementById("status");
-  const results = document.getElementById("results");
-  const errorBox = document.getElementById("error");
-  const downloads = document.getElementById("downloads");
-  const links = document.getElementById("download-links");
-  const runButton = document.getElementById("run");
+  Yasqe.forkAutocompleter("property", { name: "careerkg-properties", bulk: true, get: () => data.properties });
+  Yasqe.forkAutocompleter("class", { name: "careerkg-classes", bulk: true, get: () => data.classes });
+  Yasqe.defaults.autocompleters = ["careerkg-prefixes", "careerkg-properties", "careerkg-classes", "variables"];
+  Yasqe.defaults.lineWrapping = true; // no sideways scrolling on a phone
+  Yasqe.defaults.viewportMargin = Infinity; // the editor grows with the query: no scrolling region inside the page
+  Yasqe.defaults.editorHeight = "auto";
+  Yasqe.defaults.resizeable = false;
+
+  const yasgui = (window.careerkgEditor = new Yasgui(document.getElementById("yasgui"), {
+    requestConfig: { endpoint: endpoint, method: "POST" },
+    copyEndpointOnNewTab: false,
+    populateFromUrl: false, // the address is read below: ?query= is this service's own share link
+    persistenceId: "careerkg-sparql",
+    yasqe: { value: examples.length ? examples[0].text : "" },
+  })); // window.careerkgEditor: the YASGUI instance, for scripts and tests driving the page
+
+  // The address bar holds the query that ran: copy it to share it; Back returns to the one before.
+  let fromAddress = false;
+  yasgui.on("query", (instance, tab) => {
+    const query = tab.getQuery();
+    const address = new URL(window.location.href);
+    if (!fromAddress && address.searchParams.get("query") !== query) {
+      address.search = new URLSearchParams({ query: query }).toString();
+      window.history.pushState({ query: query }, "", address);
+    }
+    fromAddress = false;
+  });
+  yasgui.on("queryResponse", (instance, tab) => showDownloads(tab));
+  window.addEventListener("popstate", () => openFromAddress(false));
+  openFromAddress(true);
+
+  function openFromAddress(newTab) {
+    const query = new URL(window.location.href).searchParams.get("query");
+    if (query === null) return;
+    // Shared links open in one tab of their own, so the tabs a person keeps are not overwritten.
+    const kept = newTab && yasgui.persistentConfig.getTabs().find((id) => yasgui.persistentConfig.getTab(id).name === SHARED);
+    if (kept) yasgui.selectTabId(kept);
+    const tab = newTab && !kept ? yasgui.addTab(true, { name: SHARED }) : yasgui.getTab();
+    tab.setQuery(query);
+    fromAddress = true;
+    tab.getYasqe().query().catch(() => {}); // an error answer is drawn in the results, as from the run button
+  }
 
   document.getElementById("examples").addEventListener("change", (event) => {
-    editor.setValue(examples[Number(event.target.value)].text);
+    if (event.target.value === "") return;
+    yasgui.getTab().setQuery(examples[Number(event.target.value)].text);
   });
-  runButton.addEventListener("click", run);
-  window.addEventListener("popstate", () => {
-    const query = new URL(window.location.href).searchParams.get("query");
-    if (query !== null) {
-      editor.setValue(query);
-      run();
-    }
-  });
-  if (document.getElementById("query").dataset.shared) run();  // opened from a shared link
 
-  function cell(term) {
-    const td = document.createElement("td");
-    if (!term) return td;
-    if (term.type === "uri") {
-      const a = document.createElement("a");
-      a.href = term.value.startsWith(localIds) ? localBase + term.value.slice(localIds.length) : term.value;
-      a.textContent = term.value;
-      td.appendChild(a);
-    } else if (term.type === "bnode") {
-      td.textContent = "_:" + term.value;
-    } else {
-      td.textContent = term.value + (term["xml:lang"] ? " @" + term["xml:lang"] : "");
-      if (term.datatype) td.title = term.datatype;
-    }
-    return td;
-  }
-
-  function table(json) {
-    const t = document.createElement("table");
-    const head = t.createTHead().insertRow();
-    json.head.vars.forEach((v) => {
-      const th = document.createElement("th");
-      th.textContent = v;
-      head.appendChild(th);
-    });
-    const body = t.createTBody();
-    json.results.bindings.forEach((row) => {
-      const tr = body.insertRow();
-      json.head.vars.forEach((v) => tr.appendChild(cell(row[v])));
-    });
-    return t;
-  }
-
-  function showDownloads(kind, query) {
-    const formats = kind === "graph"
+  function showDownloads(tab) {
+    const type = tab.getYasqe().getQueryType();
+    const graph = type === "CONSTRUCT" || type === "DESCRIBE";
+    const formats = graph
       ? [["Turtle", "ttl"], ["N-Triples", "nt"], ["JSON-LD", "jsonld"], ["RDF/XML", "rdfxml"]]
       : [["JSON", "json"], ["XML", "xml"], ["CSV", "csv"], ["TSV", "tsv"]];
+    const links = document.getElementById("download-links");
     links.textContent = "";
     formats.forEach(([label, name]) => {
       const a = document.createElement("a");
-      a.href = endpoint + "?" + new URLSearchParams({ query: query, format: name });
+      a.href = endpoint + "?" + new URLSearchParams({ query: tab.getQuery(), format: name });
       a.textContent = label;
       a.setAttribute("download", "results." + name);
       a.dataset.format = name;
       links.appendChild(a);
     });
-    downloads.hidden = false;
+    document.getElementById("downloads").hidden = false;
   }
 
-  async function run() {
-    const query = editor.getValue();
-    // The address bar holds the query: copy it to share it, Back returns to the one before.
-    const shared = new URL(window.location.href);
-    if (shared.searchParams.get("query") !== query) {
-      shared.search = new URLSearchParams({ query: query }).toString();
-      window.history.pushState({ query: query }, "", shared);
-    }
-    errorBox.hidden = true;
-    results.textContent = "";
-    downloads.hidden = true;
-    runButton.disabled = true;
-    status.textContent = "Running…";
-    const started = performance.now();
-    try {
-      const response = await fetch(endpoint, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/sparql-query",
-          "Accept": "application/sparql-results+json, text/turtle;q=0.9",
-        },
-        body: query,
-      });
-      const type = (response.headers.get("Content-Type") || "").split(";")[0];
-      if (!response.ok) {
-        const problem = type === "application/problem+json" ? await response.json() : { detail: await response.text() };
-        throw new Error((problem.title ? problem.title + ": " : "") + problem.detail);
-      }
-      const seconds = ((performance.now() - started) / 1000).toFixed(2);
-      if (type === "application/sparql-results+json") {
-        const json = await response.json();
-        if ("boolean" in json) {
-          results.textContent = "ASK: " + json.boolean;
-          status.textContent = "Answered in " + seconds + " s";
-        } else {
-          results.appendChild(table(json));
-          status.textContent = json.results.bindings.length + " rows in " + seconds + " s";
-        }
-        showDownloads("table", query);
-      } else {
-        const pre = document.createElement("pre");
-        pre.className = "graph";
-        pre.textContent = await response.text();
-        results.appendChild(pre);
-        status.textContent = "Graph in " + seconds + " s";
-        showDownloads("graph", query);
-      }
-    } catch (error) {
-      errorBox.textContent = error.message;
-      errorBox.hidden = false;
-      status.textContent = "Failed";
-    } finally {
-      runButton.disabled = false;
-    }
+  // YASGUI draws as it goes: CareerKG's IRIs in results open their page on this server, and the controls it draws
+  // get the names assistive technology reads.
+  const names = [
+    [".CodeMirror textarea", "SPARQL query"],
+    ["select.tableSizer", "Rows per page"],
+    ["input.tableFilter", "Filter the results"],
+  ];
+  function tidy(root) {
+    root.querySelectorAll(`a[href^="${data.local_ids}"]`).forEach((a) => {
+      a.href = localBase + a.getAttribute("href").slice(data.local_ids.length);
+      a.removeAttribute("target");
+    });
+    names.forEach(([selector, name]) =>
+      root.querySelectorAll(selector).forEach((element) => element.setAttribute("aria-label", name)),
+    );
+    // A tab list holds tabs only: the "add a tab" button goes beside it (its empty box stays: YASGUI adds tabs
+    // before it).
+    root.querySelectorAll('[role="tablist"] button.addTab').forEach((button) => {
+      button.closest('[role="tablist"]').after(button);
+    });
   }
+  new MutationObserver(() => tidy(document.getElementById("yasgui"))).observe(document.getElementById("yasgui"), {
+    childList: true,
+    subtree: true,
+  });
+  tidy(document.getElementById("yasgui"));
 })();

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import html
+import json
+import re
 import time
 from collections.abc import Callable
 
@@ -10,6 +11,7 @@ import pytest
 import rdflib
 import requests
 
+from service import queries
 from tests.inprocess import Site
 from tests.support import WRITE_TOKEN, Listener
 
@@ -215,8 +217,14 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 def test_a_shared_query_link_opens_the_editor_in_a_browser(site: Site) -> None:
     page = site.http.get(site.url + "/sparql", params={"query": ROLES}, headers={"Accept": BROWSER}, timeout=30)
     assert page.headers["Content-Type"].startswith("text/html")
-    assert 'data-shared="true"' in page.text
-    assert html.escape(ROLES, quote=False) in page.text  # the query, in the editor
+    # The editor (YASGUI) opens the address's query itself; the page carries what it completes and links from.
+    data = json.loads(re.search(r'<script id="editor-data" type="application/json">(.*?)</script>', page.text).group(1))
+    assert data["endpoint"] == site.url + "/sparql"
+    assert data["prefixes"]["role"] == "https://w3id.org/careerkg/id/role/"
+    assert "https://w3id.org/careerkg/ontology#essentialSkill" in data["properties"]
+    assert "https://w3id.org/careerkg/ontology#Role" in data["classes"]
+    assert [e["title"] for e in data["examples"]] == [e.title for e in queries.examples()]
+    assert 'src="/static/vendor/yasgui/yasgui.min.js"' in page.text
     # Programs get answers: a download link (format=) opened in the browser, and any client not preferring HTML.
     download = site.http.get(
         site.url + "/sparql", params={"query": ROLES, "format": "csv"}, headers={"Accept": BROWSER}, timeout=30

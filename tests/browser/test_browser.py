@@ -13,6 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -46,29 +47,53 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
 
 
 def set_query(browser: webdriver.Chrome, text: str) -> None:
-    browser.execute_script("document.querySelector('.CodeMirror').CodeMirror.setValue(arguments[0])", text)
+    browser.execute_script(
+        "document.querySelector('.tabPanel.active .CodeMirror').CodeMirror.setValue(arguments[0])", text
+    )
+
+
+def open_editor(browser: webdriver.Chrome, url: str) -> None:
+    browser.get(url)
+    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".tabPanel.active .CodeMirror")))
 
 
 def run_and_wait(browser: webdriver.Chrome) -> None:
-    browser.find_element(By.ID, "run").click()
-    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "status").text not in ("", "Running…"))
+    """Run the active tab's query with YASGUI's own button, and wait for its answer (or error) to be drawn."""
+    browser.execute_script(
+        "window.answered = false;window.careerkgEditor.on('queryResponse', () => { window.answered = true; });"
+    )
+    browser.find_element(By.CSS_SELECTOR, ".tabPanel.active .yasqe_queryButton").click()
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script("return window.answered"))
 
 
-def test_editor_runs_examples_and_offers_downloads(
-    browser: webdriver.Chrome, writable_server: Server, tmp_path: Path
+def results(browser: webdriver.Chrome) -> WebElement:
+    return browser.find_element(By.CSS_SELECTOR, ".tabPanel.active .yasr_results")
+
+
+def test_editor_runs_examples_pages_filters_and_offers_downloads(
+    browser: webdriver.Chrome, writable_server: Server
 ) -> None:
-    browser.get(writable_server.url + "/sparql")
-    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".CodeMirror")))
-    # Syntax highlighting: CodeMirror's SPARQL mode marks keywords.
-    assert browser.find_elements(By.CSS_SELECTOR, ".cm-keyword")
-
+    open_editor(browser, writable_server.url + "/sparql")
+    Select(browser.find_element(By.ID, "examples")).select_by_index(1)  # the first example query
+    assert browser.find_elements(By.CSS_SELECTOR, ".tabPanel.active .cm-keyword")  # highlighted as SPARQL
     run_and_wait(browser)
-    rows = browser.find_elements(By.CSS_SELECTOR, "#results tbody tr")
+    rows = results(browser).find_elements(By.CSS_SELECTOR, "tbody tr")
     assert len(rows) >= 10
-    text = browser.find_element(By.ID, "results").text
-    assert "AI Engineer" in text
-    assert "Statistical modelling" in text
-    assert "rows in" in browser.find_element(By.ID, "status").text
+    assert "AI Engineer" in results(browser).text
+    chip = browser.find_element(By.CSS_SELECTOR, ".tabPanel.active .yasr_response_chip").text
+    total = int(chip.split()[0])
+    assert total > 50  # more than one page
+
+    # Paging: 50 rows a page by default; a larger page shows them all.
+    assert len(results(browser).find_elements(By.CSS_SELECTOR, "tbody tr")) == 50
+    Select(browser.find_element(By.CSS_SELECTOR, ".tabPanel.active select.tableSizer")).select_by_value("-1")
+    WebDriverWait(browser, 10).until(lambda d: len(results(d).find_elements(By.CSS_SELECTOR, "tbody tr")) == total)
+    # Filtering: only the rows that mention the text stay.
+    browser.find_element(By.CSS_SELECTOR, ".tabPanel.active input.tableFilter").send_keys("Statistical modelling")
+    WebDriverWait(browser, 10).until(lambda d: len(results(d).find_elements(By.CSS_SELECTOR, "tbody tr")) < total)
+    assert all(
+        "Statistical modelling" in row.text for row in results(browser).find_elements(By.CSS_SELECTOR, "tbody tr")
+    )
 
     links = {
         a.get_attribute("data-format"): a.get_attribute("href")
@@ -79,30 +104,65 @@ def test_editor_runs_examples_and_offers_downloads(
     assert download.headers["Content-Type"].startswith("text/csv")
     assert "AI Engineer" in download.text
 
-    browser.save_screenshot(str(tmp_path / "editor.png"))
-
 
 def test_editor_shows_graphs_and_errors(browser: webdriver.Chrome, writable_server: Server) -> None:
-    browser.get(writable_server.url + "/sparql")
-    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".CodeMirror")))
+    open_editor(browser, writable_server.url + "/sparql")
     select = Select(browser.find_element(By.ID, "examples"))
     select.select_by_visible_text("Everything the graph says about the AI Engineer (a graph, not a table)")
     run_and_wait(browser)
-    graph = browser.find_element(By.CSS_SELECTOR, "pre.graph").text
-    assert "ai-engineer" in graph
+    assert "ai-engineer" in results(browser).text
     formats = {a.get_attribute("data-format") for a in browser.find_elements(By.CSS_SELECTOR, "#download-links a")}
     assert "ttl" in formats
 
     set_query(browser, "SELECT * WHERE { ?s ?p }")
     run_and_wait(browser)
-    error = browser.find_element(By.ID, "error")
-    assert error.is_displayed()
-    assert "SPARQL syntax error" in error.text
+    assert "SPARQL syntax error" in results(browser).text
+
+
+def test_editor_completes_careerkg_prefixes_and_terms(browser: webdriver.Chrome, writable_server: Server) -> None:
+    open_editor(browser, writable_server.url + "/sparql")
+    browser.find_element(By.CSS_SELECTOR, ".tabPanel.active .CodeMirror").click()
+    set_query(browser, "")
+    field = browser.switch_to.active_element
+    field.send_keys("PREFIX rol")
+    field.send_keys(Keys.CONTROL, " ")
+    hints = WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror-hints li"))
+    assert "role: <https://w3id.org/careerkg/id/role/>" in [hint.text for hint in hints]
+    field.send_keys(Keys.ENTER)
+    field.send_keys(Keys.ENTER, "PREFIX ckg: <https://w3id.org/careerkg/ontology#>", Keys.ENTER)
+    field.send_keys("SELECT * WHERE { ?role ckg:essen")
+    field.send_keys(Keys.CONTROL, " ")
+    WebDriverWait(browser, 10).until(
+        lambda d: (
+            "ckg:essentialSkill"
+            in d.execute_script("return document.querySelector('.tabPanel.active .CodeMirror').CodeMirror.getValue()")
+            or "ckg:essentialSkill"
+            in " ".join(h.text for h in d.find_elements(By.CSS_SELECTOR, ".CodeMirror-hints li"))
+        )
+    )
+    # Completion comes from the page: nothing was asked of another host (prefix.cc, LOV) on the way.
+    resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(name.startswith(writable_server.url) for name in resources), resources
+
+
+def test_editor_keeps_tabs_in_the_browser(browser: webdriver.Chrome, writable_server: Server) -> None:
+    open_editor(browser, writable_server.url + "/sparql")
+    before = len(browser.find_elements(By.CSS_SELECTOR, ".tabsList .tab"))
+    browser.find_element(By.CSS_SELECTOR, "button.addTab").click()
+    WebDriverWait(browser, 10).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".tabsList .tab")) == before + 1)
+    set_query(browser, "ASK { ?s a <https://w3id.org/careerkg/ontology#Role> }")
+    run_and_wait(browser)
+    open_editor(browser, writable_server.url + "/sparql")  # a later visit: the tabs and their queries are there
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".tabsList .tab")) == before + 1
+    queries = browser.execute_script(
+        "const y = window.careerkgEditor; return y.persistentConfig.getTabs().map(id => y.persistentConfig.getTab(id).yasqe.value)"
+    )
+    assert "ASK { ?s a <https://w3id.org/careerkg/ontology#Role> }" in queries
 
 
 def test_editor_loads_nothing_from_other_hosts(browser: webdriver.Chrome, writable_server: Server) -> None:
-    browser.get(writable_server.url + "/sparql")
-    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".CodeMirror")))
+    open_editor(browser, writable_server.url + "/sparql")
+    run_and_wait(browser)
     resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert resources
     assert all(name.startswith(writable_server.url) for name in resources), resources
@@ -166,16 +226,19 @@ def test_a_missing_page_is_a_page_for_a_browser(browser: webdriver.Chrome, writa
 def test_a_shared_query_link_opens_the_editor_and_runs_it(browser: webdriver.Chrome, writable_server: Server) -> None:
     query = "SELECT ?tool WHERE { <https://w3id.org/careerkg/id/role/ml-engineer> <https://w3id.org/careerkg/ontology#usesTool> ?tool } ORDER BY ?tool"
     shared = writable_server.url + "/sparql?" + urlencode({"query": query})
-    browser.get(shared)
-    WebDriverWait(browser, 20).until(lambda d: "rows in" in d.find_element(By.ID, "status").text)
-    keras = browser.find_element(By.LINK_TEXT, "https://w3id.org/careerkg/id/tool/keras")
+    open_editor(browser, shared)
+    WebDriverWait(browser, 20).until(lambda d: "keras" in results(d).text)
+    keras = results(browser).find_element(By.LINK_TEXT, "https://w3id.org/careerkg/id/tool/keras")
     assert keras.get_attribute("href") == writable_server.url + "/id/tool/keras"  # a local page, not w3id.org
     set_query(browser, "ASK { ?s ?p ?o }")
     run_and_wait(browser)
     assert parse_qs(urlsplit(browser.current_url).query)["query"] == ["ASK { ?s ?p ?o }"]  # the address shares it
     browser.back()
-    WebDriverWait(browser, 20).until(lambda d: "rows in" in d.find_element(By.ID, "status").text)
-    assert browser.execute_script("return document.querySelector('.CodeMirror').CodeMirror.getValue()") == query
+    WebDriverWait(browser, 20).until(lambda d: "keras" in results(d).text)
+    assert browser.execute_script("return window.careerkgEditor.getTab().getQuery()") == query
+    open_editor(browser, shared)  # opened again: the same tab, not one more
+    names = [tab.text for tab in browser.find_elements(By.CSS_SELECTOR, ".tabsList .tab")]
+    assert [name.split("\n")[0] for name in names].count("Shared query") == 1, names
 
 
 # --- the explorer: addresses, keyboard, widths; axe-core on every kind of page ---------------------------------
@@ -285,7 +348,7 @@ def test_pages_fit_pass_axe_and_are_saved(
             if name.startswith("explorer"):
                 WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#detail h2"))
             if name == "sparql":
-                WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.CSS_SELECTOR, ".CodeMirror")))
+                run_and_wait(browser)  # YASGUI with a table of results drawn
             overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path} is {overflow} px wider than {width} px"
             browser.save_screenshot(str(ARTEFACTS / f"{name}-{width}.png"))
