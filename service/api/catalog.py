@@ -545,10 +545,15 @@ class Catalog:
             props = self._outgoing(figure)
             figures.append(
                 {
+                    "iri": figure,
                     "currency": _first_value(props.get(SCHEMA + "currency")),
                     "min": _number(props.get(SCHEMA + "minValue")),
                     "max": _number(props.get(SCHEMA + "maxValue")),
+                    "percentile10": _number(props.get(SCHEMA + "percentile10")),
+                    "percentile25": _number(props.get(SCHEMA + "percentile25")),
                     "median": _number(props.get(SCHEMA + "median")),
+                    "percentile75": _number(props.get(SCHEMA + "percentile75")),
+                    "percentile90": _number(props.get(SCHEMA + "percentile90")),
                     "period": _first_value(props.get(SCHEMA + "duration")),
                     "date": _first_value(props.get(DCTERMS + "date")),
                     "sources": self._sources(index, props, lang),

@@ -213,10 +213,15 @@ class Responsibility(Item):
 
 
 class SalaryFigure(BaseModel):
+    iri: str | None = Field(None, description="The figure's own IRI (its /id page lists everything about it).")
     currency: str | None = None
     min: float | None = None
     max: float | None = None
+    percentile10: float | None = None
+    percentile25: float | None = None
     median: float | None = None
+    percentile75: float | None = None
+    percentile90: float | None = None
     period: str | None = None
     date: str | None = None
     sources: list[Source] = Field(default_factory=list)

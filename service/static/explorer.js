@@ -50,6 +50,37 @@
     return `<section><h3>${escape(title)}</h3><ul>${lis}</ul></section>`;
   }
 
+  // What sources say of a role's pay: their statements, and their figures with currency, period and date.
+  function pay(insights) {
+    if (!insights || !insights.length) return "";
+    const amount = (value, currency) =>
+      value == null ? "" : new Intl.NumberFormat("en", { style: "currency", currency, maximumFractionDigits: 0 }).format(value);
+    const lis = insights
+      .map((insight) => {
+        const figures = (insight.figures || [])
+          .map((f) => {
+            const parts = [
+              f.median != null ? `median ${amount(f.median, f.currency)}` : "",
+              f.percentile10 != null && f.percentile90 != null
+                ? `10th–90th percentile ${amount(f.percentile10, f.currency)}–${amount(f.percentile90, f.currency)}`
+                : "",
+              f.min != null && f.max != null ? `${amount(f.min, f.currency)}–${amount(f.max, f.currency)}` : "",
+            ].filter(Boolean);
+            const per = f.period === "P1Y" ? "a year" : f.period;
+            return parts.length ? `<p class="figures">${escape(parts.join("; "))} ${escape(per)} (${escape(f.date)})</p>` : "";
+          })
+          .join("");
+        const sources = (insight.sources || [])
+          // Only web addresses become links (a javascript: IRI in the data stays text).
+          .map((src) => (/^https?:\/\//.test(src.url || "") ? `<a href="${escape(src.url)}">${escape(src.label)}</a>` : escape(src.label)))
+          .join("; ");
+        return `<li><strong>${escape(insight.label)}</strong><p>${escape(insight.description)}</p>${figures}` +
+          (sources ? `<p class="kind">Source: ${sources}</p>` : "") + "</li>";
+      })
+      .join("");
+    return `<section><h3>Pay and outlook</h3><ul class="pay">${lis}</ul></section>`;
+  }
+
   function busy(text) {
     detail.setAttribute("aria-busy", "true");
     detail.innerHTML = `<p class="loading">${escape(text)}</p>`;
@@ -84,6 +115,7 @@
         list("Credentials required", credentials.required) +
         list("Credentials recommended", credentials.recommended) +
         list("Responsibilities", role.responsibilities) +
+        pay(role.salary_insights) +
         moves("Moves from here", role.transitions_to, "to_role") +
         moves("Moves into this role", role.transitions_from, "from_role") +
         `<section><h3>Paths from here</h3><form class="gap" id="paths-form"><label for="paths-to">To</label>` +

@@ -373,3 +373,19 @@ def test_paths_and_roles_that_fit_what_a_person_has(browser: webdriver.Chrome, w
     WebDriverWait(browser, 20).until(lambda d: d.current_url.endswith("#/match/data-analysis"))
     WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#detail ol li"))
     assert "%" in browser.find_element(By.CSS_SELECTOR, "#detail ol li").text
+
+
+def test_a_role_page_shows_pay_with_its_figures_and_source(browser: webdriver.Chrome, writable_server: Server) -> None:
+    role = requests.get(writable_server.url + "/api/v1/roles/data-scientist", timeout=30).json()
+    (insight,) = [i for i in role["salary_insights"] if i["figures"]]
+    browser.get(writable_server.url + "/#/role/data-scientist")
+    wait_for_detail(browser, "Pay and outlook")
+    section = browser.find_element(By.CSS_SELECTOR, "#detail ul.pay").text
+    assert insight["label"] in section
+    figure = insight["figures"][0]
+    assert f"median ${figure['median']:,.0f}" in section
+    low, high = f"${figure['percentile10']:,.0f}", f"${figure['percentile90']:,.0f}"
+    assert f"{low}\N{EN DASH}{high} a year ({figure['date']})" in section
+    (source,) = figure["sources"]
+    link = browser.find_element(By.CSS_SELECTOR, "#detail ul.pay").find_element(By.LINK_TEXT, source["label"])
+    assert link.get_attribute("href") == source["url"]
