@@ -52,6 +52,15 @@ TARGETS: dict[str, float] = {
     "roles meeting the depth bar (%)": 100,
     "roles and industries labelled in de, fr and es (%)": 100,
     "resources with a source (%)": 100,
+    # The 2026 map of AI careers (the issue after it): more of each, every tool supporting a skill, translations.
+    "roles (2026 map)": 30,
+    "skills (2026 map)": 250,
+    "tools (2026 map)": 100,
+    "tools supporting a skill (%)": 100,
+    "roles labelled in de, fr and es (%)": 80,
+    "skills labelled in de, fr and es (%)": 80,
+    "tools labelled in de, fr and es (%)": 80,
+    "industries labelled in de, fr and es (%)": 80,
 }
 # Per role: at least 5 essential skills, 1 optional skill, 3 tools, 1 industry, 1 responsibility, 1 credential and
 # 1 transition out (the data-growth issue's depth bar).
@@ -228,6 +237,18 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
             sum(all(labelled(s, lang) for lang in ("de", "fr", "es")) for s in both), len(both)
         ),
         "resources with a source (%)": share(len(sourced), len(described)),
+        "roles (2026 map)": float(counts["role"]),
+        "skills (2026 map)": float(counts["skill"]),
+        "tools (2026 map)": float(counts["tool"]),
+        "tools supporting a skill (%)": share(
+            sum(bool(values(t, CKG + "supportsSkill")) for t in members["tool"]), len(members["tool"])
+        ),
+        **{
+            f"{plural} labelled in de, fr and es (%)": share(
+                sum(all(labelled(s, lang) for lang in ("de", "fr", "es")) for s in members[kind]), len(members[kind])
+            )
+            for kind, plural in (("role", "roles"), ("skill", "skills"), ("tool", "tools"), ("industry", "industries"))
+        },
     }
     report = Quality(counts, len(quads), alignment, provenance, languages, depth, figures)
     if check_shapes:

@@ -116,3 +116,20 @@ def test_text_report_names_targets_not_met() -> None:
     assert "CareerKG quality report" in done.out
     assert "Targets" in done.out
     assert "SHACL" not in done.out  # skipped on request
+
+
+def test_2026_map_figures_agree_with_sparql(stats: dict[str, Any], filled_store: Store) -> None:
+    figures = {t["target"]: t["value"] for t in stats["targets"]}
+    tools = count(filled_store, "?x a ckg:Tool")
+    assert figures["tools supporting a skill (%)"] == round(
+        100.0 * count(filled_store, "?x a ckg:Tool ; ckg:supportsSkill ?s") / tools, 1
+    )
+    for cls, plural in (("ckg:Role", "roles"), ("ckg:Skill", "skills"), ("ckg:Tool", "tools")):
+        everywhere = count(
+            filled_store,
+            f"""?x a {cls} . FILTER NOT EXISTS {{ VALUES ?lang {{ "de" "fr" "es" }}
+                FILTER NOT EXISTS {{ ?x rdfs:label ?l FILTER (LANGMATCHES(LANG(?l), ?lang)) }} }}""",
+        )
+        assert figures[f"{plural} labelled in de, fr and es (%)"] == round(
+            100.0 * everywhere / count(filled_store, f"?x a {cls}"), 1
+        )
