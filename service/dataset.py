@@ -26,13 +26,13 @@ def shapes_path() -> Path:
 
 
 def data_dir() -> Path:
-    """The curated instance data, one Turtle file per kind."""
+    """The curated instance data: Turtle, and TriG where statements sit in their sources' graphs."""
     return root() / "data"
 
 
 def default_paths() -> list[Path]:
     """The default dataset: the ontology plus every file in ``data/``."""
-    return [ontology_path(), *sorted(data_dir().glob("*.ttl"))]
+    return [ontology_path(), *sorted(p for p in data_dir().iterdir() if p.suffix in (".ttl", ".trig"))]
 
 
 # The file ``careerkg derive-transitions`` writes into ``data/``.

@@ -43,7 +43,7 @@ class CheckedFiles:
 def subject_files(files: Sequence[rdfio.ParsedFile]) -> dict[str, str]:
     """For each subject IRI, the file that defines it (states its type), else the first that describes it.
 
-    Used to name files in reports: a resource typed in roles.ttl and linked from alignment.ttl is roles.ttl's.
+    Used to name files in reports: a resource typed in roles.trig and linked from alignment.ttl is roles.trig's.
     """
     typed: dict[str, str] = {}
     first: dict[str, str] = {}
@@ -134,6 +134,7 @@ def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str) -> R
             )
     except (SyntaxError, ValueError, OSError):  # UnicodeDecodeError is a ValueError
         return None
+    rdfio.assert_sources_in(scratch, graph)
     if len(scratch) == 0 or any(isinstance(g, ox.BlankNode) for g in scratch.named_graphs()):
         return None
     key = _fill_key(paths, graph)

@@ -7,6 +7,8 @@ import re
 CKG = "https://w3id.org/careerkg/ontology#"
 SHAPES = "https://w3id.org/careerkg/shapes#"
 ID = "https://w3id.org/careerkg/id/"
+# A source document's IRI names the graph of the statements it makes (docs/provenance.md).
+SOURCE_GRAPHS = ID + "source/"
 ONTOLOGY_IRI = "https://w3id.org/careerkg/ontology"
 SKILL_SCHEME = ID + "scheme/skills"
 # The kinds of credential (schema:credentialCategory) and the class of each.

@@ -56,6 +56,7 @@ TARGETS: dict[str, float] = {
     "roles (2026 map)": 30,
     "skills (2026 map)": 250,
     "tools (2026 map)": 100,
+    "statements with a source (%)": 100,
     "tools supporting a skill (%)": 100,
     "roles labelled in de, fr and es (%)": 80,
     "skills labelled in de, fr and es (%)": 80,
@@ -117,7 +118,9 @@ class Quality:
             lines.append(f"  {kind:<16} " + ", ".join(f"{k} {v}" for k, v in row.items()))
         lines += [
             "",
-            f"Provenance: {self.provenance['sourced']} of {self.provenance['resources']} resources name a source",
+            f"Provenance: {self.provenance['sourced']} of {self.provenance['resources']} resources name a source; "
+            f"{self.provenance['statements_with_a_source']} of {self.provenance['statements']} statements are in a "
+            "source's graph",
         ]
         lines += [f"  {name:<40} {n:>5}" for name, n in self.provenance["by_source"].items()]
         lines += ["", "Labels per language"]
@@ -141,7 +144,9 @@ class Quality:
 
 
 def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
-    """The quality report of a dataset's default graph."""
+    """The quality report of a dataset's default graph (its source graphs say who states what)."""
+    quads = list(quads)
+    stated = {(q.subject, q.predicate, q.object) for q in quads if rdfio.is_source_graph(q.graph_name)}
     quads = [q for q in quads if isinstance(q.graph_name, ox.DefaultGraph)]
     out: dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode]]] = defaultdict(lambda: defaultdict(list))
     for q in quads:
@@ -181,7 +186,20 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
     for s in described:
         for source in values(s, DCTERMS + "source"):
             by_source[source.removeprefix(ID + "source/")] += 1
+    # Statement level: each statement about a resource (not a source document's own record, not a citation) that
+    # some source document's graph holds.
+    documents = set(members["source"])
+    statements = {
+        (q.subject, q.predicate, q.object)
+        for q in quads
+        if isinstance(q.subject, ox.NamedNode)
+        and q.subject.value.startswith(ID)
+        and q.subject.value not in documents
+        and q.predicate.value != DCTERMS + "source"
+    }
     provenance = {
+        "statements": len(statements),
+        "statements_with_a_source": len(statements & stated),
         "resources": len(described),
         "sourced": len(sourced),
         "unsourced": sorted(set(described) - set(sourced)),
@@ -237,6 +255,7 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
             sum(all(labelled(s, lang) for lang in ("de", "fr", "es")) for s in both), len(both)
         ),
         "resources with a source (%)": share(len(sourced), len(described)),
+        "statements with a source (%)": share(len(statements & stated), len(statements)),
         "roles (2026 map)": float(counts["role"]),
         "skills (2026 map)": float(counts["skill"]),
         "tools (2026 map)": float(counts["tool"]),

@@ -12,6 +12,7 @@ import pyoxigraph as ox
 import rdflib
 
 from service.errors import InputError, UnsupportedMediaType
+from service.namespaces import SOURCE_GRAPHS
 
 # File suffix -> syntax. TriG and N-Quads keep their named graphs.
 SUFFIX_FORMATS: dict[str, ox.RdfFormat] = {
@@ -132,12 +133,34 @@ def parse_bytes(
         raise _input_error(exc, source) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(str(exc), file=source) from None
+    quads = asserting_sources(quads)
     if to_graph is not None:
         quads = [
             ox.Quad(q.subject, q.predicate, q.object, to_graph) if isinstance(q.graph_name, ox.DefaultGraph) else q
             for q in quads
         ]
     return quads
+
+
+def is_source_graph(graph: ox.NamedNode | ox.BlankNode | ox.DefaultGraph) -> bool:
+    """Whether a graph is a source document's: it holds the statements that document makes (docs/provenance.md)."""
+    return isinstance(graph, ox.NamedNode) and graph.value.startswith(SOURCE_GRAPHS)
+
+
+def asserting_sources(quads: list[ox.Quad]) -> list[ox.Quad]:
+    """The quads, and each statement of a source document's graph asserted in the default graph as well: the graph
+    CareerKG serves states what its sources state, and the source graphs say who states it."""
+    asserted = [ox.Quad(q.subject, q.predicate, q.object) for q in quads if is_source_graph(q.graph_name)]
+    return list(dict.fromkeys(quads + asserted)) if asserted else quads
+
+
+def assert_sources_in(store: ox.Store, target: ox.NamedNode | ox.DefaultGraph) -> None:
+    """The same in a store (the fast fill reads files straight into one): every statement of a source graph is
+    asserted in ``target``, the graph the load's default graph goes to."""
+    for graph in sorted((g for g in store.named_graphs() if isinstance(g, ox.NamedNode)), key=lambda g: g.value):
+        if is_source_graph(graph):  # (in a fixed order: the change log lists a fill's first quads in store order)
+            stated = store.quads_for_pattern(None, None, None, graph)
+            store.extend([ox.Quad(q.subject, q.predicate, q.object, target) for q in stated])
 
 
 def _input_error(exc: SyntaxError, source: Path | str) -> InputError:
@@ -193,9 +216,13 @@ def to_oxigraph(term: rdflib.term.Node) -> ox.NamedNode | ox.BlankNode | ox.Lite
 
 
 def to_graph(quads: Iterable[ox.Quad], graph: rdflib.Graph | None = None) -> rdflib.Graph:
-    """An rdflib graph of the quads' triples (graph names dropped: validation sees their union)."""
+    """An rdflib graph of what the quads serve, to validate: their triples, graph names dropped (validation sees the
+    union of the graphs), source graphs left out (they say who states what; what they state is in the default graph
+    while it is served, and a statement a write removed from it is no longer served, whatever its source said)."""
     graph = graph if graph is not None else rdflib.Graph()
     for quad in quads:
+        if is_source_graph(quad.graph_name):
+            continue
         graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
     return graph
 

@@ -400,10 +400,15 @@ class Catalog:
         self, index: Index, entry: Entry, kind: str, out: dict[str, list[Any]], inc: dict[str, list[str]], *, lang: str
     ) -> dict[str, Any]:
 
+        said = self.stated_by(entry.iri)
+
         def refs(predicate: str, target_kind: str | None = None) -> list[dict[str, Any]]:
-            return self.items(
+            linked = self.items(
                 index, (o.value for o in out.get(predicate, []) if isinstance(o, ox.NamedNode)), lang, target_kind
             )
+            for item in linked:
+                item["stated_by"] = said.get((predicate, item["iri"]), [])
+            return linked
 
         def back(predicate: str) -> list[dict[str, Any]]:
             return self.items(index, inc.get(predicate, []), lang)
@@ -441,7 +446,11 @@ class Catalog:
                 fields=refs(CKG + "field"),
                 demand_outlook=text(CKG + "demandOutlook"),
                 responsibilities=[
-                    self._responsibility(index, r, lang) for r in _iris(out.get(CKG + "hasResponsibility", []))
+                    {
+                        **self._responsibility(index, r, lang),
+                        "stated_by": said.get((CKG + "hasResponsibility", r), []),
+                    }
+                    for r in _iris(out.get(CKG + "hasResponsibility", []))
                 ],
                 essential_skills=refs(CKG + "essentialSkill"),
                 optional_skills=refs(CKG + "optionalSkill"),
@@ -499,6 +508,14 @@ class Catalog:
                 recommended_for=back(CKG + "recommendedCredential"),
             )
         return detail
+
+    def stated_by(self, subject: str) -> dict[tuple[str, str], list[str]]:
+        """Who says so: for each statement about a resource, the slugs of the source documents whose graphs hold it
+        (docs/provenance.md)."""
+        said: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for row in self._select("stated-by", this=ox.NamedNode(subject)):
+            said[(row["p"].value, row["o"].value)].append(row["source"].value.rsplit("/", 1)[1])
+        return {key: sorted(slugs) for key, slugs in said.items()}
 
     def _sources(self, index: Index, out: dict[str, list[Any]], lang: str) -> list[dict[str, Any]]:
         sources = []

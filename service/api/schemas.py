@@ -165,6 +165,11 @@ class Item(BaseModel):
     iri: str = Field(description="The resource's IRI; dereferenceable.")
     label: str = Field(description="Label in the requested language, else English.")
     type: Kind
+    stated_by: list[str] | None = Field(
+        None,
+        description="In a resource's detail, the link to this item: the ids of the source documents that state it "
+        "(empty when no source does; CareerKG's own addition). Absent from lists.",
+    )
 
 
 class Page(BaseModel):

@@ -50,9 +50,14 @@ def resource(kind: str, slug: str) -> ResponseReturnValue:
     if fmt is HTML:
         incoming = served.select(queries.load("incoming"), bindings={"this": subject})
         assert isinstance(incoming, ox.QuerySolutions)
+        stated = served.select(queries.load("stated-by"), bindings={"this": subject})
+        assert isinstance(stated, ox.QuerySolutions)
+        said: dict[tuple[Any, Any], list[str]] = defaultdict(list)
+        for row in stated:
+            said[(row["p"], row["o"])].append(row["source"].value)
         _, index = catalog()
         lang = _language(index)
-        page = _document(subject, triples, [(r["s"], r["p"]) for r in incoming], index, lang)
+        page = _document(subject, triples, [(r["s"], r["p"]) for r in incoming], index, lang, said=said)
         response = Response(render_template("document.html", **page))
         response.headers["Content-Language"] = page["lang"]
     else:
@@ -161,9 +166,12 @@ def _document(
     incoming: list[tuple[Any, Any]],
     index: Index,
     lang: str,
+    *,
+    said: dict[tuple[Any, Any], list[str]],
 ) -> dict[str, Any]:
     """What the page shows: the label and description in ``lang``, then each property with its values as links
-    to local pages named by their labels, then what points here, grouped the same way."""
+    to local pages named by their labels, and the sources that state each (``said``), then what points here,
+    grouped the same way."""
     names = _ontology_labels()
     entry = index.by_iri.get(subject.value)
     groups: dict[str, Group] = {}
@@ -171,7 +179,11 @@ def _document(
         if t.predicate.value in (RDFS + "label", DCTERMS + "description") and entry is not None:
             continue  # the heading and the lead say these, in the reader's language (all languages below)
         group = groups.setdefault(t.predicate.value, Group(_name(t.predicate.value, names), t.predicate.value))
-        group.values.append(_value(t.object, index, lang, names))
+        value = _value(t.object, index, lang, names)
+        value["sources"] = [
+            _value(ox.NamedNode(iri), index, lang, names) for iri in sorted(said.get((t.predicate, t.object), []))
+        ]
+        group.values.append(value)
     backlinks: dict[str, Group] = {}
     for s, p in incoming:
         if isinstance(s, ox.NamedNode):
@@ -236,7 +248,7 @@ def _local(iri: str) -> str:
     return re.split(r"[#/]", iri)[-1]
 
 
-def _value(term: Any, index: Index, lang: str, names: dict[str, str]) -> dict[str, str]:
+def _value(term: Any, index: Index, lang: str, names: dict[str, str]) -> dict[str, Any]:
     """A value as a page shows it: a local page named by its label (and its kind), an ontology term by its label,
     an outside IRI as itself, a literal with its language."""
     if isinstance(term, ox.NamedNode):

@@ -890,3 +890,48 @@ def test_role_details_show_every_wage_figure_with_its_date_and_source(site: Site
         given = [figure[k] for k in ("percentile10", "percentile25", "median", "percentile75", "percentile90")]
         present = [v for v in given if v is not None]
         assert present == sorted(present)
+
+
+# --- who says so ----------------------------------------------------------------------------------------------------
+
+STATED = """
+SELECT ?this ?p ?o ?source WHERE {
+  GRAPH ?source { ?this ?p ?o }
+  FILTER (STRSTARTS(STR(?source), "https://w3id.org/careerkg/id/source/"))
+}"""
+LINKS = {
+    "essential_skills": "essentialSkill",
+    "optional_skills": "optionalSkill",
+    "tools": "usesTool",
+    "industries": "inIndustry",
+    "applications": "worksOnApplication",
+    "responsibilities": "hasResponsibility",
+}
+
+
+@pytest.mark.parametrize("slug", ["ai-engineer", "ml-engineer", "data-scientist"])
+def test_each_link_of_a_role_names_the_sources_that_state_it(site: Site, slug: str) -> None:
+    """A role's links carry the ids of the source documents whose graphs hold them, as the graphs say (none for a
+    link no source states)."""
+    role = ok(site, f"/api/v1/roles/{slug}")
+    said: dict[tuple[str, str], set[str]] = {}
+    for row in site.core.store.query(STATED, bindings={"this": ox.NamedNode(role["iri"])}):
+        said.setdefault((row["p"].value, row["o"].value), set()).add(row["source"].value.rsplit("/", 1)[1])
+    for field_name, local in LINKS.items():
+        for item in role[field_name]:
+            assert set(item["stated_by"]) == said.get((CKG + local, item["iri"]), set()), (field_name, item["id"])
+
+
+def test_the_article_states_its_roles_links(site: Site) -> None:
+    role = ok(site, "/api/v1/roles/ai-engineer")
+    article = "ai-engineer-vs-ml-engineer"
+    assert {t["id"] for t in role["tools"] if article in t["stated_by"]} == {"tensorflow", "pytorch"}
+    assert all(article not in a["stated_by"] for a in role["applications"])  # CareerKG's inference, not the article's
+
+
+def test_a_resource_page_says_who_states_each_value(site: Site) -> None:
+    page = get(site, "/id/role/ai-engineer", Accept="text/html").text
+    tensorflow = page[page.index('href="/id/tool/tensorflow"') :]
+    item = tensorflow[: tensorflow.index("</li>")]
+    assert "stated by" in item
+    assert 'href="/id/source/ai-engineer-vs-ml-engineer"' in item

@@ -49,8 +49,8 @@ def test_validate_shipped_data_exits_0() -> None:
 
 
 def test_validate_missing_label_exits_1_naming_the_role(data_copy: Path) -> None:
-    roles = data_copy / "data" / "roles.ttl"
-    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en, ', "rdfs:label "))
+    roles = data_copy / "data" / "roles.trig"
+    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en ;', "", 1))
     done = run_cli("validate", str(data_copy / "ontology" / "careerkg.ttl"), str(data_copy / "data"))
     assert done.code == 1
     assert f"<{AI_ENGINEER}>" in done.out
@@ -60,7 +60,7 @@ def test_validate_missing_label_exits_1_naming_the_role(data_copy: Path) -> None
 
 
 def test_validate_names_the_file_that_states_the_bad_value(data_copy: Path) -> None:
-    # The AI engineer is defined in roles.ttl; a file that only links it to a tool that does not exist is the one to
+    # The AI engineer is defined in roles.trig; a file that only links it to a tool that does not exist is the one to
     # fix, and the report must send the curator there.
     extra = data_copy / "data" / "extra-tools.ttl"
     missing = "https://w3id.org/careerkg/id/tool/no-such-tool"
@@ -72,16 +72,16 @@ def test_validate_names_the_file_that_states_the_bad_value(data_copy: Path) -> N
     assert result["file"] == str(extra)
     # A result whose value no file states (a missing label) still names the file that defines the node.
     extra.unlink()
-    roles = data_copy / "data" / "roles.ttl"
-    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en, ', "rdfs:label "))
+    roles = data_copy / "data" / "roles.trig"
+    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en ;', "", 1))
     done = run_cli("validate", "--format", "json", str(data_copy / "ontology"), str(data_copy / "data"))
     (result,) = json.loads(done.out)["results"]
     assert result["file"] == str(roles)
 
 
 def test_validate_json_report(data_copy: Path) -> None:
-    roles = data_copy / "data" / "roles.ttl"
-    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en, ', "rdfs:label "))
+    roles = data_copy / "data" / "roles.trig"
+    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en ;', "", 1))
     done = run_cli("validate", "--format", "json", str(data_copy / "ontology"), str(data_copy / "data"))
     assert done.code == 1
     report = json.loads(done.out)
@@ -96,8 +96,8 @@ def test_validate_json_report(data_copy: Path) -> None:
 
 
 def test_validate_turtle_report_is_a_shacl_report(data_copy: Path) -> None:
-    roles = data_copy / "data" / "roles.ttl"
-    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en, ', "rdfs:label "))
+    roles = data_copy / "data" / "roles.trig"
+    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en ;', "", 1))
     done = run_cli("validate", "--format", "turtle", str(data_copy / "ontology"), str(data_copy / "data"))
     assert done.code == 1
     g = rdflib.Graph().parse(data=done.out, format="turtle")
@@ -299,8 +299,12 @@ def test_export_every_format_round_trips(tmp_path: Path) -> None:
         done = run_cli("export", *store, "--format", fmt, "--output", str(out))
         assert done.code == 0, done.err
         counts[fmt] = len(list(ox.parse(out.read_bytes(), format=syntax)))
-    assert len(set(counts.values())) == 1, counts
-    assert counts["nt"] > 1000
+        if fmt in ("ttl", "nt"):  # one graph: the default graph, said on stderr
+            assert "exporting the default graph only" in done.err
+    # The dataset syntaxes keep the source graphs too; the others hold the default graph, the same in each.
+    assert counts["trig"] == counts["nq"] > counts["ttl"] == counts["nt"] > 1000, counts
+    quads = ox.parse((tmp_path / "dump.nq").read_bytes(), format=ox.RdfFormat.N_QUADS)
+    assert sum(isinstance(q.graph_name, ox.DefaultGraph) for q in quads) == counts["nt"]
     # An independent parser reads the Turtle the same way.
     assert len(rdflib.Graph().parse(data=(tmp_path / "dump.ttl").read_text(), format="turtle")) == counts["ttl"]
 
@@ -411,3 +415,36 @@ def test_derive_transitions_regenerates_a_file_that_names_a_removed_role(tmp_pat
     assert done.code == 0, done.err
     assert derived.read_text(encoding="utf-8") == current
     assert run_process("validate", cwd=tmp_path).code == 0
+
+
+SOURCED_TOOL = """
+@prefix ckg: <https://w3id.org/careerkg/ontology#> .
+@prefix source: <https://w3id.org/careerkg/id/source/> .
+source:pypi-keras-3 {
+    <https://w3id.org/careerkg/id/tool/keras> ckg:interfaceTo <https://w3id.org/careerkg/id/tool/scikit-learn> .
+}
+<https://example.org/graphs/notes> {
+    <https://w3id.org/careerkg/id/tool/keras> ckg:interfaceTo <https://w3id.org/careerkg/id/tool/python> .
+}
+"""
+
+
+def test_load_asserts_what_source_graphs_state(tmp_path: Path) -> None:
+    """A statement in a source document's graph is loaded there and asserted in the default graph, whichever way the
+    store is filled (the fast fill of an empty store, or a load into one that holds data); another named graph is
+    kept as it is."""
+    keras = "<https://w3id.org/careerkg/id/tool/keras> <https://w3id.org/careerkg/ontology#interfaceTo>"
+    stated = f"{keras} <https://w3id.org/careerkg/id/tool/scikit-learn>"
+    noted = f"{keras} <https://w3id.org/careerkg/id/tool/python>"
+    data = tmp_path / "sourced.trig"
+    data.write_text(SOURCED_TOOL)
+    for store in (tmp_path / "empty", tmp_path / "filled"):
+        if store.name == "filled":
+            export_nq(store)  # filled with the default dataset first
+        done = run_cli("load", str(data), "--store", str(store))
+        assert done.code == 0, done.err
+        quads = export_nq(store)
+        assert f"{stated} <https://w3id.org/careerkg/id/source/pypi-keras-3> ." in quads
+        assert f"{stated} ." in quads  # asserted in the default graph
+        assert f"{noted} <https://example.org/graphs/notes> ." in quads
+        assert f"{noted} ." not in quads

@@ -133,3 +133,18 @@ def test_2026_map_figures_agree_with_sparql(stats: dict[str, Any], filled_store:
         assert figures[f"{plural} labelled in de, fr and es (%)"] == round(
             100.0 * everywhere / count(filled_store, f"?x a {cls}"), 1
         )
+
+
+def test_statements_with_a_source_agree_with_sparql(stats: dict[str, Any], filled_store: Store) -> None:
+    about = """?x ?p ?o FILTER (STRSTARTS(STR(?x), "https://w3id.org/careerkg/id/") && ?p != dcterms:source)
+        FILTER NOT EXISTS { ?x a ckg:SourceDocument }"""
+    result = filled_store.query(
+        PREFIXES
+        + f"""SELECT (COUNT(*) AS ?all) (SUM(IF(EXISTS {{ GRAPH ?g {{ ?x ?p ?o }}
+                FILTER (STRSTARTS(STR(?g), "https://w3id.org/careerkg/id/source/")) }}, 1, 0)) AS ?stated)
+            WHERE {{ SELECT DISTINCT ?x ?p ?o WHERE {{ {about} }} }}"""
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    row = next(iter(result))
+    assert stats["provenance"]["statements"] == int(row["all"].value)  # type: ignore[union-attr]
+    assert stats["provenance"]["statements_with_a_source"] == int(row["stated"].value) > 0  # type: ignore[union-attr]

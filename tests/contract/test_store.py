@@ -121,7 +121,7 @@ def test_dump_and_parse_round_trip(any_filled_store: Store) -> None:
         copy.add(ox.parse(filled_store.dump(fmt), format=fmt))
         assert set(copy.quads()) == set(filled_store.quads())
     triples = list(ox.parse(filled_store.dump(ox.RdfFormat.TURTLE), format=ox.RdfFormat.TURTLE))
-    assert len(triples) == len(filled_store)
+    assert len(triples) == sum(isinstance(q.graph_name, ox.DefaultGraph) for q in filled_store.quads())
 
 
 def test_on_disk_store_survives_reopening(tmp_path: Path) -> None:
@@ -184,8 +184,8 @@ def test_memory_store_is_filled_with_the_default_dataset() -> None:
     store = open_store("memory")
     ensure_filled(store)
     files = dataset.default_paths()
-    expected = sum(len(list(ox.parse(path=str(f)))) for f in files)
-    assert len(store) == expected
+    expected = {q for f in files for q in rdfio.parse_file(f).quads}  # source graphs' statements asserted too
+    assert len(store) == len(expected)  # (blank nodes are labelled anew by each parse)
 
 
 def test_ensure_filled_with_explicit_data(tmp_path: Path, data_copy: Path) -> None:
@@ -204,11 +204,26 @@ def _without_blank_labels(quads: set[ox.Quad]) -> tuple[set[ox.Quad], int]:
     return named, len(blanks)
 
 
-def test_filling_an_empty_store_gives_the_files_quads_and_one_log_entry(empty_store: Store, data_copy: Path) -> None:
+XSD_DURATION = ox.NamedNode("http://www.w3.org/2001/XMLSchema#duration")
+
+
+def _as_virtuoso_keeps_it(quad: ox.Quad) -> ox.Quad:
+    """Virtuoso 7 keeps an xsd:duration as a number of months: "P1Y" comes back as "12" (a defect of the store,
+    stated in the README; the salary figures' period is the only duration in the data)."""
+    if isinstance(quad.object, ox.Literal) and quad.object.datatype == XSD_DURATION and quad.object.value == "P1Y":
+        return ox.Quad(quad.subject, quad.predicate, ox.Literal("12", datatype=XSD_DURATION), quad.graph_name)
+    return quad
+
+
+def test_filling_an_empty_store_gives_the_files_quads_and_one_log_entry(
+    empty_store: Store, data_copy: Path, request: pytest.FixtureRequest
+) -> None:
     paths = [data_copy / "ontology" / "careerkg.ttl", data_copy / "data"]
     report = load(empty_store, paths)
     assert report.conforms
     expected = {q for f in rdfio.read_files(paths) for q in f.quads}
+    if request.node.callspec.params["empty_store"] == "virtuoso":
+        expected = {_as_virtuoso_keeps_it(q) for q in expected}
     assert _without_blank_labels(set(empty_store.quads())) == _without_blank_labels(expected)
     entries, total = empty_store.change_entries(0, 10)
     assert total == 1
@@ -277,9 +292,9 @@ def test_a_fill_keeps_each_files_blank_nodes_apart_and_honours_the_graph(empty_s
 
 
 def test_a_fill_that_violates_writes_nothing_and_names_the_file(empty_store: Store, data_copy: Path) -> None:
-    roles = data_copy / "data" / "roles.ttl"
+    roles = data_copy / "data" / "roles.trig"
     text = roles.read_text(encoding="utf-8")
-    broken = text.replace('rdfs:label "AI Engineer"@en, ', "rdfs:label ", 1)
+    broken = text.replace('rdfs:label "AI Engineer"@en ;', "", 1)
     assert broken != text
     roles.write_text(broken, encoding="utf-8")
     with pytest.raises(ValidationFailed) as caught:

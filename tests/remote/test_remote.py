@@ -234,7 +234,7 @@ def test_the_cli_loads_exports_and_queries_a_remote_store(oxigraph_factory, tmp_
     assert '<http://example.org/x> <http://example.org/y> "loaded" <http://example.org/g> .' in exported.out
     assert META.value not in exported.out
 
-    broken = data_copy / "data" / "roles.ttl"
+    broken = data_copy / "data" / "roles.trig"
     broken.write_text(broken.read_text().replace('rdfs:label "AI Engineer"@en', 'rdfs:label ""@en', 1))
     refused = run_cli("load", str(broken), *args)
     assert refused.code == 1

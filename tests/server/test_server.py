@@ -56,8 +56,8 @@ def test_serve_data_files(server_factory, data_copy: Path) -> None:  # type: ign
 
 
 def test_serve_refuses_violating_data(server_factory, data_copy: Path) -> None:  # type: ignore[no-untyped-def]
-    roles = data_copy / "data" / "roles.ttl"
-    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en, ', "rdfs:label "))
+    roles = data_copy / "data" / "roles.trig"
+    roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en ;', "", 1))
     server = server_factory("--store", "memory", "--data", str(data_copy), wait=False)
     assert server.proc.wait(timeout=60) != 0
     log = server.log.read_text()

@@ -29,7 +29,7 @@ PREFIX source: <https://w3id.org/careerkg/id/source/>
 PREFIX wd: <http://www.wikidata.org/entity/>
 """
 
-DATA_FILES = sorted(dataset.data_dir().glob("*.ttl"))
+DATA_FILES = dataset.default_paths()[1:]  # the files of data/
 
 
 @pytest.fixture(scope="module")
