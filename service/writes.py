@@ -294,6 +294,9 @@ def validate_change(store: Store, delta: Delta) -> Report:
 # --- committing -----------------------------------------------------------------------------------
 
 MAX_LISTED = 200  # triples kept per change log entry, each way
+# ... and at most this many characters of them: an entry is one literal in the store, and some stores compile a
+# literal into bounded code (Virtuoso: 32,767 bytes for a whole update operation).
+MAX_LISTED_CHARS = 8_000
 # A change this large is validated as a whole dataset (the fast engine), not node by node: its neighbourhood is
 # most of the graph anyway, and node-by-node validation costs far more per node.
 LARGE_CHANGE = 20_000
@@ -363,4 +366,13 @@ def fill_entry(user: str | None, data: ox.Store) -> dict[str, Any]:
 
 
 def _nquads(quads: list[ox.Quad]) -> list[str]:
-    return [(ox.serialize([q], format=ox.RdfFormat.N_QUADS) or b"").decode().strip() for q in quads]
+    """The quads as N-Quads lines, as many as fit in MAX_LISTED_CHARS."""
+    lines: list[str] = []
+    room = MAX_LISTED_CHARS
+    for quad in quads:
+        line = (ox.serialize([quad], format=ox.RdfFormat.N_QUADS) or b"").decode().strip()
+        room -= len(line)
+        if room < 0:
+            break
+        lines.append(line)
+    return lines

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +43,8 @@ from urllib3.util.retry import Retry
 from service.errors import CareerKGError, Forbidden, QuerySyntaxError, StoreError
 from service.sparql import lexer
 from service.store.base import Binding, GraphName, QueryResult, Store
+
+log = logging.getLogger(__name__)
 
 META = ox.NamedNode("https://w3id.org/careerkg/meta/")
 DATASET = ox.NamedNode("https://w3id.org/careerkg/meta/dataset")
@@ -72,6 +76,11 @@ GRAPH_FORMATS = {
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
 }
 BATCH = 400  # quads per membership query, and per operation of an update
+# An update request's text at most when a fill is written in steps: Virtuoso compiles a request of more than about a
+# megabyte into code too large to run (SQ199), whatever its operations.
+FILL_REQUEST_CHARS = 400_000
+FILLING = "filling "  # the dataset version while a fill is written in steps: "filling <token> <started, ISO time>"
+ABANDONED_FILL = 900.0  # seconds after which a fill in steps that never finished is taken as abandoned
 PING_TIMEOUT = 2.0  # seconds a readiness probe waits for the store
 
 
@@ -107,8 +116,8 @@ class Endpoint:
     graph: str | None = None  # dataset graph mode: the named graph that holds CareerKG's default graph
     connect_timeout: float = 3.0
     read_timeout: float = 30.0
-    # An update waits longer than a query: filling a store sends the whole dataset in one update, and a client
-    # that gives up on an update cannot tell whether the store applied it.
+    # An update waits longer than a query: filling a store sends up to FILL_REQUEST_CHARS of data in one update,
+    # and a client that gives up on an update cannot tell whether the store applied it.
     write_timeout: float = 120.0
 
 
@@ -463,6 +472,7 @@ class RemoteStore(Store):
         return int(rows[0]["n"].value) if rows else 0
 
     def is_empty(self) -> bool:
+        self._settle_fill()
         rows = self._select(f"SELECT ?s WHERE {{ {self._all()} }} LIMIT 1")
         return not rows
 
@@ -488,7 +498,78 @@ class RemoteStore(Store):
         if not rows:
             self._marked = False
             raise StoreConflict("the dataset version marker of the remote store is missing; try again")
-        return str(min(row["v"].value for row in rows))
+        values = [str(row["v"].value) for row in rows]
+        # A fill in steps holds the dataset: its version wins over any other (a store may hold two values).
+        return next((v for v in values if v.startswith(FILLING)), min(values))
+
+    # --- filling an empty dataset -------------------------------------------------------------------
+
+    def fill(self, data: ox.Store, *, entry: Mapping[str, Any], expected: str | None) -> str:
+        """One commit when the update is small; otherwise in steps no store refuses. The steps hold the dataset
+        under a "filling" version (other writers' commits fail meanwhile, other processes wait for the end), and a
+        fill that dies half-way is undone by the next process that finds it abandoned."""
+        quads = list(data.quads_for_pattern(None, None, None, None))
+        chunks = self._quad_chunks(quads)
+        if sum(len(chunk) for chunk in chunks) <= FILL_REQUEST_CHARS:
+            return self.commit(quads, [], expected=expected, entry=entry)
+        expected = expected if expected is not None else self.version_token()
+        token = uuid.uuid4().hex
+        filling = f"{FILLING}{token} {datetime.now(UTC).isoformat(timespec='seconds')}"
+        self._update_text(
+            f"DELETE {{ {self._guard(expected)} }} INSERT {{ GRAPH {self.meta} {{ {DATASET} {VERSION} "
+            f"{ox.Literal(filling)} }} }} WHERE {{ {self._guard(expected)} }}"
+        )
+        if self.version_token() != filling:
+            raise StoreConflict("another writer changed the graph while it was being filled; nothing was written")
+        held = self._guard(filling)
+        try:
+            request: list[str] = []
+            for chunk in chunks:
+                operation = f"INSERT {{ {chunk} }} WHERE {{ {held} }}"
+                if request and sum(map(len, request)) + len(operation) > FILL_REQUEST_CHARS:
+                    self._update_text(" ;\n".join(request))
+                    request = []
+                request.append(operation)
+            self._update_text(" ;\n".join([*request, self._recording(held, token, entry)]))
+        except BaseException:
+            self._undo_fill(filling)
+            raise
+        return token
+
+    def _guard(self, version: str) -> str:
+        return f"GRAPH {self.meta} {{ {DATASET} {VERSION} {ox.Literal(version)} }}"
+
+    def _recording(self, guard: str, token: str, entry: Mapping[str, Any]) -> str:
+        """The operation that ends a commit: the new version, and the change recorded with its entry."""
+        change = ox.NamedNode(f"{self.meta.value}change/{token}")
+        now = ox.Literal(datetime.now(UTC).isoformat(timespec="milliseconds"), datatype=XSD_DATETIME)
+        record = ox.Literal(json.dumps(dict(entry)))
+        return (
+            f"DELETE {{ {guard} }} INSERT {{ GRAPH {self.meta} {{ {DATASET} {VERSION} {ox.Literal(token)} . "
+            f"{change} {RDF_TYPE} {CHANGE} ; {ENTRY} {record} ; {AT} {now} }} }} WHERE {{ {guard} }}"
+        )
+
+    def _undo_fill(self, filling: str) -> None:
+        """Empty a dataset a fill in steps left half-written, and give it a version of its own again."""
+        held = self._guard(filling)
+        default = self._default("?s ?p ?o")
+        self._update_text(
+            f"DELETE {{ {default} }} WHERE {{ {held} {default} }} ;\n"
+            f"DELETE {{ GRAPH ?g {{ ?s ?p ?o }} }} WHERE {{ {held} GRAPH ?g {{ ?s ?p ?o }} {self._own('?g')} }} ;\n"
+            f"DELETE {{ {held} }} INSERT {{ GRAPH {self.meta} {{ {DATASET} {VERSION} "
+            f"{ox.Literal(uuid.uuid4().hex)} }} }} WHERE {{ {held} }}"
+        )
+
+    def _settle_fill(self) -> None:
+        """Wait while another process fills this dataset in steps; undo a fill it abandoned."""
+        deadline = time.monotonic() + ABANDONED_FILL
+        while (version := self.version_token()).startswith(FILLING):
+            started = datetime.fromisoformat(version.rsplit(" ", 1)[1])
+            if (datetime.now(UTC) - started).total_seconds() >= ABANDONED_FILL or time.monotonic() >= deadline:
+                log.warning("%s holds a fill that never finished (begun %s): emptied", self.location, started)
+                self._undo_fill(version)
+                return
+            time.sleep(1.0)
 
     def commit(
         self,
@@ -510,7 +591,7 @@ class RemoteStore(Store):
         replaces = replaces or {}
         if any(_is_meta(q.graph_name) for q in [*added, *removed]) or any(_is_meta(g) for g in replaces):
             raise Forbidden(f"the graph <{self.meta.value}> holds CareerKG's bookkeeping and cannot be written")
-        guard = f"GRAPH {self.meta} {{ {DATASET} {VERSION} {ox.Literal(expected)} }}"
+        guard = self._guard(expected)
         operations = []
         if any(_has_blank(q) and q.graph_name not in replaces for q in removed):
             raise BlankNodeRemoval(
@@ -528,14 +609,9 @@ class RemoteStore(Store):
             operations.append(f"DELETE {{ {removing} }} WHERE {{ {guard} }}")
         for adding in self._quad_chunks(added):
             operations.append(f"INSERT {{ {adding} }} WHERE {{ {guard} }}")
-        change = ox.NamedNode(f"{self.meta.value}change/{token}")
-        now = ox.Literal(datetime.now(UTC).isoformat(timespec="milliseconds"), datatype=XSD_DATETIME)
-        record = ox.Literal(json.dumps(dict(entry)))
-        operations.append(
-            f"DELETE {{ {guard} }} INSERT {{ GRAPH {self.meta} {{ {DATASET} {VERSION} {ox.Literal(token)} . "
-            f"{change} {RDF_TYPE} {CHANGE} ; {ENTRY} {record} ; {AT} {now} }} }} WHERE {{ {guard} }}"
-        )
+        operations.append(self._recording(guard, token, entry))
         self._update_text(" ;\n".join(operations))
+        change = ox.NamedNode(f"{self.meta.value}change/{token}")
         rows = self._select(
             f"SELECT ?c WHERE {{ GRAPH {self.meta} {{ {change} {RDF_TYPE} {CHANGE} }} BIND (1 AS ?c) }}"
         )

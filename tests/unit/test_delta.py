@@ -128,3 +128,18 @@ def test_the_body_limit_holds_however_the_body_is_framed(
         problem = json.loads(answer)
         assert problem["status"] == int(status[:3])
         assert problem["detail"]
+
+
+def test_a_change_log_entry_lists_a_bounded_number_of_characters() -> None:
+    """An entry is one literal in the store, and some stores compile it into bounded code (Virtuoso refused a fill
+    whose entry listed 200 statements with long descriptions): the listing stops at MAX_LISTED_CHARS."""
+    data = ox.Store()
+    long_text = ox.Literal("x" * 700, language="en")
+    data.extend(
+        ox.Quad(ox.NamedNode(f"https://example.org/r{i}"), ox.NamedNode("https://example.org/p"), long_text)
+        for i in range(300)
+    )
+    listed = writes.fill_entry("tester", data)["triples_added"]
+    assert 0 < len(listed) < 200
+    assert sum(len(line) for line in listed) <= writes.MAX_LISTED_CHARS
+    assert all(line.endswith(" .") for line in listed)  # whole lines, none cut

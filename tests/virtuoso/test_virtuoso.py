@@ -21,13 +21,13 @@ def count(server_url: str, query: str) -> int:
 
 def test_virtuoso_serves_exactly_careerkgs_dataset(virtuoso: Virtuoso, server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Virtuoso's default graph is the union of its graphs, system graphs included; CareerKG's is not."""
-    every_graph = requests.get(
+    server: Server = server_factory(*virtuoso.store_args(), env=ENV)
+    embedded: Server = server_factory("--store", "memory")
+    every_graph = requests.get(  # Virtuoso's own default graph, once CareerKG's dataset is in it
         f"http://127.0.0.1:{virtuoso.port}/sparql",
         params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "format": "application/sparql-results+json"},
         timeout=30,
     ).json()["results"]["bindings"][0]["n"]["value"]
-    server: Server = server_factory(*virtuoso.store_args(), env=ENV)
-    embedded: Server = server_factory("--store", "memory")
     everything = "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
     assert count(server.url, everything) == count(embedded.url, everything)  # the same dataset, nothing more
     assert count(server.url, everything) < int(every_graph)  # Virtuoso itself holds more (its system graphs)
