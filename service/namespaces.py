@@ -7,8 +7,10 @@ import re
 CKG = "https://w3id.org/careerkg/ontology#"
 SHAPES = "https://w3id.org/careerkg/shapes#"
 ID = "https://w3id.org/careerkg/id/"
-# A source document's IRI names the graph of the statements it makes (docs/provenance.md).
+# In a data file, a source document's IRI names the graph of the statements it makes; loaded, each of those
+# statements has a record (an rdf:Statement) under STATEMENTS citing the document (docs/provenance.md).
 SOURCE_GRAPHS = ID + "source/"
+STATEMENTS = ID + "statement/"
 ONTOLOGY_IRI = "https://w3id.org/careerkg/ontology"
 SKILL_SCHEME = ID + "scheme/skills"
 # The kinds of credential (schema:credentialCategory) and the class of each.

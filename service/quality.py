@@ -119,8 +119,8 @@ class Quality:
         lines += [
             "",
             f"Provenance: {self.provenance['sourced']} of {self.provenance['resources']} resources name a source; "
-            f"{self.provenance['statements_with_a_source']} of {self.provenance['statements']} statements are in a "
-            "source's graph",
+            f"{self.provenance['statements_with_a_source']} of {self.provenance['statements']} statements have a "
+            "record citing a source",
         ]
         lines += [f"  {name:<40} {n:>5}" for name, n in self.provenance["by_source"].items()]
         lines += ["", "Labels per language"]
@@ -144,9 +144,7 @@ class Quality:
 
 
 def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
-    """The quality report of a dataset's default graph (its source graphs say who states what)."""
-    quads = list(quads)
-    stated = {(q.subject, q.predicate, q.object) for q in quads if rdfio.is_source_graph(q.graph_name)}
+    """The quality report of a dataset's default graph."""
     quads = [q for q in quads if isinstance(q.graph_name, ox.DefaultGraph)]
     out: dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode]]] = defaultdict(lambda: defaultdict(list))
     for q in quads:
@@ -186,15 +184,21 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
     for s in described:
         for source in values(s, DCTERMS + "source"):
             by_source[source.removeprefix(ID + "source/")] += 1
-    # Statement level: each statement about a resource (not a source document's own record, not a citation) that
-    # some source document's graph holds.
-    documents = set(members["source"])
+    # Statement level: each statement about a resource (not a source document's own record, not a citation, not a
+    # statement's record) that a record citing a source stands for (docs/provenance.md).
+    records = {s for s in out if s.startswith(ID) and RDF + "Statement" in values(s, RDF + "type")}
+    stated = set()
+    for record in records:
+        parts = [out[record].get(RDF + name, []) for name in ("subject", "predicate", "object")]
+        if all(len(part) == 1 for part in parts) and out[record].get(DCTERMS + "source"):
+            stated.add((parts[0][0], parts[1][0], parts[2][0]))
+    skip = set(members["source"]) | records
     statements = {
         (q.subject, q.predicate, q.object)
         for q in quads
         if isinstance(q.subject, ox.NamedNode)
         and q.subject.value.startswith(ID)
-        and q.subject.value not in documents
+        and q.subject.value not in skip
         and q.predicate.value != DCTERMS + "source"
     }
     provenance = {

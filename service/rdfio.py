@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import pyoxigraph as ox
 import rdflib
 
 from service.errors import InputError, UnsupportedMediaType
-from service.namespaces import SOURCE_GRAPHS
+from service.namespaces import SOURCE_GRAPHS, STATEMENTS
 
 # File suffix -> syntax. TriG and N-Quads keep their named graphs.
 SUFFIX_FORMATS: dict[str, ox.RdfFormat] = {
@@ -143,24 +144,60 @@ def parse_bytes(
 
 
 def is_source_graph(graph: ox.NamedNode | ox.BlankNode | ox.DefaultGraph) -> bool:
-    """Whether a graph is a source document's: it holds the statements that document makes (docs/provenance.md)."""
+    """Whether a graph of a file is a source document's: it holds the statements that document makes
+    (docs/provenance.md)."""
     return isinstance(graph, ox.NamedNode) and graph.value.startswith(SOURCE_GRAPHS)
 
 
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+STATEMENT = ox.NamedNode(RDF_NS + "Statement")
+_TYPE, _SUBJECT, _PREDICATE, _OBJECT = (ox.NamedNode(RDF_NS + n) for n in ("type", "subject", "predicate", "object"))
+_SOURCE = ox.NamedNode("http://purl.org/dc/terms/source")
+
+
+def statement_iri(subject: Any, predicate: Any, obj: Any) -> ox.NamedNode:
+    """The IRI of the record of a statement: the same for the same triple, whoever states it."""
+    triple = ox.serialize([ox.Triple(subject, predicate, obj)], format=ox.RdfFormat.N_TRIPLES) or b""
+    return ox.NamedNode(f"{STATEMENTS}{hashlib.sha1(triple, usedforsecurity=False).hexdigest()[:20]}")
+
+
+def stated(quad: ox.Quad, graph: ox.NamedNode | ox.DefaultGraph) -> list[ox.Quad]:
+    """What a statement of a source graph becomes in ``graph``: the statement, and its record (standard RDF
+    reification: an rdf:Statement with its subject, predicate and object) citing the source. A statement about a
+    blank node is asserted without a record (a blank node has no name to record it by)."""
+    s, p, o, source = quad.subject, quad.predicate, quad.object, quad.graph_name
+    out = [ox.Quad(s, p, o, graph)]
+    if isinstance(source, ox.NamedNode) and not isinstance(s, ox.BlankNode) and not isinstance(o, ox.BlankNode):
+        record = statement_iri(s, p, o)
+        out += [
+            ox.Quad(record, _TYPE, STATEMENT, graph),
+            ox.Quad(record, _SUBJECT, s, graph),
+            ox.Quad(record, _PREDICATE, p, graph),
+            ox.Quad(record, _OBJECT, o, graph),
+            ox.Quad(record, _SOURCE, source, graph),
+        ]
+    return out
+
+
 def asserting_sources(quads: list[ox.Quad]) -> list[ox.Quad]:
-    """The quads, and each statement of a source document's graph asserted in the default graph as well: the graph
-    CareerKG serves states what its sources state, and the source graphs say who states it."""
-    asserted = [ox.Quad(q.subject, q.predicate, q.object) for q in quads if is_source_graph(q.graph_name)]
-    return list(dict.fromkeys(quads + asserted)) if asserted else quads
+    """The quads with each source graph's statements moved into the default graph, with their records: the graph
+    CareerKG serves states what its sources state, and the records say who states what."""
+    if not any(is_source_graph(q.graph_name) for q in quads):
+        return quads
+    out: list[ox.Quad] = []
+    for q in quads:
+        out += stated(q, ox.DefaultGraph()) if is_source_graph(q.graph_name) else [q]
+    return list(dict.fromkeys(out))
 
 
 def assert_sources_in(store: ox.Store, target: ox.NamedNode | ox.DefaultGraph) -> None:
-    """The same in a store (the fast fill reads files straight into one): every statement of a source graph is
-    asserted in ``target``, the graph the load's default graph goes to."""
+    """The same in a store (the fast fill reads files straight into one): every source graph's statements move into
+    ``target``, the graph the load's default graph goes to, with their records."""
     for graph in sorted((g for g in store.named_graphs() if isinstance(g, ox.NamedNode)), key=lambda g: g.value):
         if is_source_graph(graph):  # (in a fixed order: the change log lists a fill's first quads in store order)
-            stated = store.quads_for_pattern(None, None, None, graph)
-            store.extend([ox.Quad(q.subject, q.predicate, q.object, target) for q in stated])
+            quads = list(store.quads_for_pattern(None, None, None, graph))
+            store.extend([out for q in quads for out in stated(q, target)])
+            store.remove_graph(graph)
 
 
 def _input_error(exc: SyntaxError, source: Path | str) -> InputError:
@@ -216,13 +253,9 @@ def to_oxigraph(term: rdflib.term.Node) -> ox.NamedNode | ox.BlankNode | ox.Lite
 
 
 def to_graph(quads: Iterable[ox.Quad], graph: rdflib.Graph | None = None) -> rdflib.Graph:
-    """An rdflib graph of what the quads serve, to validate: their triples, graph names dropped (validation sees the
-    union of the graphs), source graphs left out (they say who states what; what they state is in the default graph
-    while it is served, and a statement a write removed from it is no longer served, whatever its source said)."""
+    """An rdflib graph of the quads' triples (graph names dropped: validation sees their union)."""
     graph = graph if graph is not None else rdflib.Graph()
     for quad in quads:
-        if is_source_graph(quad.graph_name):
-            continue
         graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
     return graph
 

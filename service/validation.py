@@ -211,10 +211,6 @@ def validate_store(data: ox.Store) -> Report:
     shipped data (tests/unit/test_shapes.py holds them equal); its messages are not always the right constraint's,
     so when it finds anything at all, pySHACL, the reference, validates again and its report is the answer.
     """
-    if any(rdfio.is_source_graph(g) for g in data.named_graphs()):
-        served = ox.Store()  # what is served, without the source graphs (see rdfio.to_graph)
-        served.extend(q for q in data if not rdfio.is_source_graph(q.graph_name))
-        data = served
     lent: list[ox.Quad] = []
     if next(iter(data.quads_for_pattern(ox.NamedNode(ONTOLOGY_IRI), None, None, None)), None) is None:
         # The class hierarchy class targets need, lent for the validation only.
