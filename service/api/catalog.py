@@ -353,6 +353,10 @@ class Catalog:
                 grouped[quad.predicate.value].append(quad.object)
         return grouped
 
+    def outgoing(self, subject: str) -> dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal]]:
+        """Statements about a resource in the default graph, by predicate."""
+        return self._outgoing(subject)
+
     def _prefetch(self, subjects: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
         """The default-graph statements of several resources, by subject and predicate, in one lookup."""
         wanted = sorted(set(subjects))

@@ -20,6 +20,7 @@ from service import auth
 from service.api import editing
 from service.api import schemas as s
 from service.api.catalog import COLLECTIONS, Catalog, Entry, Index, iri, served_language
+from service.api.jsonld import with_graph_literals
 from service.errors import CareerKGError, NotFound
 from service.graph import current_version, forget_version, get_graph
 from service.namespaces import CKG, CREDENTIAL_KINDS
@@ -179,7 +180,8 @@ def reply(body: dict[str, Any]) -> Response:
     accept = parse_accept_header(request.headers.get("Accept", ""), MIMEAccept)
     mimetype = "application/json"
     if accept and accept.best_match(["application/json", JSONLD]) == JSONLD:
-        body = {"@context": url_for("linked_data.context", _external=True), **body}
+        cat, _ = catalog()
+        body = {"@context": url_for("linked_data.context", _external=True), **with_graph_literals(body, cat.outgoing)}
         mimetype = JSONLD
     encoded = json.dumps(body).encode()
     etag = _etag().strip('"')

@@ -12,7 +12,7 @@ import pytest
 import rdflib
 import requests
 
-from service import dataset
+from service import dataset, rdfio
 from service.api import examples
 from tests.inprocess import Site
 from tests.support import WRITE_TOKEN
@@ -826,16 +826,23 @@ RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
 @pytest.mark.parametrize("collection", ["roles", "tools", "skills", "industries", "applications", "credentials"])
 def test_rest_json_ld_states_what_the_graph_states(site: Site, collection: str) -> None:
-    """Every field of a detail answer is RDF under the published context, and every link it states is in the graph
-    (a type by way of the class hierarchy; an external id as skos:mappingRelation, the super-property of the exact
-    or close match the graph has). Texts come without a language tag: an answer falls back to English per field."""
+    """Every field of a detail answer is RDF under the published context, and every statement it makes is in the
+    graph: each link (a type by way of the class hierarchy; an external id as skos:mappingRelation, the
+    super-property of the exact or close match the graph has), and each text or value as the very literal the
+    graph holds, language tag or datatype included (a field that falls back to English says so)."""
     context = json.loads(dataset.ontology_path().with_name("context.jsonld").read_text(encoding="utf-8"))["@context"]
     store = site.core.store
-    for item in ok(site, f"/api/v1/{collection}?limit=10")["items"]:
-        body = get(site, f"/api/v1/{collection}/{item['id']}", Accept="application/ld+json").json()
+    for item, lang in [(i, lang) for i in ok(site, f"/api/v1/{collection}?limit=10")["items"] for lang in ("en", "de")]:
+        url = f"/api/v1/{collection}/{item['id']}?lang={lang}"
+        body = get(site, url, Accept="application/ld+json").json()
         assert body.pop("@context").endswith("/ontology/context.jsonld")
         graph = rdflib.Graph().parse(data=json.dumps({"@context": context, **body}), format="json-ld")
         for s, p, o in graph:
+            if isinstance(o, rdflib.Literal):
+                if isinstance(s, rdflib.URIRef):
+                    literal = rdfio.to_oxigraph(o)
+                    assert store.contains(ox.Quad(ox.NamedNode(str(s)), ox.NamedNode(str(p)), literal)), (s, p, o)
+                continue
             if not isinstance(o, rdflib.URIRef):
                 continue
             this, that = ox.NamedNode(str(s)), ox.NamedNode(str(o))
