@@ -195,10 +195,10 @@ class Catalog:
             key = row["transition"].value
             if key not in transitions:
                 transitions[key] = Hop(row["from"].value, row["to"].value, derived=row["derived"] is not None)
-            if row["skill"] is not None:
-                transitions[key].bridging.append(row["skill"].value)
-            if row["shared"] is not None:
-                transitions[key].shared.append(row["shared"].value)
+        for row in self._select("transition-skills"):
+            hop = transitions.get(row["transition"].value)
+            if hop is not None:
+                (hop.bridging if row["kind"].value == "bridging" else hop.shared).append(row["skill"].value)
         return Index(by_iri, dict(by_kind), sorted(languages), profiles, transitions)
 
     def _select(self, name: str, **bindings: ox.NamedNode | ox.Literal) -> ox.QuerySolutions:
