@@ -5,9 +5,11 @@ Fixtures live in the conftest files; this module holds what they and the tests s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -94,7 +96,9 @@ class Server:
     http: requests.Session = field(default_factory=requests.Session)
 
     def stop(self, sig: int = 15) -> None:
-        """Stop the process (TERM by default, 9 for a crash)."""
+        """Stop the process (TERM by default, 9 for a crash), and then whatever is left of the server: a worker process
+        outlives its main one killed by 9, and CI found one orphaned after a stop (the server runs in a session of its
+        own, so the group is all of it)."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
@@ -102,6 +106,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None, wait: bool = True) -> Server:
@@ -115,6 +121,7 @@ def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None, wait:
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
             cwd=ROOT,
+            start_new_session=True,  # its own process group: stop() ends its workers too
         )
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     if wait:
