@@ -85,6 +85,7 @@ def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None =
     """Load files through the one write path: validate the change, commit it only if it conforms, log it."""
     graph = graph if graph is not None else ox.DefaultGraph()
     given = rdfio.expand(paths)
+    store.wait_for_fill()
     base = store.version_token()  # read before looking: a fill another process lands meanwhile is a conflict
     report = _fill(store, given, graph, base) if store.is_empty() else None
     if report is None:
@@ -181,6 +182,7 @@ def ensure_filled(store: Store, data: Sequence[Path] = ()) -> None:
     With ``data``, a full store's content is replaced by it, unless the store holds exactly what an earlier start
     loaded from these very files (same fingerprint, no write since): a restart does not load and validate again.
     """
+    store.wait_for_fill()
     if not store.is_empty():
         if data:
             given = rdfio.expand(data)

@@ -123,6 +123,9 @@ class Store(ABC):
         """Whether the store holds no quad at all."""
         return next(self.quads(), None) is None
 
+    def wait_for_fill(self) -> None:  # noqa: B027 - a store only this process writes has no one to wait for
+        """Wait while another process fills this store (before deciding whether to fill it)."""
+
     def dump(self, fmt: ox.RdfFormat, graph: GraphName | None = None) -> bytes:
         """Serialise the dataset (or, for triple syntaxes, one graph: the default if not given)."""
         if fmt.supports_datasets:

@@ -472,7 +472,6 @@ class RemoteStore(Store):
         return int(rows[0]["n"].value) if rows else 0
 
     def is_empty(self) -> bool:
-        self._settle_fill()
         rows = self._select(f"SELECT ?s WHERE {{ {self._all()} }} LIMIT 1")
         return not rows
 
@@ -560,7 +559,7 @@ class RemoteStore(Store):
             f"{ox.Literal(uuid.uuid4().hex)} }} }} WHERE {{ {held} }}"
         )
 
-    def _settle_fill(self) -> None:
+    def wait_for_fill(self) -> None:
         """Wait while another process fills this dataset in steps; undo a fill it abandoned."""
         deadline = time.monotonic() + ABANDONED_FILL
         while (version := self.version_token()).startswith(FILLING):
@@ -586,6 +585,8 @@ class RemoteStore(Store):
         its whole new content in ``replaces``; it is then cleared by a pattern and refilled.
         """
         expected = expected if expected is not None else self.version_token()
+        if expected.startswith(FILLING):  # another process is filling the dataset in steps: its guard, not ours
+            raise StoreConflict("the graph is being filled by another process; nothing was written")
         token = uuid.uuid4().hex
         added, removed = list(added), list(removed)
         replaces = replaces or {}

@@ -321,7 +321,8 @@ def test_a_fill_that_died_half_way_is_undone_by_the_next_process(
     assert half.version_token().startswith(remote.FILLING)
     assert len(half) > 0  # half written
     monkeypatch.setattr(remote, "ABANDONED_FILL", 0.0)
-    assert half.is_empty()  # the next process finds it abandoned and undoes it
+    half.wait_for_fill()  # the next process finds it abandoned and undoes it
+    assert half.is_empty()
     assert not half.version_token().startswith(remote.FILLING)
     assert len(half) == 0
     load(half, dataset.default_paths())
