@@ -13,7 +13,7 @@ import pyoxigraph as ox
 import rdflib
 
 from service.errors import InputError, UnsupportedMediaType
-from service.namespaces import SOURCE_GRAPHS, STATEMENTS
+from service.namespaces import DCTERMS, RDF, SOURCE_GRAPHS, STATEMENTS
 
 # File suffix -> syntax. TriG and N-Quads keep their named graphs.
 SUFFIX_FORMATS: dict[str, ox.RdfFormat] = {
@@ -149,10 +149,9 @@ def is_source_graph(graph: ox.NamedNode | ox.BlankNode | ox.DefaultGraph) -> boo
     return isinstance(graph, ox.NamedNode) and graph.value.startswith(SOURCE_GRAPHS)
 
 
-RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-STATEMENT = ox.NamedNode(RDF_NS + "Statement")
-_TYPE, _SUBJECT, _PREDICATE, _OBJECT = (ox.NamedNode(RDF_NS + n) for n in ("type", "subject", "predicate", "object"))
-_SOURCE = ox.NamedNode("http://purl.org/dc/terms/source")
+STATEMENT = ox.NamedNode(RDF + "Statement")
+_TYPE, _SUBJECT, _PREDICATE, _OBJECT = (ox.NamedNode(RDF + n) for n in ("type", "subject", "predicate", "object"))
+_SOURCE = ox.NamedNode(DCTERMS + "source")
 
 
 def statement_iri(subject: Any, predicate: Any, obj: Any) -> ox.NamedNode:

@@ -294,8 +294,8 @@ def validate_change(store: Store, delta: Delta) -> Report:
 # --- committing -----------------------------------------------------------------------------------
 
 MAX_LISTED = 200  # triples kept per change log entry, each way
-# ... and at most this many characters of them: an entry is one literal in the store, and some stores compile a
-# literal into bounded code (Virtuoso: 32,767 bytes for a whole update operation).
+# ... and at most this many characters of them: an entry is one literal in the store, sent in the update that records
+# the change (200 statements with long descriptions made an entry of hundreds of kilobytes).
 MAX_LISTED_CHARS = 8_000
 # A change this large is validated as a whole dataset (the fast engine), not node by node: its neighbourhood is
 # most of the graph anyway, and node-by-node validation costs far more per node.

@@ -353,9 +353,9 @@ class Catalog:
                 grouped[quad.predicate.value].append(quad.object)
         return grouped
 
-    def outgoing(self, subject: str) -> dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal]]:
-        """Statements about a resource in the default graph, by predicate."""
-        return self._outgoing(subject)
+    def statements_about(self, subjects: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
+        """The default-graph statements of several resources, by subject and predicate, in one lookup."""
+        return self._prefetch(subjects)
 
     def _prefetch(self, subjects: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
         """The default-graph statements of several resources, by subject and predicate, in one lookup."""
@@ -406,12 +406,16 @@ class Catalog:
 
         said = self.stated_by(entry.iri)
 
+        def stated(predicate: str, target: str) -> list[str]:
+            """The ids of the sources that state the link."""
+            return [iri.rsplit("/", 1)[1] for iri in said.get((predicate, ox.NamedNode(target)), [])]
+
         def refs(predicate: str, target_kind: str | None = None) -> list[dict[str, Any]]:
             linked = self.items(
                 index, (o.value for o in out.get(predicate, []) if isinstance(o, ox.NamedNode)), lang, target_kind
             )
             for item in linked:
-                item["stated_by"] = said.get((predicate, item["iri"]), [])
+                item["stated_by"] = stated(predicate, item["iri"])
             return linked
 
         def back(predicate: str) -> list[dict[str, Any]]:
@@ -452,7 +456,7 @@ class Catalog:
                 responsibilities=[
                     {
                         **self._responsibility(index, r, lang),
-                        "stated_by": said.get((CKG + "hasResponsibility", r), []),
+                        "stated_by": stated(CKG + "hasResponsibility", r),
                     }
                     for r in _iris(out.get(CKG + "hasResponsibility", []))
                 ],
@@ -513,13 +517,13 @@ class Catalog:
             )
         return detail
 
-    def stated_by(self, subject: str) -> dict[tuple[str, str], list[str]]:
-        """Who says so: for each statement about a resource, the slugs of the source documents whose graphs hold it
-        (docs/provenance.md)."""
-        said: dict[tuple[str, str], list[str]] = defaultdict(list)
+    def stated_by(self, subject: str) -> dict[tuple[str, Any], list[str]]:
+        """Who says so: for each statement about a resource, keyed by its predicate's IRI and its object (a term),
+        the IRIs of the source documents its record cites (docs/provenance.md)."""
+        said: dict[tuple[str, Any], list[str]] = defaultdict(list)
         for row in self._select("stated-by", this=ox.NamedNode(subject)):
-            said[(row["p"].value, row["o"].value)].append(row["source"].value.rsplit("/", 1)[1])
-        return {key: sorted(slugs) for key, slugs in said.items()}
+            said[(row["p"].value, row["o"])].append(row["source"].value)
+        return {key: sorted(sources) for key, sources in said.items()}
 
     def _sources(self, index: Index, out: dict[str, list[Any]], lang: str) -> list[dict[str, Any]]:
         sources = []

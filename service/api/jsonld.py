@@ -10,16 +10,18 @@ published context) and its value. A value the graph does not hold as such stays 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Any
 
 import pyoxigraph as ox
 
 from service import dataset
+from service.namespaces import XSD
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-Outgoing = Callable[[str], Mapping[str, list[Any]]]
+XSD_STRING = XSD + "string"
+# The default-graph statements of several resources, by subject and predicate (Catalog.statements_about).
+StatementsAbout = Callable[[Iterable[str]], Mapping[str, Mapping[str, list[Any]]]]
 
 
 @cache
@@ -43,19 +45,29 @@ def terms() -> dict[str, str]:
     return found
 
 
-def with_graph_literals(body: Any, outgoing: Outgoing) -> Any:
-    """``body`` with each text or value of a resource as the graph's literal (see the module's doc)."""
-    return _walk(body, None, outgoing, terms())
+def with_graph_literals(body: Any, statements_about: StatementsAbout) -> Any:
+    """``body`` with each text or value of a resource as the graph's literal (see the module's doc); the statements
+    of every resource it names are read in one lookup."""
+    return _walk(body, None, statements_about(_iris(body)), terms())
 
 
-def _walk(value: Any, subject: str | None, outgoing: Outgoing, known: dict[str, str]) -> Any:
+def _iris(value: Any) -> set[str]:
     if isinstance(value, list):
-        return [_walk(v, subject, outgoing, known) for v in value]
+        return {iri for v in value for iri in _iris(v)}
+    if not isinstance(value, dict):
+        return set()
+    own = {value["iri"]} if isinstance(value.get("iri"), str) else set()
+    return own.union(*(_iris(v) for v in value.values()))
+
+
+def _walk(value: Any, subject: str | None, about: Mapping[str, Mapping[str, list[Any]]], known: dict[str, str]) -> Any:
+    if isinstance(value, list):
+        return [_walk(v, subject, about, known) for v in value]
     if not isinstance(value, dict):
         return value
     # A nested object without an IRI of its own (``external_ids``, ``credentials``) speaks of its parent.
     own = value.get("iri") if isinstance(value.get("iri"), str) else subject
-    statements = outgoing(own) if own else {}
+    statements = about.get(own, {}) if own else {}
     out = {}
     for key, item in value.items():
         prop = known.get(key) if own is not None else None
@@ -64,7 +76,7 @@ def _walk(value: Any, subject: str | None, outgoing: Outgoing, known: dict[str, 
         elif prop is not None and isinstance(item, list) and item and all(isinstance(v, str) for v in item):
             out[key] = [_literal(v, statements.get(prop, [])) for v in item]
         else:
-            out[key] = _walk(item, own, outgoing, known)
+            out[key] = _walk(item, own, about, known)
     return out
 
 

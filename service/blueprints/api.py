@@ -181,7 +181,10 @@ def reply(body: dict[str, Any]) -> Response:
     mimetype = "application/json"
     if accept and accept.best_match(["application/json", JSONLD]) == JSONLD:
         cat, _ = catalog()
-        body = {"@context": url_for("linked_data.context", _external=True), **with_graph_literals(body, cat.outgoing)}
+        body = {
+            "@context": url_for("linked_data.context", _external=True),
+            **with_graph_literals(body, cat.statements_about),
+        }
         mimetype = JSONLD
     encoded = json.dumps(body).encode()
     etag = _etag().strip('"')

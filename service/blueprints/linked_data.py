@@ -50,13 +50,9 @@ def resource(kind: str, slug: str) -> ResponseReturnValue:
     if fmt is HTML:
         incoming = served.select(queries.load("incoming"), bindings={"this": subject})
         assert isinstance(incoming, ox.QuerySolutions)
-        stated = served.select(queries.load("stated-by"), bindings={"this": subject})
-        assert isinstance(stated, ox.QuerySolutions)
-        said: dict[tuple[Any, Any], list[str]] = defaultdict(list)
-        for row in stated:
-            said[(row["p"], row["o"])].append(row["source"].value)
-        _, index = catalog()
+        cat, index = catalog()
         lang = _language(index)
+        said = cat.stated_by(subject.value)
         page = _document(subject, triples, [(r["s"], r["p"]) for r in incoming], index, lang, said=said)
         response = Response(render_template("document.html", **page))
         response.headers["Content-Language"] = page["lang"]
@@ -167,7 +163,7 @@ def _document(
     index: Index,
     lang: str,
     *,
-    said: dict[tuple[Any, Any], list[str]],
+    said: dict[tuple[str, Any], list[str]],
 ) -> dict[str, Any]:
     """What the page shows: the label and description in ``lang``, then each property with its values as links
     to local pages named by their labels, and the sources that state each (``said``), then what points here,
@@ -181,7 +177,7 @@ def _document(
         group = groups.setdefault(t.predicate.value, Group(_name(t.predicate.value, names), t.predicate.value))
         value = _value(t.object, index, lang, names)
         value["sources"] = [
-            _value(ox.NamedNode(iri), index, lang, names) for iri in sorted(said.get((t.predicate, t.object), []))
+            _value(ox.NamedNode(iri), index, lang, names) for iri in sorted(said.get((t.predicate.value, t.object), []))
         ]
         group.values.append(value)
     backlinks: dict[str, Group] = {}

@@ -131,8 +131,8 @@ def test_the_body_limit_holds_however_the_body_is_framed(
 
 
 def test_a_change_log_entry_lists_a_bounded_number_of_characters() -> None:
-    """An entry is one literal in the store, and some stores compile it into bounded code (Virtuoso refused a fill
-    whose entry listed 200 statements with long descriptions): the listing stops at MAX_LISTED_CHARS."""
+    """An entry is one literal in the store, sent in the update that records the change: however long the
+    statements, the listing stops at MAX_LISTED_CHARS."""
     data = ox.Store()
     long_text = ox.Literal("x" * 700, language="en")
     data.extend(
