@@ -293,7 +293,8 @@ def test_search_works_from_the_keyboard_alone(browser: webdriver.Chrome, writabl
     search.send_keys(Keys.ENTER)  # no suggestion chosen: the results page
     wait_for_detail(browser, "for “learning”")
     assert "#/search/learning" in browser.current_url
-    assert browser.find_elements(By.CSS_SELECTOR, "#detail li a")
+    # The results, not the loading text ("Searching for “learning”…") that the wait above may have seen.
+    assert WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#detail li a"))
     search.clear()
     search.send_keys("pytorch")
     WebDriverWait(browser, 20).until(lambda d: "PyTorch" in d.find_element(By.ID, "suggestions").text)
