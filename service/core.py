@@ -304,7 +304,8 @@ def open_served(
         log.warning("%s; serving anyway, /ready answers 503 until the store is back", exc.message)
         filled = False
     except StoreConflict:
-        # Another process (a sibling worker, another instance) filled the shared store first.
+        # Another process (a sibling worker, another instance) filled the shared store first, or is filling it.
+        store.wait_for_fill()
         if store.is_empty():
             raise
     return ServedGraph(store, settings, filled=filled)

@@ -512,6 +512,8 @@ class RemoteStore(Store):
         if sum(len(chunk) for chunk in chunks) <= FILL_REQUEST_CHARS:
             return self.commit(quads, [], expected=expected, entry=entry)
         expected = expected if expected is not None else self.version_token()
+        if expected.startswith(FILLING):  # another process is filling it: never take over its fill
+            raise StoreConflict("the graph is being filled by another process; nothing was written")
         token = uuid.uuid4().hex
         filling = f"{FILLING}{token} {datetime.now(UTC).isoformat(timespec='seconds')}"
         self._update_text(

@@ -329,6 +329,21 @@ def test_a_fill_that_died_half_way_is_undone_by_the_next_process(
     assert len(half) > 5000
 
 
+@pytest.mark.parametrize("kind", SHARED_KINDS)
+def test_nothing_is_written_into_another_processs_fill(kind: str, request: pytest.FixtureRequest) -> None:
+    """A commit or a fill whose base version is another process's fill in steps is a conflict: it would write
+    inside that fill."""
+    store = open_empty(kind, request)
+    filling = f"{remote.FILLING}0123 2026-11-29T00:00:00+00:00"
+    scratch = ox.Store()
+    scratch.add(quad("b", "p", ox.Literal("second")))
+    with pytest.raises(StoreConflict):
+        store.fill(scratch, entry={"operation": "load"}, expected=filling)
+    with pytest.raises(StoreConflict):
+        store.commit([quad("c", "p", ox.Literal("third"))], [], expected=filling, entry={"operation": "write"})
+    assert store.is_empty()
+
+
 def test_a_fill_keeps_each_files_blank_nodes_apart_and_honours_the_graph(empty_store: Store, tmp_path: Path) -> None:
     graph = fresh("filled")
     one, two, own = tmp_path / "one.ttl", tmp_path / "two.ttl", tmp_path / "own.trig"
