@@ -43,7 +43,10 @@ from service.sparql import sandbox
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("!cI")
 _CHUNK = 64 * 1024
-BUSY_WAIT = 0.25  # seconds a request waits for a free worker before it is answered 503
+# Seconds a request waits for a free worker before it is answered 503. Long enough for a burst of ordinary queries
+# to take turns (8 clients running a 100 ms join on 4 workers got a 503 in bench/sparql_throughput.py with 0.25 s),
+# short enough that request threads held by a pool full of runaway queries come back for /health within seconds.
+BUSY_WAIT = 2.0
 
 
 class QueryTimeout(CareerKGError):
