@@ -5,7 +5,8 @@
 Needs ``pip install -e '.[bench]'`` (oxigraph, rdflib-endpoint) and Debian's ``wrk``. All three servers
 serve the same data (the curated dataset plus generated data) on 127.0.0.1: CareerKG and the Oxigraph server
 in memory (with rdflib-endpoint, in memory too), then both on disk. Each query is checked to give the same
-number of rows everywhere before it is timed. Writes bench/results/sparql-throughput.md.
+number of rows everywhere before it is timed. Writes bench/results/sparql-throughput.md, .json and .png (requests
+per second and latency percentiles per system; the plot needs matplotlib, in the bench extra).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT / "bench"))
+
+from rest_latency import percentiles  # noqa: E402
 
 QUERIES = {
     "lookup": """PREFIX ckg: <https://w3id.org/careerkg/ontology#>
@@ -102,7 +106,8 @@ def rows(url: str, query: str) -> int:
     return len(response.json()["results"]["bindings"])
 
 
-def wrk(url: str, query: str, duration: int, connections: int) -> float:
+def wrk(url: str, query: str, duration: int, connections: int) -> dict[str, float]:
+    """Requests per second ("rps") and latency percentiles in ms ("50%", "90%", "99%") of one query under wrk."""
     target = f"{url}?{urllib.parse.urlencode({'query': query})}" if query else url
     out = subprocess.run(
         [
@@ -110,6 +115,7 @@ def wrk(url: str, query: str, duration: int, connections: int) -> float:
             "-t2",
             f"-c{connections}",
             f"-d{duration}s",
+            "--latency",
             "-H",
             "Accept: application/sparql-results+json",
             target,
@@ -121,21 +127,22 @@ def wrk(url: str, query: str, duration: int, connections: int) -> float:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} failed requests\n{out}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if match is None:
-        raise RuntimeError(out)
-    return float(match.group(1))
+    return percentiles(out)
 
 
 def write_report(
     args: argparse.Namespace,
     triples: int,
     counts: dict[str, int],
-    results: dict[str, dict[str, float]],
-    ceilings: dict[str, float],
+    results: dict[str, dict[str, dict[str, float]]],
+    ceilings: dict[str, dict[str, float]],
 ) -> None:
-    """bench/results/sparql-throughput.md and .json."""
+    """bench/results/sparql-throughput.md, .json and .png."""
     RESULTS.mkdir(parents=True, exist_ok=True)
+
+    def rps(qname: str, name: str) -> float:
+        return results[qname][name]["rps"]
+
     lines = [
         "# SPARQL throughput: CareerKG /sparql beside the Oxigraph server and rdflib-endpoint",
         "",
@@ -143,8 +150,8 @@ def write_report(
         f"--duration {args.duration} --connections {args.connections} --generated {args.generated}`, "
         f"on {platform.machine()} with {os.cpu_count()} cores (load generator included: wrk, 2 threads, "
         f"{args.connections} connections, GET with Accept: application/sparql-results+json).",
-        f"Same data everywhere: {triples} triples (curated dataset + generated). Figures are requests per second; "
-        "the machine is shared and noisy, so compare the ratios, measured in the same run.",
+        f"Same data everywhere: {triples} triples (curated dataset + generated). Figures are requests per second "
+        "and latency percentiles; the machine is shared and noisy, so compare the ratios, measured in the same run.",
         "",
         "In memory, each of the three holding the data in RAM (CareerKG `--store memory`, `oxigraph serve` without "
         "a location, rdflib-endpoint):",
@@ -152,8 +159,8 @@ def write_report(
         "| query | rows | CareerKG | Oxigraph server | rdflib-endpoint | CareerKG / Oxigraph | CareerKG / rdflib-endpoint |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for qname, by_server in results.items():
-        ours, oxi, rdfl = by_server["careerkg-memory"], by_server["oxigraph-memory"], by_server["rdflib-endpoint"]
+    for qname in results:
+        ours, oxi, rdfl = (rps(qname, n) for n in ("careerkg-memory", "oxigraph-memory", "rdflib-endpoint"))
         lines.append(
             f"| {qname} | {counts[qname]} | {ours:.0f} | {oxi:.0f} | {rdfl:.0f} | {ours / oxi:.2f}x | {ours / rdfl:.1f}x |"
         )
@@ -164,17 +171,29 @@ def write_report(
         "| query | CareerKG | Oxigraph server | CareerKG / Oxigraph |",
         "|---|---:|---:|---:|",
     ]
-    for qname, by_server in results.items():
-        ours, oxi = by_server["careerkg-disk"], by_server["oxigraph-disk"]
+    for qname in results:
+        ours, oxi = rps(qname, "careerkg-disk"), rps(qname, "oxigraph-disk")
         lines.append(f"| {qname} | {ours:.0f} | {oxi:.0f} | {ours / oxi:.2f}x |")
     lines += [
         "",
+        "Latency under the same load, p50 / p99 in ms:",
+        "",
+        "| query | " + " | ".join(SYSTEMS[name][1] for name in SYSTEMS) + " |",
+        "|---|" + "---:|" * len(SYSTEMS),
+    ]
+    for qname, by_server in results.items():
+        cells = [f"{by_server[name]['50%']:.1f} / {by_server[name]['99%']:.1f}" for name in SYSTEMS]
+        lines.append(f"| {qname} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "![requests per second and latency per system](sparql-throughput.png)",
+        "",
         f"For context, in the same run CareerKG answered `/health` (granian + Flask, no store) at "
-        f"{ceilings['careerkg-memory']:.0f} req/s (in memory) and {ceilings['careerkg-disk']:.0f} req/s (on disk): "
-        "for tiny queries the Python HTTP stack, not the query engine, sets the pace, and that stack alone answers "
-        f"at {ceilings['careerkg-memory'] / results['lookup']['oxigraph-memory']:.2f}x the Oxigraph server's lookups. "
-        "CareerKG evaluates each query in a killable worker process (so a runaway query's CPU can be freed at the "
-        "timeout), which costs a fraction of a millisecond per query.",
+        f"{ceilings['careerkg-memory']['rps']:.0f} req/s (in memory) and {ceilings['careerkg-disk']['rps']:.0f} "
+        "req/s (on disk): for tiny queries the Python HTTP stack, not the query engine, sets the pace, and that "
+        f"stack alone answers at {ceilings['careerkg-memory']['rps'] / rps('lookup', 'oxigraph-memory'):.2f}x the "
+        "Oxigraph server's lookups. CareerKG evaluates each query in a killable worker process (so a runaway "
+        "query's CPU can be freed at the timeout), which costs a fraction of a millisecond per query.",
         "",
         "Queries:",
         "",
@@ -182,9 +201,41 @@ def write_report(
     for qname, query in QUERIES.items():
         lines += [f"- **{qname}**", "", "```sparql", query, "```", ""]
     (RESULTS / "sparql-throughput.md").write_text("\n".join(lines))
-    summary = {"triples": triples, "rows": counts, "requests_per_second": results, "health_ceiling": ceilings}
+    summary = {"triples": triples, "rows": counts, "wrk": results, "health": ceilings}
     (RESULTS / "sparql-throughput.json").write_text(json.dumps(summary, indent=2))
+    plot(results, RESULTS / "sparql-throughput.png")
     print((RESULTS / "sparql-throughput.md").read_text())
+
+
+def plot(results: dict[str, dict[str, dict[str, float]]], out: Path) -> None:
+    """Requests per second, and p50 and p99 latency, per query and system (log scales)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    queries = list(results)
+    figure, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    width = 0.8 / len(SYSTEMS)
+    for axis, (key, title) in zip(
+        axes, [("rps", "requests/s"), ("50%", "p50 latency (ms)"), ("99%", "p99 latency (ms)")], strict=True
+    ):
+        for i, (name, (_, label)) in enumerate(SYSTEMS.items()):
+            axis.bar(
+                [q + i * width for q in range(len(queries))],
+                [results[qname][name][key] for qname in queries],
+                width,
+                label=label,
+            )
+        axis.set_xticks([q + 0.4 - width / 2 for q in range(len(queries))], queries)
+        axis.set_yscale("log")
+        axis.set_title(title)
+        axis.grid(True, axis="y", which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.suptitle("SPARQL over HTTP: CareerKG beside the Oxigraph server and rdflib-endpoint, same data and load")
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
 
 
 def main() -> int:
@@ -233,9 +284,9 @@ def main() -> int:
         "careerkg-disk": [str(BIN / "careerkg"), "serve", "--store", str(work / "careerkg-store"), "--data", data],
         "oxigraph-disk": [str(BIN / "oxigraph"), "serve-read-only", "--location", str(work / "oxigraph")],
     }
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, dict[str, float]]] = {}
     counts: dict[str, int] = {}
-    ceilings: dict[str, float] = {}
+    ceilings: dict[str, dict[str, float]] = {}
     for pairing in PAIRINGS:
         with ExitStack() as running:
             for name in pairing:
@@ -263,7 +314,7 @@ def main() -> int:
                 counts[qname] = next(iter(seen.values()))
                 for name in pairing:
                     results.setdefault(qname, {})[name] = wrk(endpoints[name], query, args.duration, args.connections)
-                    print(f"{qname:10} {name:16} {results[qname][name]:10.1f} req/s", file=sys.stderr)
+                    print(f"{qname:10} {name:16} {results[qname][name]['rps']:10.1f} req/s", file=sys.stderr)
 
     write_report(args, triples, counts, results, ceilings)
     shutil.rmtree(work, ignore_errors=True)
