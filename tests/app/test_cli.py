@@ -26,8 +26,8 @@ SELECT ?tool WHERE { <https://w3id.org/careerkg/id/role/ai-engineer> ckg:usesToo
 NEW_TOOL = """@prefix ckg: <https://w3id.org/careerkg/ontology#> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<https://w3id.org/careerkg/id/tool/jax> a ckg:Tool ;
-    rdfs:label "JAX"@en ;
+<https://w3id.org/careerkg/id/tool/example-tool> a ckg:Tool ;
+    rdfs:label "Example Tool"@en ;
     dcterms:description "A library for numerical computing and machine learning."@en ;
     ckg:toolCategory <https://w3id.org/careerkg/id/tool-category/library> ;
     ckg:supportsSkill <https://w3id.org/careerkg/id/skill/deep-learning> ;
@@ -216,7 +216,7 @@ def export_nq(store: Path) -> set[str]:
 def test_load_valid_file_adds_it(tmp_path: Path) -> None:
     store = tmp_path / "store"
     before = export_nq(store)
-    new = tmp_path / "jax.ttl"
+    new = tmp_path / "example-tool.ttl"
     new.write_text(NEW_TOOL)
     done = run_cli("load", str(new), "--store", str(store))
     assert done.code == 0, done.err
@@ -229,10 +229,10 @@ def test_load_violating_file_writes_nothing(tmp_path: Path) -> None:
     store = tmp_path / "store"
     before = export_nq(store)
     bad = tmp_path / "bad.ttl"
-    bad.write_text(NEW_TOOL.replace('rdfs:label "JAX"@en ;', ""))
+    bad.write_text(NEW_TOOL.replace('rdfs:label "Example Tool"@en ;', ""))
     done = run_cli("load", str(bad), "--store", str(store))
     assert done.code == 1
-    assert "https://w3id.org/careerkg/id/tool/jax" in done.out
+    assert "https://w3id.org/careerkg/id/tool/example-tool" in done.out
     assert "nothing was written" in done.err
     assert export_nq(store) == before
 
@@ -243,7 +243,7 @@ def test_load_syntax_error_writes_nothing(tmp_path: Path) -> None:
     good = tmp_path / "good.ttl"
     good.write_text(NEW_TOOL)
     bad = tmp_path / "bad.ttl"
-    bad.write_text(NEW_TOOL + "\n<https://w3id.org/careerkg/id/tool/jax> <broken\n")
+    bad.write_text(NEW_TOOL + "\n<https://w3id.org/careerkg/id/tool/example-tool> <broken\n")
     done = run_cli("load", str(good), str(bad), "--store", str(store))
     assert done.code == 2
     assert f"{bad}:" in done.err
@@ -252,7 +252,7 @@ def test_load_syntax_error_writes_nothing(tmp_path: Path) -> None:
 
 def test_load_into_named_graph_and_replace(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    new = tmp_path / "jax.ttl"
+    new = tmp_path / "example-tool.ttl"
     new.write_text(NEW_TOOL)
     graph = "https://example.org/graphs/extra"
     assert run_cli("load", str(new), "--store", str(store), "--graph", graph).code == 0
@@ -266,7 +266,7 @@ def test_load_into_named_graph_and_replace(tmp_path: Path) -> None:
     role_uses = tmp_path / "uses.ttl"
     role_uses.write_text(
         "<https://w3id.org/careerkg/id/role/ml-engineer> "
-        "<https://w3id.org/careerkg/ontology#usesTool> <https://w3id.org/careerkg/id/tool/jax> .\n"
+        "<https://w3id.org/careerkg/ontology#usesTool> <https://w3id.org/careerkg/id/tool/example-tool> .\n"
     )
     done = run_cli("load", str(smaller), str(role_uses), "--store", str(store), "--graph", graph, "--replace")
     assert done.code == 0, done.out + done.err
@@ -275,7 +275,7 @@ def test_load_into_named_graph_and_replace(tmp_path: Path) -> None:
 
 
 def test_load_bad_graph_iri_exits_2(tmp_path: Path) -> None:
-    new = tmp_path / "jax.ttl"
+    new = tmp_path / "example-tool.ttl"
     new.write_text(NEW_TOOL)
     done = run_cli("load", str(new), "--store", "memory", "--graph", "not an iri")
     assert done.code == 2
@@ -316,11 +316,16 @@ def test_export_to_unwritable_path_exits_2(tmp_path: Path) -> None:
 
 def test_on_disk_store_keeps_writes_across_runs(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    new = tmp_path / "jax.ttl"
+    new = tmp_path / "example-tool.ttl"
     new.write_text(NEW_TOOL)
     assert run_cli("load", str(new), "--store", str(store)).code == 0
     done = run_cli(
-        "query", "ASK { <https://w3id.org/careerkg/id/tool/jax> ?p ?o }", "--store", str(store), "--format", "tsv"
+        "query",
+        "ASK { <https://w3id.org/careerkg/id/tool/example-tool> ?p ?o }",
+        "--store",
+        str(store),
+        "--format",
+        "tsv",
     )
     assert done.out.strip() == "true"
 

@@ -55,7 +55,7 @@ def test_violating_write_is_refused_with_the_report(site_factory: Callable[..., 
     before = server.http.get(
         server.url + "/graph-store?default", headers={"Accept": "application/n-triples"}, timeout=10
     ).text
-    bad = b"<https://w3id.org/careerkg/id/tool/jax> a <https://w3id.org/careerkg/ontology#Tool> ."
+    bad = b"<https://w3id.org/careerkg/id/tool/example-tool> a <https://w3id.org/careerkg/ontology#Tool> ."
     response = server.http.post(
         server.url + "/graph-store?default",
         data=bad,
@@ -64,7 +64,7 @@ def test_violating_write_is_refused_with_the_report(site_factory: Callable[..., 
     )
     assert response.status_code == 422
     body = response.json()
-    assert {r["focusNode"] for r in body["results"]} == {"https://w3id.org/careerkg/id/tool/jax"}
+    assert {r["focusNode"] for r in body["results"]} == {"https://w3id.org/careerkg/id/tool/example-tool"}
     assert all(r["message"] for r in body["results"])
     after = server.http.get(
         server.url + "/graph-store?default", headers={"Accept": "application/n-triples"}, timeout=10

@@ -19,7 +19,7 @@ AUTH = {"Authorization": f"Bearer {WRITE_TOKEN}"}
 SOURCE = "ai-engineer-vs-ml-engineer"
 
 
-def tool(label: str | None = "JAX", **extra: Any) -> dict[str, Any]:
+def tool(label: str | None = "Example Tool", **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "description": {"en": "A library for numerical computing and machine learning."},
         "sources": [SOURCE],
@@ -60,12 +60,12 @@ def server(site_factory: Callable[..., Site]) -> Site:
 
 
 def test_rest_put_patch_delete(server: Site) -> None:
-    url = server.url + "/api/v1/tools/jax"
+    url = server.url + "/api/v1/tools/example-tool"
     created = server.http.put(url, json=tool(), headers=AUTH, timeout=30)
     assert created.status_code == 201, created.text
     assert created.json()["added"] == 6  # type, label, description, source, category, skill
     detail = server.http.get(url, timeout=30).json()
-    assert detail["label"] == "JAX"
+    assert detail["label"] == "Example Tool"
     assert [s["id"] for s in detail["skills"]] == ["deep-learning"]
 
     patched = server.http.patch(
@@ -73,16 +73,16 @@ def test_rest_put_patch_delete(server: Site) -> None:
     )
     assert patched.status_code == 200, patched.text
     assert server.http.get(url, timeout=30).json()["strengths"] == ["composable transformations"]
-    assert server.http.get(url, timeout=30).json()["label"] == "JAX"  # untouched fields stay
+    assert server.http.get(url, timeout=30).json()["label"] == "Example Tool"  # untouched fields stay
 
     role = server.http.patch(
         server.url + "/api/v1/roles/ml-engineer",
-        json={"links": {"tools": ["keras", "scikit-learn", "jax"]}},
+        json={"links": {"tools": ["keras", "scikit-learn", "example-tool"]}},
         headers=AUTH,
         timeout=30,
     )
     assert role.status_code == 200, role.text
-    assert "jax" in [
+    assert "example-tool" in [
         t["id"] for t in server.http.get(server.url + "/api/v1/roles/ml-engineer", timeout=30).json()["tools"]
     ]
 
@@ -95,16 +95,17 @@ def test_rest_put_patch_delete(server: Site) -> None:
 
 def test_rest_violations_change_nothing(server: Site) -> None:
     before = dump(server)
-    url = server.url + "/api/v1/tools/jax"
-    no_english = tool(label=None, label_={"de": "JAX"})
+    url = server.url + "/api/v1/tools/example-tool"
+    no_english = tool(label=None, label_={"de": "Example Tool"})
     assert_refused(
-        server.http.put(url, json=no_english, headers=AUTH, timeout=30), "https://w3id.org/careerkg/id/tool/jax"
+        server.http.put(url, json=no_english, headers=AUTH, timeout=30),
+        "https://w3id.org/careerkg/id/tool/example-tool",
     )
     results = assert_refused(
         server.http.put(
             url, json=tool(links={"categories": ["library"], "skills": ["no-such-skill"]}), headers=AUTH, timeout=30
         ),
-        "https://w3id.org/careerkg/id/tool/jax",
+        "https://w3id.org/careerkg/id/tool/example-tool",
     )
     assert any(r["path"] == "ckg:supportsSkill" for r in results)
     assert_refused(
@@ -128,8 +129,8 @@ def test_rest_violations_change_nothing(server: Site) -> None:
 
 def test_refusal_as_a_shacl_report_in_rdf(server: Site) -> None:
     response = server.http.put(
-        server.url + "/api/v1/tools/jax",
-        json=tool(label=None, label_={"de": "JAX"}),
+        server.url + "/api/v1/tools/example-tool",
+        json=tool(label=None, label_={"de": "Example Tool"}),
         headers={**AUTH, "Accept": "text/turtle"},
         timeout=30,
     )
@@ -138,12 +139,13 @@ def test_refusal_as_a_shacl_report_in_rdf(server: Site) -> None:
     report = set(ox.parse(response.content, format=ox.RdfFormat.TURTLE))
     focus = ox.NamedNode("http://www.w3.org/ns/shacl#focusNode")
     assert any(
-        q.predicate == focus and q.object == ox.NamedNode("https://w3id.org/careerkg/id/tool/jax") for q in report
+        q.predicate == focus and q.object == ox.NamedNode("https://w3id.org/careerkg/id/tool/example-tool")
+        for q in report
     )
 
 
 def test_rest_write_bad_bodies(server: Site) -> None:
-    url = server.url + "/api/v1/tools/jax"
+    url = server.url + "/api/v1/tools/example-tool"
     unknown = server.http.put(url, json=tool(links={"flavours": ["sweet"]}), headers=AUTH, timeout=30)
     assert unknown.status_code == 400
     assert "flavours" in unknown.json()["detail"]
@@ -165,7 +167,7 @@ def test_rest_write_bad_bodies(server: Site) -> None:
 def test_every_write_path_needs_the_token(server: Site, headers: dict[str, str], status: int) -> None:
     before = dump(server)
     attempts = [
-        server.http.put(server.url + "/api/v1/tools/jax", json=tool(), headers=headers, timeout=30),
+        server.http.put(server.url + "/api/v1/tools/example-tool", json=tool(), headers=headers, timeout=30),
         server.http.delete(server.url + "/api/v1/tools/keras", headers=headers, timeout=30),
         server.http.post(
             server.url + "/sparql",
@@ -193,9 +195,9 @@ def test_sparql_update_paths(server: Site) -> None:
 
     before = dump(server)
     refused = update(
-        "INSERT DATA { <https://w3id.org/careerkg/id/tool/jax> a <https://w3id.org/careerkg/ontology#Tool> }"
+        "INSERT DATA { <https://w3id.org/careerkg/id/tool/example-tool> a <https://w3id.org/careerkg/ontology#Tool> }"
     )
-    assert_refused(refused, "https://w3id.org/careerkg/id/tool/jax")
+    assert_refused(refused, "https://w3id.org/careerkg/id/tool/example-tool")
     # A modify whose WHERE finds every role: dropping their responsibilities breaks each role.
     refused = update(
         "PREFIX ckg: <https://w3id.org/careerkg/ontology#> DELETE { ?r ckg:hasResponsibility ?x } WHERE { ?r ckg:hasResponsibility ?x }"
@@ -228,7 +230,7 @@ def test_warnings_do_not_block(server: Site) -> None:
 GOOD = b"""@prefix ckg: <https://w3id.org/careerkg/ontology#> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<https://w3id.org/careerkg/id/tool/jax> a ckg:Tool ; rdfs:label "JAX"@en ;
+<https://w3id.org/careerkg/id/tool/example-tool> a ckg:Tool ; rdfs:label "Example Tool"@en ;
     dcterms:description "A library."@en ;
     ckg:toolCategory <https://w3id.org/careerkg/id/tool-category/library> ;
     ckg:supportsSkill <https://w3id.org/careerkg/id/skill/deep-learning> ;
@@ -252,10 +254,10 @@ def test_validate_endpoint(server: Site) -> None:
     alone = post(GOOD).json()  # alone, the linked skill, category and source are not there
     assert alone["conforms"] is False
     assert {r["path"] for r in alone["results"]} >= {"ckg:supportsSkill", "dcterms:source"}
-    broken = post(GOOD.replace(b'rdfs:label "JAX"@en ;', b""), query="?with=current").json()
+    broken = post(GOOD.replace(b'rdfs:label "Example Tool"@en ;', b""), query="?with=current").json()
     assert broken["conforms"] is False
-    assert broken["results"][0]["focusNode"] == "https://w3id.org/careerkg/id/tool/jax"
-    report = post(GOOD.replace(b'rdfs:label "JAX"@en ;', b""), query="?with=current", accept="text/turtle")
+    assert broken["results"][0]["focusNode"] == "https://w3id.org/careerkg/id/tool/example-tool"
+    report = post(GOOD.replace(b'rdfs:label "Example Tool"@en ;', b""), query="?with=current", accept="text/turtle")
     assert report.headers["Content-Type"].startswith("text/turtle")
     graph = set(ox.parse(report.content, format=ox.RdfFormat.TURTLE))
     conforms = ox.NamedNode("http://www.w3.org/ns/shacl#conforms")
@@ -304,13 +306,16 @@ def test_change_log_names_who_did_what(site_factory: Callable[..., Site], tmp_pa
     server = site_factory(tokens_file=str(tokens))
     assert (
         server.http.put(
-            server.url + "/api/v1/tools/jax", json=tool(), headers={"Authorization": "Bearer alice-secret"}, timeout=30
+            server.url + "/api/v1/tools/example-tool",
+            json=tool(),
+            headers={"Authorization": "Bearer alice-secret"},
+            timeout=30,
         ).status_code
         == 201
     )
     assert (
         server.http.patch(
-            server.url + "/api/v1/tools/jax",
+            server.url + "/api/v1/tools/example-tool",
             json={"values": {"developer": ["Google"]}},
             headers={"Authorization": "Bearer bob-secret"},
             timeout=30,
@@ -319,22 +324,25 @@ def test_change_log_names_who_did_what(site_factory: Callable[..., Site], tmp_pa
     )
     anonymous = server.http.get(server.url + "/api/v1/changes", timeout=30).json()
     assert [entry["who"] for entry in anonymous["items"]] == [None, None]  # names are for writers' eyes
-    assert anonymous["items"][0]["operation"] == "rest PATCH tool/jax"
+    assert anonymous["items"][0]["operation"] == "rest PATCH tool/example-tool"
     log = server.http.get(
         server.url + "/api/v1/changes", headers={"Authorization": "Bearer bob-secret"}, timeout=30
     ).json()
     first, second = log["items"][1], log["items"][0]  # newest first
-    assert (first["who"], first["operation"], first["added"]) == ("alice", "rest PUT tool/jax", 6)
+    assert (first["who"], first["operation"], first["added"]) == ("alice", "rest PUT tool/example-tool", 6)
     assert (second["who"], second["operation"], second["added"], second["removed"]) == (
         "bob",
-        "rest PATCH tool/jax",
+        "rest PATCH tool/example-tool",
         1,
         0,
     )
     assert any("Google" in t for t in second["triples_added"])
     assert (
         server.http.put(
-            server.url + "/api/v1/tools/jax", json=tool(), headers={"Authorization": "Bearer carol"}, timeout=30
+            server.url + "/api/v1/tools/example-tool",
+            json=tool(),
+            headers={"Authorization": "Bearer carol"},
+            timeout=30,
         ).status_code
         == 403
     )
@@ -369,7 +377,7 @@ def test_concurrent_writers_are_serialised(server: Site) -> None:
 
 def test_cli_load_goes_through_the_same_path(tmp_path: Path, cli: Callable[..., Completed]) -> None:
     store = tmp_path / "store"
-    new = tmp_path / "jax.ttl"
+    new = tmp_path / "example-tool.ttl"
     new.write_text(GOOD.decode())
     done = cli("load", str(new), "--store", str(store))
     assert done.code == 0, done.err

@@ -25,10 +25,10 @@ def test_acknowledged_writes_survive_kill_9(server_factory: Callable[..., Server
     store = tmp_path / "store"
     env = {"CAREERKG_WRITE_TOKEN": WRITE_TOKEN}
     first = server_factory("--store", str(store), env=env)
-    response = requests.put(first.url + "/api/v1/tools/jax", json=tool(), headers=AUTH, timeout=30)
+    response = requests.put(first.url + "/api/v1/tools/example-tool", json=tool(), headers=AUTH, timeout=30)
     assert response.status_code == 201
     kill_tree(first)
     second = server_factory("--store", str(store), env=env)
-    assert requests.get(second.url + "/api/v1/tools/jax", timeout=30).json()["label"] == "JAX"
+    assert requests.get(second.url + "/api/v1/tools/example-tool", timeout=30).json()["label"] == "Example Tool"
     log = requests.get(second.url + "/api/v1/changes", timeout=30).json()
-    assert log["items"][0]["operation"] == "rest PUT tool/jax"
+    assert log["items"][0]["operation"] == "rest PUT tool/example-tool"
