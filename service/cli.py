@@ -282,10 +282,10 @@ def cmd_derive_transitions(args: argparse.Namespace) -> int:
         # An in-memory store is filled without the previous output, which may name roles removed since and
         # would then fail validation before it could be regenerated.
         loading.ensure_filled(store, dataset.source_paths() if store.location == "memory" else ())
-        transitions, labels = derive(store)
+        transitions, labels, completions = derive(store)
     finally:
         store.close()
-    _write(to_turtle(transitions, labels), args.output)
+    _write(to_turtle(transitions, labels, completions), args.output)
     return EXIT_OK
 
 
