@@ -213,8 +213,8 @@ BREAKS = {
     ),
     "responsibility-orphan": Break(
         "ResponsibilityUseShape",
-        "DELETE WHERE { role:ml-engineer ckg:hasResponsibility id:responsibility\\/optimise-models }",
-        ID + "responsibility/optimise-models",
+        "DELETE WHERE { role:ai-engineer ckg:hasResponsibility id:responsibility\\/build-self-learning-systems }",
+        ID + "responsibility/build-self-learning-systems",
         None,
         "Warning",
     ),
