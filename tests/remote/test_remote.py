@@ -89,7 +89,7 @@ def test_a_server_started_before_its_store_fills_it_when_it_comes(server_factory
     assert status(server.url + "/ready") == 503
     remote.start()
     wait_until(lambda: status(server.url + "/ready") == 200)
-    roles = requests.get(server.url + "/api/v1/roles", timeout=10).json()
+    roles = requests.get(server.url + "/api/v1/roles", params={"limit": 200}, timeout=10).json()
     assert {item["id"] for item in roles["items"]} >= {"ai-engineer", "ml-engineer"}
 
 

@@ -339,7 +339,29 @@ def results_in_graph(report: Report) -> set[tuple[str, str | None, str]]:
     return out
 
 
-@pytest.mark.parametrize("name", BREAKS)
+# The fast tier runs the first break of each shape; the others are marked exhaustive and run with `pytest -m ''`
+# (what .ci/run does): each costs a full pySHACL validation of the shipped data.
+FIRST_OF_EACH_SHAPE = {
+    next(n for n, b in BREAKS.items() if b.shape == shape) for shape in {b.shape for b in BREAKS.values()}
+}
+
+
+def grouped(names: Any) -> list[Any]:
+    """Break names as parameters, each in the xdist group of its break (the tests of one break run in one worker,
+    which validates the broken data with pySHACL once: full_report caches per process), marked exhaustive unless
+    it is the first break of its shape."""
+    return [
+        pytest.param(
+            n,
+            marks=[pytest.mark.xdist_group(f"break-{n or 'none'}")]
+            + ([] if n is None or n in FIRST_OF_EACH_SHAPE else [pytest.mark.exhaustive]),
+            id=n or "shipped-data",
+        )
+        for n in names
+    ]
+
+
+@pytest.mark.parametrize("name", grouped(BREAKS))
 def test_xfail(filled_store: Store, name: str) -> None:
     case = BREAKS[name]
     report = full_report(filled_store, name)
@@ -399,7 +421,7 @@ def test_every_constraint_has_a_message() -> None:
     assert not missing
 
 
-@pytest.mark.parametrize("name", BREAKS)
+@pytest.mark.parametrize("name", grouped(BREAKS))
 def test_incremental_validation_finds_what_full_validation_finds(filled_store: Store, name: str) -> None:
     """Validating only what a change touches reports exactly the results that validating everything does."""
     from service import writes
@@ -441,7 +463,7 @@ def test_inverse_checked_predicates_match_the_shapes() -> None:
     assert followed <= writes.INVERSE_CHECKED
 
 
-@pytest.mark.parametrize("name", [None, *BREAKS], ids=lambda n: n or "shipped-data")
+@pytest.mark.parametrize("name", grouped([None, *BREAKS]))
 def test_the_fast_engine_agrees_with_pyshacl(filled_store: Store, name: str | None) -> None:
     """pyshacl-turbo, which decides whole-dataset validations, gives pySHACL's verdict and results (focus node,
     path, severity, shape) on the shipped data and on every break; validate_whole answers with pySHACL's report."""
