@@ -78,16 +78,26 @@ def test_every_target_is_reported_honestly(stats: dict[str, Any]) -> None:
     assert targets["tools"]["value"] == stats["counts"]["tool"]
 
 
-def test_the_shipped_data_holds_the_bars_it_meets(stats: dict[str, Any]) -> None:
+def test_the_shipped_data_holds_the_bars_it_meets(stats: dict[str, Any], filled_store: Store) -> None:
     """Provenance, languages and conformance are complete; the data must not slip below them. (Not the share of
     tools linked to Wikidata: the modern tools added for issue #23 have QIDs no two stored sources agree on.)"""
     targets = {t["target"]: t for t in stats["targets"]}
     assert stats["shacl"] == {"conforms": True, "violations": 0, "warnings": 0}
     assert stats["provenance"]["unsourced"] == []
     assert targets["resources with a source (%)"]["met"]
-    # The roles of 2026 (issue #23) are labelled only where a source in the language names them: the share of roles
-    # labelled in all three must stay at the 2026 map's bar, industries all of them.
-    assert targets["roles labelled in de, fr and es (%)"]["met"]
+    # The roles added for the 2026 map (issue #23) are labelled only where a source in the language names them;
+    # these lack one language or more (README, "Not built yet"). Every other role keeps all three, every industry too.
+    untranslated = {
+        "business-intelligence-analyst", "biostatistician", "health-informatics-specialist", "analytics-engineer",
+        "mlops-engineer", "llm-engineer", "nlp-engineer", "ai-research-scientist",
+    }  # fmt: skip
+    result = filled_store.query(
+        PREFIXES
+        + """SELECT DISTINCT ?role WHERE { ?role a ckg:Role . VALUES ?lang { "de" "fr" "es" }
+            FILTER NOT EXISTS { ?role rdfs:label ?label FILTER(lang(?label) = ?lang) } }"""
+    )
+    assert isinstance(result, ox.QuerySolutions)
+    assert {row["role"].value.rsplit("/", 1)[-1] for row in result} <= untranslated
     assert targets["industries labelled in de, fr and es (%)"]["value"] == 100
     assert targets["skills with a broader concept (%)"]["met"]
     for met in (
@@ -144,8 +154,9 @@ def test_statements_with_a_source_agree_with_sparql(stats: dict[str, Any], fille
     result = filled_store.query(
         PREFIXES
         + "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>\n"
-        + f"""SELECT (COUNT(*) AS ?all) (SUM(IF(EXISTS {{ ?r a rdf:Statement ; rdf:subject ?x ; rdf:predicate ?p ;
-                rdf:object ?o ; dcterms:source ?source }}, 1, 0)) AS ?stated)
+        # rdf:subject first: the engine joins in the order written (a type scan first took 10 s)
+        + f"""SELECT (COUNT(*) AS ?all) (SUM(IF(EXISTS {{ ?r rdf:subject ?x ; rdf:predicate ?p ; rdf:object ?o ;
+                a rdf:Statement ; dcterms:source ?source }}, 1, 0)) AS ?stated)
             WHERE {{ SELECT DISTINCT ?x ?p ?o WHERE {{ {about} }} }}"""
     )
     assert isinstance(result, ox.QuerySolutions)
