@@ -292,6 +292,77 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
         "21d2f96d-35f7-4e3f-9745-c533d2dd6e97",  # computer programming (close match)
         "fecf8a0d-62c4-4e71-9b03-0f4fc2ad7bf5",  # data models (close match)
     }
+    # ESCO concepts of data/esco-skills.trig, each with the same UUID and label in two independent copies of ESCO
+    # data (roles-skills' v1.2.1 API answers and the v1.0 CSV files): docs/evidence/esco-skills.md.
+    verified_esco |= {
+        "f5308e60-d763-4ead-be95-88c96fb3e02b",  # adapt-to-changes-in-technological-development-plans
+        "0a9acb6b-1139-4be9-b431-3a80a959f2f4",  # agile-project-management
+        "cbe2c304-1e7d-489a-97d9-a7d3e37a9db6",  # apply-ict-systems-theory
+        "0dc7aa1b-b5af-4f4b-81ce-ee22ed8b6926",  # assess-ict-knowledge
+        "dc72ad0a-c5dc-4abd-bc0d-ca43e82162e1",  # build-business-relationships
+        "38d49d88-9069-467b-b29e-3cae739bdd4d",  # build-predictive-models
+        "505e4ef3-7ce4-437d-b7b4-5c608f71c258",  # build-recommender-systems
+        "71746a0b-e58d-4dc4-ad03-bd84082eae21",  # collect-customer-feedback-on-applications
+        "79e29b8b-47d1-470d-b7b1-32506bfe7d9a",  # collect-ict-data
+        "906323f4-00c4-4c3b-ab5a-8af77be3456e",  # create-data-sets
+        "901105f8-3a08-453e-b1dc-23619e317fd3",  # create-flowchart-diagram
+        "1a4cc54f-1e53-442b-a6d2-1682dc8ef8f9",  # creatively-use-digital-technologies
+        "5898d99a-62a4-4e10-a2e3-0d815ce44248",  # cyber-attack-counter-measures
+        "43ae58b9-5e56-4524-b45a-b422777a0576",  # database
+        "d9e5349e-8791-49c2-8ba4-839fdd1606c2",  # define-technical-requirements
+        "b0096dc5-2e2d-4bc1-8172-05bf486c3968",  # design-application-interfaces
+        "2c28fc20-8a60-4311-8899-5ef8729c05b3",  # design-process
+        "fd33c66c-70c4-40e6-b87c-5495bd3bf26e",  # design-user-interface
+        "0b0335f3-0aa1-491e-895e-81fc8774a300",  # develop-automated-migration-methods
+        "8c4c49d4-9708-433f-8ca7-bf2c5211ee49",  # develop-creative-ideas
+        "797a4416-0b8d-44f3-8fcd-eb10bd0be6b4",  # develop-software-prototype
+        "bb165899-d95f-4433-95f2-173fefd716d2",  # develop-statistical-software
+        "209a5498-3449-4689-8ed9-bd08cab4fd78",  # engineering-principles
+        "72a74f69-5cf1-43c5-99b9-62a444578919",  # engineering-processes
+        "0c766ca3-9364-4203-916b-fed16e4814c1",  # gather-data-for-forensic-purposes
+        "bec4359e-cb92-468f-a997-8fb28e32fba9",  # ict-project-management-methodologies
+        "7814e88f-c133-4c3b-b27f-857afa145d42",  # ict-security-legislation
+        "553ad092-b799-44c9-a94c-65a84fdc7526",  # identify-processes-for-re-engineering
+        "1bba98a7-92b9-450b-9235-e0c905f8f3c4",  # information-architecture
+        "46ec0033-3c71-415e-bcff-b065675ba2dc",  # integrate-ict-data
+        "f049d050-12da-4e40-813a-2b5eb6df6b51",  # internet-of-things
+        "be48353d-25c7-4f86-bea9-7b9e248fbc6e",  # interpret-technical-requirements
+        "da6393d5-a53c-4863-abc7-51f36281d74e",  # lean-project-management
+        "41bf7ede-fc84-4a57-8c89-b548d11b0ba1",  # manage-business-knowledge
+        "6a899482-8bcf-40ca-ae67-579a1cc467ab",  # manage-engineering-project
+        "4d85b881-e490-4b4c-897a-2faa4ef53956",  # manage-ict-data-architecture
+        "03a74eee-2dc6-4147-8667-5cdeb65f122d",  # manage-ict-data-classification
+        "fda917eb-0d6a-4371-8c93-2a10bf950966",  # manage-ict-semantic-integration
+        "57231a22-4da7-49c8-97b8-75672feadf1e",  # manage-quantitative-data
+        "a584a638-a2c0-4b3c-bdf3-a64f87225be9",  # mentor-individuals
+        "020918ef-4b55-47c1-8430-ab7b8f6a7377",  # migrate-existing-data
+        "76ef6ed3-1658-4a1a-9593-204d799c6d0c",  # nosql
+        "4fabca9a-7435-4f33-b1da-3cdb00340fdc",  # perform-scientific-research
+        "d5a59ca8-2e91-472e-8571-d12ce4478679",  # process-based-management
+        "f2d57f41-43b4-4f5b-8100-3df5c21eda50",  # process-data
+        "7111b95d-0ce3-441a-9d92-4c75d05c4388",  # project-management
+        "979cf728-896f-4f2c-8fa8-2698ca0d4930",  # publish-academic-research
+        "438ff259-d086-4004-acda-1ec3e1631bc6",  # software-anomalies
+        "24c200e5-be20-4370-a137-ab53797f3a17",  # software-frameworks
+        "2de4572a-4724-4f76-afc2-72a568a264ac",  # speak-different-languages
+        "611ed16b-99bf-4840-9cab-f55d1d286e0a",  # store-digital-data-and-systems
+        "09f2f811-a3fb-4de3-a70f-6420a6935575",  # systems-development-life-cycle
+        "7482a123-e801-48de-9733-262125671410",  # task-algorithmisation
+        "9d2e926f-53d9-41f5-98f3-19dfaa687f3f",  # tools-for-software-configuration-management
+        "04fe962b-4017-4eb7-9139-7d69b6922bc9",  # use-an-application-specific-interface
+        "7d10fcb2-b368-48ab-996b-7c9fafcf68ed",  # use-automatic-programming
+        "25b291b5-8245-4d9d-b391-86a8a31d7109",  # use-concurrent-programming
+        "1b70a55d-b8a4-49fc-96c6-15ab4cff2522",  # use-data-processing-techniques
+        "4463a721-69f3-413d-8321-43e3af13a4f1",  # use-databases
+        "d31fab87-2a7d-485c-b699-2901ca294b15",  # use-functional-programming
+        "2c4e11ef-da18-4e19-816b-e6bc19e12424",  # use-logic-programming
+        "5b9cde20-f1b9-4adc-bfb3-dbf70b14138d",  # use-object-oriented-programming
+        "2b7a79e5-84d8-4880-be66-3d9bb05bea17",  # use-software-design-patterns
+        "8b94aa1e-89c9-459d-b3b4-1dfab8dec2df",  # use-software-libraries
+        "1973c966-f236-40c9-b2d4-5d71a89019be",  # use-spreadsheets-software
+        "1605025e-a179-421f-8f35-5b07d182a6b2",  # web-analytics
+        "8696aff0-18c0-4ba6-a4d0-9a21861b3e5e",  # world-wide-web-consortium-standards
+    }
     verified_onet = {"15-2051.00", "15-1221.00", "15-1252.00", "15-2041.00", "15-2031.00", "15-1243.00"}
     verified_onet |= {"15-1243.01", "15-1299.08", "15-1242.00", "15-2051.02", "19-1029.01", "17-2141.02"}
     # Robotics Engineers: the code and title together in O*NET's occupation files as several projects copy them,
