@@ -79,8 +79,9 @@ def test_every_target_is_reported_honestly(stats: dict[str, Any]) -> None:
 
 
 def test_the_shipped_data_holds_the_bars_it_meets(stats: dict[str, Any], filled_store: Store) -> None:
-    """Provenance, languages and conformance are complete; the data must not slip below them. (Not the share of
-    tools linked to Wikidata: the modern tools added for issue #23 have QIDs no two stored sources agree on.)"""
+    """Resource-level provenance and conformance are complete, and the labels in other languages that the sources
+    give; the data must not slip below them. (Not the share of tools linked to Wikidata: the modern tools added for
+    issue #23 have QIDs no two stored sources agree on.)"""
     targets = {t["target"]: t for t in stats["targets"]}
     assert stats["shacl"] == {"conforms": True, "violations": 0, "warnings": 0}
     assert stats["provenance"]["unsourced"] == []
