@@ -960,3 +960,20 @@ def test_a_resource_page_says_who_states_each_value(site: Site) -> None:
     item = tensorflow[: tensorflow.index("</li>")]
     assert "stated by" in item
     assert 'href="/id/source/ai-engineer-vs-ml-engineer"' in item
+
+
+def test_a_value_many_sources_state_shows_two_and_folds_the_rest(site: Site) -> None:
+    page = get(site, "/id/role/mlops-engineer", Accept="text/html").text
+    tool = page[page.index('href="/id/skill/containerisation"') :]
+    item = tool[: tool.index("</li>")]
+    query = """PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT DISTINCT ?s WHERE { ?r rdf:subject <https://w3id.org/careerkg/id/role/mlops-engineer> ;
+            rdf:predicate <https://w3id.org/careerkg/ontology#essentialSkill> ;
+            rdf:object <https://w3id.org/careerkg/id/skill/containerisation> ; dcterms:source ?s }"""
+    rows = site.http.get(site.url + "/sparql", params={"query": query}, timeout=30).json()["results"]["bindings"]
+    sources = {b["s"]["value"].removeprefix("https://w3id.org/careerkg") for b in rows}
+    assert len(sources) > 2
+    shown, folded = item.split("<details", 1)
+    assert sum(f'href="{s}"' in shown for s in sources) == 2
+    assert all(f'href="{s}"' in shown + folded for s in sources)
+    assert f"and {len(sources) - 2} more source{'s' if len(sources) > 3 else ''}</summary>" in folded
