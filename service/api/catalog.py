@@ -355,10 +355,6 @@ class Catalog:
 
     def statements_about(self, subjects: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
         """The default-graph statements of several resources, by subject and predicate, in one lookup."""
-        return self._prefetch(subjects)
-
-    def _prefetch(self, subjects: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
-        """The default-graph statements of several resources, by subject and predicate, in one lookup."""
         wanted = sorted(set(subjects))
         found: dict[str, dict[str, list[Any]]] = {s: defaultdict(list) for s in wanted}
         for quad in self.store.quads_about([ox.NamedNode(s) for s in wanted]):
@@ -394,7 +390,7 @@ class Catalog:
             *_iris(out.get(CKG + "hasResponsibility", [])),
             *inc.get(CKG + "aboutRole", []),
         ]
-        token = _PREFETCHED.set(self._prefetch(nested) if nested else {})
+        token = _PREFETCHED.set(self.statements_about(nested) if nested else {})
         try:
             return self._detail(index, entry, kind, out, inc, lang=lang)
         finally:

@@ -542,13 +542,17 @@ class RemoteStore(Store):
 
     def _recording(self, guard: str, token: str, entry: Mapping[str, Any]) -> str:
         """The operation that ends a commit: the new version, and the change recorded with its entry."""
-        change = ox.NamedNode(f"{self.meta.value}change/{token}")
+        change = self._change(token)
         now = ox.Literal(datetime.now(UTC).isoformat(timespec="milliseconds"), datatype=XSD_DATETIME)
         record = ox.Literal(json.dumps(dict(entry)))
         return (
             f"DELETE {{ {guard} }} INSERT {{ GRAPH {self.meta} {{ {DATASET} {VERSION} {ox.Literal(token)} . "
             f"{change} {RDF_TYPE} {CHANGE} ; {ENTRY} {record} ; {AT} {now} }} }} WHERE {{ {guard} }}"
         )
+
+    def _change(self, token: str) -> ox.NamedNode:
+        """The IRI of the change log entry a commit records under its new version ``token``."""
+        return ox.NamedNode(f"{self.meta.value}change/{token}")
 
     def _undo_fill(self, filling: str) -> None:
         """Empty a dataset a fill in steps left half-written, and give it a version of its own again."""
@@ -614,7 +618,7 @@ class RemoteStore(Store):
             operations.append(f"INSERT {{ {adding} }} WHERE {{ {guard} }}")
         operations.append(self._recording(guard, token, entry))
         self._update_text(" ;\n".join(operations))
-        change = ox.NamedNode(f"{self.meta.value}change/{token}")
+        change = self._change(token)
         rows = self._select(
             f"SELECT ?c WHERE {{ GRAPH {self.meta} {{ {change} {RDF_TYPE} {CHANGE} }} BIND (1 AS ?c) }}"
         )
