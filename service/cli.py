@@ -7,15 +7,17 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from service import dataset, loading, rdfio
+from service import dataset
 from service.config import Settings
 from service.errors import CareerKGError, InputError, ValidationFailed
-from service.store import Store
-from service.validation import Report
+
+if TYPE_CHECKING:  # the modules behind these load in the commands that use them (``serve``'s master stays small)
+    from service.store import Store
+    from service.validation import Report
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_INPUT = 0, 1, 2
 
@@ -132,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except ValidationFailed as exc:
+        from service.validation import Report
+
         report = exc.report
         if isinstance(report, Report):
             _write(_render(report, getattr(args, "format", "text")))
@@ -156,6 +160,8 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
 
 
 def _open(args: argparse.Namespace) -> Store:
+    from service import loading
+
     store = _settings(args).open_store()
     loading.ensure_filled(store)
     return store
@@ -183,6 +189,8 @@ def _write(text: str | bytes, output: Path | None = None) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate files; 0 conforms, 1 violations, 2 unreadable input."""
+    from service import loading
+
     checked = loading.check_files(args.paths or dataset.default_paths())
     _write(_render(checked.report, args.format))
     return EXIT_OK if checked.report.conforms else EXIT_VIOLATIONS
@@ -190,6 +198,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     """Validate files merged with the store's content; write only if it conforms."""
+    from service import loading
+
     graph = _graph_name(args.graph)
     store = _open(args)
     try:
@@ -275,6 +285,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_derive_transitions(args: argparse.Namespace) -> int:
     """Print (or write) the transitions derived from the store's skill profiles."""
+    from service import loading
     from service.derive import derive, to_turtle
 
     store = _settings(args).open_store()
@@ -301,6 +312,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         data=tuple(args.data) if args.data else None,
     )
     if args.data:
+        from service import rdfio
+
         rdfio.expand(args.data)  # a missing file is reported here, before any server starts
     from service.server import serve
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from service.config import Settings
 from service.errors import CareerKGError, ValidationFailed
-from service.validation import Report
 
 _SETTINGS = "CAREERKG_SERVE_SETTINGS"
 HEADER_READ_TIMEOUT_MS = 10_000  # a client has 10 s to send its request line and headers
@@ -45,6 +44,8 @@ def load_app() -> Any:
 
 def _say(exc: CareerKGError) -> None:
     """Why the worker cannot serve, on stderr."""
+    from service.validation import Report
+
     if isinstance(exc, ValidationFailed):
         if isinstance(exc.report, Report):
             print(exc.report.to_text(), file=sys.stderr)
