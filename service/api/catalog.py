@@ -51,54 +51,82 @@ def iri(kind: str, slug: str) -> str:
     return f"{ID}{kind}/{slug}"
 
 
+# Texts of one resource in several languages, flat: (tag, text, tag, text, ...). An index holds three per resource,
+# 150,000 resources at a million triples: a flat tuple is a third of the memory of a dict or of a tuple of pairs.
+Texts = tuple[str, ...]
+
+
 @dataclass(slots=True)
 class Entry:
-    """A resource in the label index (slotted: an index holds one per resource, 150,000 at a million triples)."""
+    """A resource in the label index (slotted and flat: one per resource, 150,000 at a million triples)."""
 
     iri: str
     kind: str
-    slug: str
-    labels: dict[str, str] = field(default_factory=dict)
-    alt: dict[str, list[str]] = field(default_factory=dict)
-    descriptions: dict[str, str] = field(default_factory=dict)
+    labels: Texts = ()  # one per language
+    alt: Texts = ()  # any number per language
+    descriptions: Texts = ()  # one per language
+
+    @property
+    def slug(self) -> str:
+        return self.iri[len(ID) + len(self.kind) + 1 :]
 
     def label(self, lang: str) -> str:
         return _pick(self.labels, lang) or self.slug
+
+    def labels_by_language(self) -> dict[str, str]:
+        return dict(zip(self.labels[::2], self.labels[1::2], strict=True))
 
     def description(self, lang: str) -> str | None:
         return _pick(self.descriptions, lang)
 
     def description_language(self, lang: str) -> str | None:
         """The language of ``description(lang)``."""
-        return _picked(self.descriptions, lang)
+        at = _picked(self.descriptions, lang)
+        return None if at is None else self.descriptions[at]
 
     def alt_labels(self, lang: str) -> list[str]:
         primary = lang.split("-", maxsplit=1)[0].lower()
-        return [text for tag, texts in self.alt.items() if tag.split("-")[0].lower() == primary for text in texts] or (
-            list(self.alt.get("en", [])) if primary != "en" else []
+        pairs = list(zip(self.alt[::2], self.alt[1::2], strict=True))
+        return [text for tag, text in pairs if tag.split("-")[0].lower() == primary] or (
+            [text for tag, text in pairs if tag == "en"] if primary != "en" else []
         )
 
     def item(self, lang: str, **extra: Any) -> dict[str, Any]:
         return {"id": self.slug, "iri": self.iri, "label": self.label(lang), "type": self.kind, **extra}
 
 
-def _pick(texts: dict[str, str], lang: str) -> str | None:
+def _pick(texts: Texts, lang: str) -> str | None:
     """The text in ``lang``, else its primary language, else English, else any."""
-    tag = _picked(texts, lang)
-    return None if tag is None else texts[tag]
+    at = _picked(texts, lang)
+    return None if at is None else texts[at + 1]
 
 
-def _picked(texts: dict[str, str], lang: str) -> str | None:
-    """The language tag ``_pick`` takes the text of."""
+def _picked(texts: Texts, lang: str) -> int | None:
+    """Where the language tag of the text ``_pick`` takes is in ``texts``."""
     if not texts:
         return None
-    if lang in texts:
-        return lang
+    tags = texts[::2]
+    if lang in tags:
+        return 2 * tags.index(lang)
     primary = lang.split("-", maxsplit=1)[0].lower()
-    for tag in texts:
+    for at, tag in enumerate(tags):
         if tag.split("-")[0].lower() == primary:
-            return tag
-    return next((tag for tag in ("en", "") if texts.get(tag)), next(iter(texts)))
+            return 2 * at
+    for fallback in ("en", ""):
+        if fallback in tags and texts[2 * tags.index(fallback) + 1]:
+            return 2 * tags.index(fallback)
+    return 0
+
+
+def _with(texts: Texts, tag: str, text: str, *, replace: bool) -> Texts:
+    """``texts`` with ``text`` in language ``tag``: instead of the one there if ``replace``, else only if none is."""
+    tags = texts[::2]
+    if tag not in tags:
+        return (*texts, tag, text)
+    if not replace:
+        return texts
+    at = 2 * tags.index(tag)
+    return (*texts[: at + 1], text, *texts[at + 2 :])
 
 
 def served_language(lang: str, offered: Iterable[str]) -> str:
@@ -127,8 +155,8 @@ class Index:
     by_iri: dict[str, Entry]
     by_kind: dict[str, list[Entry]]
     languages: list[str]
-    # role IRI -> property -> set of object IRIs (compare, gap, match)
-    profiles: dict[str, dict[str, set[str]]]
+    # role IRI -> property -> object IRIs (compare, gap, match; ``Catalog.profile`` gives them as sets)
+    profiles: dict[str, dict[str, tuple[str, ...]]]
     # transition IRI -> its roles and skills
     transitions: dict[str, Hop]
     # (kind, slug, lang) -> detail, filled as details are asked for; an index lives for one dataset version
@@ -168,28 +196,31 @@ class Catalog:
                 continue
             entry = by_iri.get(value)
             if entry is None:
-                entry = by_iri[value] = Entry(value, sys.intern(match.group("kind")), match.group("slug"))
+                entry = by_iri[value] = Entry(value, sys.intern(match.group("kind")))
             text: ox.Literal = row["text"]
-            lang = text.language or ""
+            lang = sys.intern(text.language or "")  # one "en" for 300,000 texts
             field_name = row["field"].value
             if field_name == "label":
-                entry.labels[lang] = text.value
+                entry.labels = _with(entry.labels, lang, text.value, replace=True)
                 if lang:
                     languages.add(lang)
             elif field_name == "alt":
-                entry.alt.setdefault(lang, []).append(text.value)
+                entry.alt = (*entry.alt, lang, text.value)
             else:
-                entry.descriptions.setdefault(lang, text.value)
+                entry.descriptions = _with(entry.descriptions, lang, text.value, replace=False)
         by_kind: dict[str, list[Entry]] = defaultdict(list)
         for entry in by_iri.values():
             if entry.labels:
                 by_kind[entry.kind].append(entry)
         for entries in by_kind.values():
             entries.sort(key=lambda e: (e.label("en").casefold(), e.slug))
-        profiles: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        linked: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         for row in self._select("role-profiles"):
             # Interned: a few hundred skills and tools are named by thousands of roles.
-            profiles[row["role"].value][sys.intern(row["p"].value)].add(sys.intern(row["o"].value))
+            linked[row["role"].value][sys.intern(row["p"].value)].add(sys.intern(row["o"].value))
+        # Kept as tuples (a set takes four times the memory; 13,000 roles at a million triples).
+        profiles = {role: {p: tuple(objects) for p, objects in links.items()} for role, links in linked.items()}
+        del linked
         transitions: dict[str, Hop] = {}
         for row in self._select("transitions"):
             key = row["transition"].value
@@ -433,7 +464,7 @@ class Catalog:
         ]
         detail: dict[str, Any] = {
             **entry.item(lang),
-            "labels": dict(sorted((k or "und", v) for k, v in entry.labels.items())),
+            "labels": dict(sorted((k or "und", v) for k, v in entry.labels_by_language().items())),
             "alt_labels": entry.alt_labels(lang),
             "description": entry.description(lang),
             "external_ids": {
@@ -614,11 +645,15 @@ class Catalog:
         "credentials": (CKG + "requiredCredential", CKG + "recommendedCredential"),
     }
 
+    @staticmethod
+    def profile(index: Index, role: str) -> dict[str, set[str]]:
+        """A role's one-hop links, property -> object IRIs."""
+        return {p: set(objects) for p, objects in index.profiles.get(role, {}).items()}
+
     def _features(self, index: Index, role: str) -> dict[str, set[str]]:
         profile = index.profiles.get(role, {})
         return {
-            name: set().union(*(profile.get(p, set()) for p in predicates))
-            for name, predicates in self.FEATURES.items()
+            name: set().union(*(profile.get(p, ()) for p in predicates)) for name, predicates in self.FEATURES.items()
         }
 
     def compare(self, index: Index, slugs: Sequence[str], lang: str) -> dict[str, Any]:
@@ -646,7 +681,7 @@ class Catalog:
         self, index: Index, target: str, *, start: str | None, skills: list[str], tools: list[str], lang: str
     ) -> dict[str, Any]:
         role = self.entry(index, "role", target)
-        profile = index.profiles.get(role.iri, {})
+        profile = self.profile(index, role.iri)
         starting = None
         have_skills = {iri("skill", s) for s in skills}
         have_tools = {iri("tool", t) for t in tools}
@@ -675,7 +710,7 @@ class Catalog:
         have_tools = {iri("tool", t) for t in tools if iri("tool", t) in index.by_iri}
         results: list[dict[str, Any]] = []
         for role in index.by_kind.get("role", []):
-            profile = index.profiles.get(role.iri, {})
+            profile = self.profile(index, role.iri)
             essential = profile.get(CKG + "essentialSkill", set())
             optional = profile.get(CKG + "optionalSkill", set()) - essential
             role_tools = profile.get(CKG + "usesTool", set())
