@@ -247,6 +247,8 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
     # Modern tools, each beside the same label in two independent public files (docs/evidence/modern-tools.md):
     # OpenCV, CUDA, Ollama, FastAPI, llama.cpp; and Google Cloud (docs/evidence/wikidata-links.md).
     verified_wikidata |= {"Q165277", "Q477690", "Q124636097", "Q101119404", "Q125998452", "Q17054505"}
+    # Airflow, NLTK, SciPy, XGBoost, spaCy, DuckDB (docs/evidence/wikidata-software-extract.md)
+    verified_wikidata |= {"Q28915062", "Q1635410", "Q197492", "Q23793561", "Q28406945", "Q111343643"}
     verified_esco = {"258e46f9-0075-4a2e-adae-1ff0477e0f30"}  # data scientist
     verified_esco |= {
         "35553663-deab-4d9a-bf22-15c1625d28e8",  # artificial intelligence engineer
@@ -588,3 +590,31 @@ def test_derived_transitions_split_the_target_skills_by_the_start_role(filled_st
         found = [name for name, query in checks.items() if ask(filled_store, query)]
         assert not found, (t, found)
         assert ask(filled_store, f"ASK {{ <{t}> ckg:sharedSkill ?a, ?b FILTER(?a != ?b) }}"), f"{t}: under 2 shared"
+
+
+def test_derived_transitions_go_at_most_one_level_up(filled_store: Store) -> None:
+    """Where a job-family framework levels both roles, no derived move climbs more than one rung of its ladder
+    (an intermediate data analyst is no chief data officer in one move); stated moves keep their sources' word."""
+    rows = select(
+        filled_store,
+        """SELECT ?t ?up WHERE { ?t ckg:fromRole ?from ; ckg:toRole ?to ; dcterms:source source:careerkg-skill-overlap .
+            ?from ckg:level/ckg:rank ?a . ?to ckg:level/ckg:rank ?b BIND(?b - ?a AS ?up) }""",
+    )
+    assert rows, "no derived transition between two levelled roles: the rule would go untested"
+    assert [row["t"] for row in rows if int(row["up"]) > 1] == []
+    # The case the rule is for, in both directions: the analyst shares enough skills with the chief data officer
+    # to be derived without levels, and the move down stays possible.
+    analyst, officer = (
+        "<https://w3id.org/careerkg/id/role/data-analyst>",
+        "<https://w3id.org/careerkg/id/role/chief-data-officer>",
+    )
+    assert ask(
+        filled_store, f"ASK {{ {officer} ckg:level/ckg:rank ?b . {analyst} ckg:level/ckg:rank ?a FILTER(?b - ?a > 1) }}"
+    )
+    assert not ask(filled_store, f"ASK {{ ?t ckg:fromRole {analyst} ; ckg:toRole {officer} }}")
+    shared = select(
+        filled_store,
+        f"""SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {officer} ckg:essentialSkill ?s .
+            {analyst} ckg:essentialSkill|ckg:optionalSkill ?s }}""",
+    )
+    assert int(shared[0]["n"]) >= 2  # without the level rule the skill overlap alone would derive the move
