@@ -9,6 +9,8 @@ file (a test re-derives them and fails when the file is stale):
   least ``MIN_SHARED`` of B's essential skills and at least ``MIN_SHARE`` of them;
 - its bridging skills are B's essential skills that A lacks; its shared skills (``ckg:sharedSkill``) the
   ones A already has;
+- a move goes at most ``MAX_LEVELS_UP`` level up where a job-family framework levels both roles (``ckg:level``,
+  e.g. not from an intermediate data analyst straight to chief data officer); roles without a level are not held;
 - each role keeps its ``PER_ROLE`` best targets (largest share, then most shared skills, then label);
 - pairs that a document states (a transition without the derivation as its source) are left to it; where that
   document names no bridging skill, the rule adds them (B's essential skills that A lacks) and the shared ones,
@@ -33,14 +35,16 @@ from service.namespaces import CKG, ID
 from service.store.base import Store
 
 # The rule as of this date (the date of the source resource; change it with the rule).
-RULE_DATE = date(2026, 11, 28)
+RULE_DATE = date(2026, 11, 30)
 TRANSITION = ID + "transition/"
 MIN_SHARED = 2
 MIN_SHARE = 0.2
 PER_ROLE = 3
+MAX_LEVELS_UP = 1
 RULE = (
     f"CareerKG derives a transition from role A to role B when A already has at least {MIN_SHARED} of B's "
-    f"essential skills and at least {MIN_SHARE:.0%} of them (as essential or optional skills), keeping each "
+    f"essential skills and at least {MIN_SHARE:.0%} of them (as essential or optional skills) and, where a "
+    f"job-family framework levels both roles, B is at most {MAX_LEVELS_UP} level above A; it keeps each "
     f"role's {PER_ROLE} best targets; the bridging skills are B's essential skills that A lacks. The skills "
     "come from the documents each role cites (O*NET, ESCO, the seed article); the transition is a computed "
     "relation between their skill profiles, not a statement of those documents."
@@ -94,6 +98,9 @@ def derive(store: Store) -> tuple[list[Transition], dict[str, str], list[Complet
         known[role].add(skill)
         if row["link"].value == CKG + "essentialSkill":
             essential[role].add(skill)
+    levels = store.query(queries.load("role-levels"))
+    assert isinstance(levels, ox.QuerySolutions)
+    rank = {row["role"].value: int(row["rank"].value) for row in levels}
     stated = store.query(queries.load("derive-curated"))
     assert isinstance(stated, ox.QuerySolutions)
     curated: set[tuple[str, str]] = set()
@@ -111,6 +118,8 @@ def derive(store: Store) -> tuple[list[Transition], dict[str, str], list[Complet
         candidates = []
         for end in sorted(labels):
             if end == start or (start, end) in curated or not essential[end]:
+                continue
+            if start in rank and end in rank and rank[end] - rank[start] > MAX_LEVELS_UP:
                 continue
             shared = essential[end] & known[start]
             bridging = essential[end] - known[start]

@@ -62,6 +62,7 @@ TARGETS: dict[str, float] = {
     "skills labelled in de, fr and es (%)": 80,
     "tools labelled in de, fr and es (%)": 80,
     "industries labelled in de, fr and es (%)": 80,
+    "roles with a level (%)": 100,
 }
 # Per role: at least 5 essential skills, 1 optional skill, 3 tools, 1 industry, 1 responsibility, 1 credential and
 # 1 transition out (the data-growth issue's depth bar).
@@ -263,6 +264,9 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
         "roles (2026 map)": float(counts["role"]),
         "skills (2026 map)": float(counts["skill"]),
         "tools (2026 map)": float(counts["tool"]),
+        "roles with a level (%)": share(
+            sum(bool(values(r, CKG + "level")) for r in members["role"]), len(members["role"])
+        ),
         "tools supporting a skill (%)": share(
             sum(bool(values(t, CKG + "supportsSkill")) for t in members["tool"]), len(members["tool"])
         ),

@@ -291,6 +291,12 @@ BREAKS = {
         ID + "trend/generative-models-innovation",
         "ckg:concerns",
     ),
+    "level-without-rank": Break(
+        "LevelShape",
+        "DELETE WHERE { id:level\\/gitlab-grade-6 ckg:rank ?r }",
+        ID + "level/gitlab-grade-6",
+        "ckg:rank",
+    ),
     "source-without-date": Break(
         "SourceDocumentShape",
         "DELETE WHERE { source:ai-engineer-vs-ml-engineer dcterms:date ?d }",
