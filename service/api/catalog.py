@@ -113,8 +113,8 @@ def _picked(texts: Texts, lang: str) -> int | None:
         if tag.split("-")[0].lower() == primary:
             return 2 * at
     for fallback in ("en", ""):
-        if fallback in tags and texts[2 * tags.index(fallback) + 1]:
-            return 2 * tags.index(fallback)
+        if fallback in tags and texts[(at := 2 * tags.index(fallback)) + 1]:
+            return at
     return 0
 
 
@@ -155,7 +155,7 @@ class Index:
     by_iri: dict[str, Entry]
     by_kind: dict[str, list[Entry]]
     languages: list[str]
-    # role IRI -> property -> object IRIs (compare, gap, match; ``Catalog.profile`` gives them as sets)
+    # role IRI -> property -> object IRIs (compare, gap, match; ``Catalog.linked`` gives one as a set)
     profiles: dict[str, dict[str, tuple[str, ...]]]
     # transition IRI -> its roles and skills
     transitions: dict[str, Hop]
@@ -646,9 +646,9 @@ class Catalog:
     }
 
     @staticmethod
-    def profile(index: Index, role: str) -> dict[str, set[str]]:
-        """A role's one-hop links, property -> object IRIs."""
-        return {p: set(objects) for p, objects in index.profiles.get(role, {}).items()}
+    def linked(index: Index, role: str, predicate: str) -> set[str]:
+        """What one of a role's one-hop links points at (only the asked-for link made a set)."""
+        return set(index.profiles.get(role, {}).get(predicate, ()))
 
     def _features(self, index: Index, role: str) -> dict[str, set[str]]:
         profile = index.profiles.get(role, {})
@@ -681,7 +681,6 @@ class Catalog:
         self, index: Index, target: str, *, start: str | None, skills: list[str], tools: list[str], lang: str
     ) -> dict[str, Any]:
         role = self.entry(index, "role", target)
-        profile = self.profile(index, role.iri)
         starting = None
         have_skills = {iri("skill", s) for s in skills}
         have_tools = {iri("tool", t) for t in tools}
@@ -690,8 +689,8 @@ class Catalog:
             mine = self._features(index, starting.iri)
             have_skills |= mine["skills"]
             have_tools |= mine["tools"]
-        essential = profile.get(CKG + "essentialSkill", set())
-        optional = profile.get(CKG + "optionalSkill", set()) - essential
+        essential = self.linked(index, role.iri, CKG + "essentialSkill")
+        optional = self.linked(index, role.iri, CKG + "optionalSkill") - essential
         coverage = len(essential & have_skills) / len(essential) if essential else 1.0
         return {
             "role": role.item(lang),
@@ -699,7 +698,7 @@ class Catalog:
             "have_skills": self.items(index, have_skills & (essential | optional), lang),
             "missing_essential_skills": self.items(index, essential - have_skills, lang),
             "missing_optional_skills": self.items(index, optional - have_skills, lang),
-            "tools_to_learn": self.items(index, profile.get(CKG + "usesTool", set()) - have_tools, lang),
+            "tools_to_learn": self.items(index, self.linked(index, role.iri, CKG + "usesTool") - have_tools, lang),
             "coverage": round(coverage, 4),
             "unknown_skills": sorted(s for s in skills if iri("skill", s) not in index.by_iri),
             "unknown_tools": sorted(t for t in tools if iri("tool", t) not in index.by_iri),
@@ -710,10 +709,9 @@ class Catalog:
         have_tools = {iri("tool", t) for t in tools if iri("tool", t) in index.by_iri}
         results: list[dict[str, Any]] = []
         for role in index.by_kind.get("role", []):
-            profile = self.profile(index, role.iri)
-            essential = profile.get(CKG + "essentialSkill", set())
-            optional = profile.get(CKG + "optionalSkill", set()) - essential
-            role_tools = profile.get(CKG + "usesTool", set())
+            essential = self.linked(index, role.iri, CKG + "essentialSkill")
+            optional = self.linked(index, role.iri, CKG + "optionalSkill") - essential
+            role_tools = self.linked(index, role.iri, CKG + "usesTool")
             weight = 2 * len(essential) + len(optional) + len(role_tools)
             gained = 2 * len(essential & have_skills) + len(optional & have_skills) + len(role_tools & have_tools)
             score = gained / weight if weight else 0.0
