@@ -15,7 +15,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from service import rdfio
-from service.namespaces import CKG, CREDENTIAL_KINDS, DCTERMS, ID, RDF, RDFS, SCHEMA, SKOS, WIKIDATA
+from service.namespaces import CKG, CREDENTIAL_KINDS, DCTERMS, ESCO, ID, RDF, RDFS, SCHEMA, SKOS, WIKIDATA
 from service.validation import validate
 
 KINDS = {
@@ -63,6 +63,7 @@ TARGETS: dict[str, float] = {
     "tools labelled in de, fr and es (%)": 80,
     "industries labelled in de, fr and es (%)": 80,
     "roles with a level (%)": 100,
+    "skills typed knowledge or skill/competence (%)": 100,
 }
 # Per role: at least 5 essential skills, 1 optional skill, 3 tools, 1 industry, 1 responsibility, 1 credential and
 # 1 transition out (the data-growth issue's depth bar).
@@ -266,6 +267,9 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
         "tools (2026 map)": float(counts["tool"]),
         "roles with a level (%)": share(
             sum(bool(values(r, CKG + "level")) for r in members["role"]), len(members["role"])
+        ),
+        "skills typed knowledge or skill/competence (%)": share(
+            sum(bool(values(s, ESCO + "skillType")) for s in skills), len(skills)
         ),
         "tools supporting a skill (%)": share(
             sum(bool(values(t, CKG + "supportsSkill")) for t in members["tool"]), len(members["tool"])

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 
 from service import queries
 from service.errors import NotFound
-from service.namespaces import CKG, CREDENTIAL_KINDS, DCTERMS, ID, RDF, RESOURCE_IRI, SCHEMA, SKOS
+from service.namespaces import CKG, CREDENTIAL_KINDS, DCTERMS, ESCO, ID, RDF, RESOURCE_IRI, SCHEMA, SKOS
 from service.store import Store
 
 # The statements ``Catalog.detail`` fetched ahead for the resource it is shaping (per call, per thread).
@@ -38,6 +38,10 @@ COLLECTIONS = {
 }
 LISTED_KINDS = tuple(COLLECTIONS.values())
 TYPE = RDF + "type"
+SKILL_TYPES = {
+    "http://data.europa.eu/esco/skill-type/knowledge": "knowledge",
+    "http://data.europa.eu/esco/skill-type/skill": "skill",
+}
 PAY_LEVELS = {
     CKG + "Higher": "higher",
     CKG + "SlightlyHigher": "slightly higher",
@@ -479,6 +483,13 @@ class Catalog:
         if kind == "role":
             detail.update(
                 fields=refs(CKG + "field"),
+                level=next(
+                    (
+                        self._level(index, lv, lang, stated(CKG + "level", lv))
+                        for lv in _iris(out.get(CKG + "level", []))
+                    ),
+                    None,
+                ),
                 demand_outlook=text(CKG + "demandOutlook"),
                 responsibilities=[
                     {
@@ -503,6 +514,9 @@ class Catalog:
             detail["responsibilities"].sort(key=lambda r: r["label"].casefold())
         elif kind == "skill":
             detail.update(
+                skill_type=next(
+                    (SKILL_TYPES[t] for t in _iris(out.get(ESCO + "skillType", [])) if t in SKILL_TYPES), None
+                ),
                 broader=refs(SKOS + "broader"),
                 narrower=back(SKOS + "broader"),
                 essential_for=back(CKG + "essentialSkill"),
@@ -586,6 +600,13 @@ class Catalog:
             "description": entry.description(lang) if entry else None,
             "skills": self.items(index, _iris(out.get(CKG + "involvesSkill", [])), lang),
         }
+
+    def _level(self, index: Index, subject: str, lang: str, stated_by: list[str]) -> dict[str, Any] | None:
+        entry = index.by_iri.get(subject)
+        ranks = [o.value for o in self._outgoing(subject).get(CKG + "rank", []) if isinstance(o, ox.Literal)]
+        if entry is None or not ranks:
+            return None
+        return entry.item(lang, rank=int(ranks[0]), stated_by=stated_by)
 
     def _salary(self, index: Index, subject: str, lang: str) -> dict[str, Any]:
         entry = index.by_iri[subject]

@@ -23,6 +23,7 @@ Kind = Literal[
     "transition",
     "trend",
     "source",
+    "level",
 ]
 
 
@@ -258,6 +259,10 @@ class Transition(Item):
     derived: bool = Field(False, description=DERIVED)
 
 
+class Level(Item):
+    rank: int = Field(description="The level's place on its ladder, from the bottom: one level up is one more.")
+
+
 class Credentials(BaseModel):
     required: list[Item] = Field(default_factory=list)
     recommended: list[Item] = Field(default_factory=list)
@@ -275,6 +280,7 @@ class Detail(Item):
 
 class RoleDetail(Detail):
     fields: list[Item] = Field(default_factory=list)
+    level: Level | None = Field(None, description="Where a cited job-family framework places the role.")
     demand_outlook: str | None = None
     responsibilities: list[Responsibility] = Field(default_factory=list)
     essential_skills: list[Item] = Field(default_factory=list)
@@ -289,6 +295,10 @@ class RoleDetail(Detail):
 
 
 class SkillDetail(Detail):
+    skill_type: Literal["knowledge", "skill"] | None = Field(
+        None,
+        description="ESCO's type of the skill it is the same concept as: knowledge, or skill (skill/competence).",
+    )
     broader: list[Item] = Field(default_factory=list)
     narrower: list[Item] = Field(default_factory=list)
     essential_for: list[Item] = Field(default_factory=list, description="Roles for which the skill is essential.")

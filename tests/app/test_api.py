@@ -977,3 +977,37 @@ def test_a_value_many_sources_state_shows_two_and_folds_the_rest(site: Site) -> 
     assert sum(f'href="{s}"' in shown for s in sources) == 2
     assert all(f'href="{s}"' in shown + folded for s in sources)
     assert f"and {len(sources) - 2} more source{'s' if len(sources) > 3 else ''}</summary>" in folded
+
+
+def test_role_detail_gives_the_level_a_framework_places_the_role_at(site: Site) -> None:
+    """A levelled role names its rung, the rung's rank and the source that places it there; an unlevelled role gives
+    null. Expectations from SPARQL, not from the REST code."""
+    levelled = slugs_of(site, "?x a ckg:Role ; ckg:level ?l")
+    assert levelled, "no levelled role: the field would go untested"
+    for slug in levelled:
+        role = ok(site, f"/api/v1/roles/{slug}")
+        (level,) = slugs_of(site, f"<{ID}role/{slug}> ckg:level ?x")
+        assert role["level"]["id"] == level
+        assert role["level"]["type"] == "level"
+        ranks = site.http.get(
+            site.url + "/sparql",
+            params={"query": f"SELECT ?r WHERE {{ <{ID}level/{level}> <https://w3id.org/careerkg/ontology#rank> ?r }}"},
+            timeout=30,
+        ).json()["results"]["bindings"]
+        assert role["level"]["rank"] == int(ranks[0]["r"]["value"])
+        assert role["level"]["stated_by"], f"{slug}: no source for its level"
+    unlevelled = sorted(set(slugs_of(site, "?x a ckg:Role")) - set(levelled))
+    assert unlevelled
+    assert ok(site, f"/api/v1/roles/{unlevelled[0]}")["level"] is None
+
+
+def test_skill_detail_gives_escos_type(site: Site) -> None:
+    """Knowledge or skill (ESCO's skill/competence), as ESCO types the same concept; null for a skill no source
+    types."""
+    esco = "<http://data.europa.eu/esco/model#skillType>"
+    for kind in ("knowledge", "skill"):
+        typed = slugs_of(site, f"?x {esco} <http://data.europa.eu/esco/skill-type/{kind}>")
+        assert typed, kind
+        assert ok(site, f"/api/v1/skills/{typed[0]}")["skill_type"] == kind
+    untyped = sorted(set(slugs_of(site, "?x a ckg:Skill")) - set(slugs_of(site, f"?x {esco} ?t")))
+    assert ok(site, f"/api/v1/skills/{untyped[0]}")["skill_type"] is None

@@ -134,6 +134,12 @@ BREAKS = {
         (ID + "skill/deep-learning", ID + "skill/machine-learning", ID + "skill/artificial-intelligence"),
         "skos:broader",
     ),
+    "skill-of-an-unknown-type": Break(
+        "SkillShape",
+        "INSERT DATA { skill:robotics <http://data.europa.eu/esco/model#skillType> <http://data.europa.eu/esco/skill-type/attitude> }",
+        ID + "skill/robotics",
+        "esco:skillType",
+    ),
     "skill-without-broader": Break(
         "SkillShape",
         "DELETE WHERE { skill:robotics skos:broader ?b }",
