@@ -423,6 +423,7 @@ class Catalog:
         nested = [
             *_iris(out.get(DCTERMS + "source", [])),
             *_iris(out.get(CKG + "hasResponsibility", [])),
+            *_iris(out.get(CKG + "level", [])),
             *inc.get(CKG + "aboutRole", []),
         ]
         token = _PREFETCHED.set(self.statements_about(nested) if nested else {})
