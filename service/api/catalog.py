@@ -11,7 +11,7 @@ import copy
 import sys
 import threading
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -19,7 +19,7 @@ import pyoxigraph as ox
 
 from service import queries
 from service.errors import NotFound
-from service.namespaces import CKG, CREDENTIAL_KINDS, DCTERMS, ESCO, ID, RDF, RESOURCE_IRI, SCHEMA, SKOS
+from service.namespaces import CKG, CREDENTIAL_KINDS, DCTERMS, ESCO, ID, RDF, RDFS, RESOURCE_IRI, SCHEMA, SKOS
 from service.store import Store
 
 # The statements ``Catalog.detail`` fetched ahead for the resource it is shaping (per call, per thread).
@@ -62,31 +62,26 @@ Texts = tuple[str, ...]
 
 @dataclass(slots=True)
 class Entry:
-    """A resource in the label index (slotted and flat: one per resource, 150,000 at a million triples)."""
+    """A resource in the label index (slotted and flat: one per resource, 150,000 at a million triples). Its
+    descriptions stay in the store (``description``): only a search for words, and the details, read them."""
 
     iri: str
     kind: str
-    labels: Texts = ()  # one per language
+    labels: Texts | str = ()  # one per language; a lone English label as itself (no tuple: 10 MiB at 1M triples)
     alt: Texts = ()  # any number per language
-    descriptions: Texts = ()  # one per language
 
     @property
     def slug(self) -> str:
         return self.iri[len(ID) + len(self.kind) + 1 :]
 
     def label(self, lang: str) -> str:
+        if isinstance(self.labels, str):
+            return self.labels or self.slug
         return _pick(self.labels, lang) or self.slug
 
     def labels_by_language(self) -> dict[str, str]:
-        return dict(zip(self.labels[::2], self.labels[1::2], strict=True))
-
-    def description(self, lang: str) -> str | None:
-        return _pick(self.descriptions, lang)
-
-    def description_language(self, lang: str) -> str | None:
-        """The language of ``description(lang)``."""
-        at = _picked(self.descriptions, lang)
-        return None if at is None else self.descriptions[at]
+        labels = ("en", self.labels) if isinstance(self.labels, str) else self.labels
+        return dict(zip(labels[::2], labels[1::2], strict=True))
 
     def alt_labels(self, lang: str) -> list[str]:
         primary = lang.split("-", maxsplit=1)[0].lower()
@@ -97,6 +92,31 @@ class Entry:
 
     def item(self, lang: str, **extra: Any) -> dict[str, Any]:
         return {"id": self.slug, "iri": self.iri, "label": self.label(lang), "type": self.kind, **extra}
+
+
+DESCRIBED_BY = (DCTERMS + "description", RDFS + "comment")
+
+
+def descriptions(statements: Mapping[str, Sequence[Any]]) -> Texts:
+    """A resource's descriptions, one per language, from its statements by predicate."""
+    texts: Texts = ()
+    for predicate in DESCRIBED_BY:
+        for value in statements.get(predicate, ()):
+            if isinstance(value, ox.Literal):
+                texts = _with(texts, value.language or "", value.value, replace=False)
+    return texts
+
+
+def description(statements: Mapping[str, Sequence[Any]], lang: str) -> str | None:
+    """The description in ``lang``, else its primary language, else English, else any."""
+    return _pick(descriptions(statements), lang)
+
+
+def description_language(statements: Mapping[str, Sequence[Any]], lang: str) -> str | None:
+    """The language of ``description(statements, lang)``."""
+    texts = descriptions(statements)
+    at = _picked(texts, lang)
+    return None if at is None else texts[at]
 
 
 def _pick(texts: Texts, lang: str) -> str | None:
@@ -141,14 +161,15 @@ def served_language(lang: str, offered: Iterable[str]) -> str:
     return lang if lang in languages else primary if primary in languages else "en"
 
 
-@dataclass
+@dataclass(slots=True)
 class Hop:
-    """One career transition: its two roles, its bridging and shared skills, and whether CareerKG derived it."""
+    """One career transition: its two roles, its bridging and shared skills, and whether CareerKG derived it
+    (slotted, skills in tuples: 13,000 transitions at a million triples)."""
 
     start: str
     end: str
-    bridging: list[str] = field(default_factory=list)
-    shared: list[str] = field(default_factory=list)
+    bridging: tuple[str, ...] = ()
+    shared: tuple[str, ...] = ()
     derived: bool = False
 
 
@@ -205,35 +226,50 @@ class Catalog:
             lang = sys.intern(text.language or "")  # one "en" for 300,000 texts
             field_name = row["field"].value
             if field_name == "label":
-                entry.labels = _with(entry.labels, lang, text.value, replace=True)
+                if lang == "en" and (isinstance(entry.labels, str) or not entry.labels):
+                    entry.labels = text.value  # no label yet, or only English: the string alone (no tuple made)
+                else:
+                    labels = entry.labels if isinstance(entry.labels, tuple) else ("en", entry.labels)
+                    entry.labels = _with(labels, lang, text.value, replace=True)
                 if lang:
                     languages.add(lang)
-            elif field_name == "alt":
-                entry.alt = (*entry.alt, lang, text.value)
             else:
-                entry.descriptions = _with(entry.descriptions, lang, text.value, replace=False)
+                entry.alt = (*entry.alt, lang, text.value)
         by_kind: dict[str, list[Entry]] = defaultdict(list)
         for entry in by_iri.values():
             if entry.labels:
                 by_kind[entry.kind].append(entry)
         for entries in by_kind.values():
             entries.sort(key=lambda e: (e.label("en").casefold(), e.slug))
+
+        def same(value: str) -> str:
+            """One string per IRI: the index entry's own, else an interned one (a few hundred skills and tools are
+            named by thousands of roles)."""
+            entry = by_iri.get(value)
+            return entry.iri if entry is not None else sys.intern(value)
+
         linked: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         for row in self._select("role-profiles"):
-            # Interned: a few hundred skills and tools are named by thousands of roles.
-            linked[row["role"].value][sys.intern(row["p"].value)].add(sys.intern(row["o"].value))
+            linked[same(row["role"].value)][sys.intern(row["p"].value)].add(same(row["o"].value))
         # Kept as tuples (a set takes four times the memory; 13,000 roles at a million triples).
         profiles = {role: {p: tuple(objects) for p, objects in links.items()} for role, links in linked.items()}
         del linked
         transitions: dict[str, Hop] = {}
         for row in self._select("transitions"):
-            key = row["transition"].value
+            key = same(row["transition"].value)
             if key not in transitions:
-                transitions[key] = Hop(row["from"].value, row["to"].value, derived=row["derived"] is not None)
+                derived = row["derived"] is not None
+                transitions[key] = Hop(same(row["from"].value), same(row["to"].value), derived=derived)
+        skills: dict[tuple[str, bool], list[str]] = defaultdict(list)
         for row in self._select("transition-skills"):
-            hop = transitions.get(row["transition"].value)
-            if hop is not None:
-                (hop.bridging if row["kind"].value == "bridging" else hop.shared).append(row["skill"].value)
+            if row["transition"].value in transitions:
+                skills[row["transition"].value, row["kind"].value == "bridging"].append(same(row["skill"].value))
+        for (key, bridging), found in skills.items():
+            if bridging:
+                transitions[key].bridging = tuple(found)
+            else:
+                transitions[key].shared = tuple(found)
+        del skills
         return Index(by_iri, dict(by_kind), sorted(languages), profiles, transitions)
 
     def _select(self, name: str, **bindings: ox.NamedNode | ox.Literal) -> ox.QuerySolutions:
@@ -331,12 +367,13 @@ class Catalog:
         """Ranked: exact label, label prefix, label word prefix, alternative label, description words."""
         needle = q.casefold().strip()
         words = [w for w in needle.split() if w]
+        described = self._described_with(q, lang) if words else {}
         ranked: list[tuple[int, str, Entry]] = []
         for entry_kind in (kind,) if kind else LISTED_KINDS:
             for entry in index.by_kind.get(entry_kind, []):
                 label = entry.label(lang).casefold()
                 alts = [a.casefold() for a in entry.alt_labels(lang)]
-                description = (entry.description(lang) or "").casefold()
+                description = described.get(entry.iri, "")
                 if label == needle:
                     rank = 0
                 elif label.startswith(needle):
@@ -354,6 +391,15 @@ class Catalog:
                 ranked.append((rank, label, entry))
         ranked.sort(key=lambda r: (r[0], len(r[1]), r[1]))
         return [entry for _, _, entry in ranked]
+
+    def _described_with(self, q: str, lang: str) -> dict[str, str]:
+        """Resource -> its description in ``lang`` (as ``description`` picks it), case-folded, for the resources
+        with a description holding the query's longest word; the store finds those, not a scan of the index."""
+        word = max(q.lower().split(), key=len)
+        found: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        for row in self._select("described-with", word=ox.Literal(word)):
+            found[row["item"].value][row["p"].value].append(row["text"])
+        return {item: (description(statements, lang) or "").casefold() for item, statements in found.items()}
 
     def suggest(self, index: Index, q: str, kind: str | None, lang: str, limit: int) -> list[dict[str, Any]]:
         """Prefix matches on labels, then alternative labels, in the requested language."""
@@ -425,6 +471,8 @@ class Catalog:
             *_iris(out.get(CKG + "hasResponsibility", [])),
             *_iris(out.get(CKG + "level", [])),
             *inc.get(CKG + "aboutRole", []),
+            *inc.get(CKG + "fromRole", []),  # the transitions, for their descriptions
+            *inc.get(CKG + "toRole", []),
         ]
         token = _PREFETCHED.set(self.statements_about(nested) if nested else {})
         try:
@@ -471,7 +519,7 @@ class Catalog:
             **entry.item(lang),
             "labels": dict(sorted((k or "und", v) for k, v in entry.labels_by_language().items())),
             "alt_labels": entry.alt_labels(lang),
-            "description": entry.description(lang),
+            "description": description(out, lang),
             "external_ids": {
                 "onet_soc": sorted(
                     o.value for o in out.get(SCHEMA + "occupationalCategory", []) if isinstance(o, ox.Literal)
@@ -598,7 +646,7 @@ class Catalog:
         )
         return {
             **base,
-            "description": entry.description(lang) if entry else None,
+            "description": description(out, lang),
             "skills": self.items(index, _iris(out.get(CKG + "involvesSkill", [])), lang),
         }
 
@@ -635,7 +683,7 @@ class Catalog:
             )
         return {
             **entry.item(lang),
-            "description": entry.description(lang),
+            "description": description(out, lang),
             "compared_with": compared[0] if compared else None,
             "relative_pay": PAY_LEVELS.get(levels[0]) if levels else None,
             "pay_factors": _in_language([o for o in out.get(CKG + "payFactor", []) if isinstance(o, ox.Literal)], lang),
@@ -652,7 +700,7 @@ class Catalog:
         hop = index.transitions[subject]
         return {
             **entry.item(lang),
-            "description": entry.description(lang),
+            "description": description(self._outgoing(subject), lang),
             **self._hop(index, hop, lang),
             "shared_skills": self.items(index, hop.shared, lang),
         }

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, render_template, request, send_file, url_
 from flask.typing import ResponseReturnValue
 
 from service import dataset, negotiation, queries, rdfio
-from service.api.catalog import Index, served_language
+from service.api.catalog import Index, description, description_language, served_language
 from service.blueprints.api import catalog
 from service.errors import BadRequest, NotFound
 from service.graph import get_graph
@@ -195,14 +195,17 @@ def _document(
         for t in triples
         if t.predicate.value == RDFS + "label" and isinstance(t.object, ox.Literal)
     )
+    statements: dict[str, list[Any]] = defaultdict(list)
+    for t in triples:
+        statements[t.predicate.value].append(t.object)
     return {
         "iri": subject.value,
         "label": entry.label(lang) if entry is not None else subject.value,
         "lang": lang,
         "languages": [code for code in index.languages if code],
-        "description": entry.description(lang) if entry is not None else None,
+        "description": description(statements, lang) if entry is not None else None,
         # The language the description is in (English when the reader's has none): the page marks it.
-        "description_lang": (entry.description_language(lang) if entry is not None else None) or "en",
+        "description_lang": (description_language(statements, lang) if entry is not None else None) or "en",
         "labels": labels,
         "groups": list(groups.values()),
         "backlinks": sorted(backlinks.values(), key=lambda g: g.name),

@@ -373,3 +373,15 @@ def test_store_graph_mistakes_are_clear_cli_errors(args: list[str], message: str
     assert result.code == 2
     assert message in result.err
     assert "Traceback" not in result.err
+
+
+def test_descriptions_are_searched_and_shown_from_a_remote_store(server_factory, oxigraph_factory) -> None:  # type: ignore[no-untyped-def]
+    """Descriptions are not in the label index: the search's last rank asks the store (a bound query) and the
+    details read them with the resource's statements."""
+    server: Server = server_factory(*oxigraph_factory().store_args())
+    found = requests.get(server.url + "/api/v1/search", params={"q": "Activities fraudulent"}, timeout=10).json()
+    assert [item["id"] for item in found["items"]] == ["fraud-detection"]
+    detail = requests.get(server.url + "/api/v1/applications/fraud-detection", timeout=10).json()
+    assert {"fraudulent", "activities"} <= set(detail["description"].casefold().split())
+    page = requests.get(server.url + "/id/application/fraud-detection", headers={"Accept": "text/html"}, timeout=10)
+    assert detail["description"] in page.text
