@@ -92,3 +92,20 @@ def test_data_that_does_not_conform_is_reported_and_never_served(data_copy: Path
         assert site.core.store.is_empty()
     finally:
         site.close()
+
+
+def test_the_filling_thread_stays_until_the_store_closes() -> None:
+    """Its malloc arena holds the holes the fill freed among the store's memory: while it lives no request thread
+    (which forks the query workers) is given that arena. It ends when the store closes."""
+    before = set(threading.enumerate())
+    site = _site(dataset.default_paths(), [])
+    try:
+        _until(lambda: site.http.get(site.url + "/ready").status_code == 200)
+        filling = [t for t in set(threading.enumerate()) - before if t.name == "careerkg-fill"]
+        assert len(filling) == 1
+        time.sleep(0.2)  # it would have ended by now
+        assert filling[0].is_alive()
+    finally:
+        site.close()
+    filling[0].join(30)
+    assert not filling[0].is_alive()
