@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     derive = commands.add_parser(
         "derive-transitions",
-        help="derive career transitions from the roles' skill profiles, as Turtle (see data/derived-transitions.ttl)",
+        help="derive career transitions from the roles' skill profiles, as TriG (see data/derived-transitions.trig)",
     )
     store_option(derive)
     derive.add_argument("--output", type=Path, help="write the Turtle to this file instead of standard output")
@@ -286,7 +286,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_derive_transitions(args: argparse.Namespace) -> int:
     """Print (or write) the transitions derived from the store's skill profiles."""
     from service import loading
-    from service.derive import derive, to_turtle
+    from service.derive import derive, to_trig
 
     store = _settings(args).open_store()
     try:
@@ -296,7 +296,7 @@ def cmd_derive_transitions(args: argparse.Namespace) -> int:
         transitions, labels, completions = derive(store)
     finally:
         store.close()
-    _write(to_turtle(transitions, labels, completions), args.output)
+    _write(to_trig(transitions, labels, completions), args.output)
     return EXIT_OK
 
 

@@ -36,7 +36,7 @@ def default_paths() -> list[Path]:
 
 
 # The file ``careerkg derive-transitions`` writes into ``data/``.
-DERIVED_TRANSITIONS = "derived-transitions.ttl"
+DERIVED_TRANSITIONS = "derived-transitions.trig"
 
 
 def source_paths() -> list[Path]:

@@ -2,22 +2,24 @@
 
 The documents behind CareerKG's roles (O*NET, ESCO, the seed article) list each role's essential and optional
 skills, but only the article states transitions between roles. The rest are derived here, by one documented
-rule, and written as Turtle to ``data/derived-transitions.ttl`` so that they are reviewed like any curated
+rule, and written as TriG to ``data/derived-transitions.trig`` so that they are reviewed like any curated
 file (a test re-derives them and fails when the file is stale):
 
 - a transition from role A to role B is derived when A already has (as essential or optional skill) at
   least ``MIN_SHARED`` of B's essential skills and at least ``MIN_SHARE`` of them;
 - its bridging skills are B's essential skills that A lacks; its shared skills (``ckg:sharedSkill``) the
   ones A already has;
-- a move goes at most ``MAX_LEVELS_UP`` level up where a job-family framework levels both roles (``ckg:level``,
-  e.g. not from an intermediate data analyst straight to chief data officer); roles without a level are not held;
+- a move goes at most ``MAX_LEVELS_UP`` level up on every ladder that levels both roles (``ckg:level``: a
+  job-family framework's grades, e.g. not from an intermediate data analyst straight to chief data officer; O*NET's
+  Job Zones of preparation); ranks compare only within a ladder, and roles without a level are not held;
 - each role keeps its ``PER_ROLE`` best targets (largest share, then most shared skills, then label);
 - pairs that a document states (a transition without the derivation as its source) are left to it; where that
   document names no bridging skill, the rule adds them (B's essential skills that A lacks) and the shared ones,
-  as CareerKG's own statements (no source graph), so every transition says what to learn.
+  in the rule's graph too, so every transition says what to learn.
 
 Every derived transition cites ``source:careerkg-skill-overlap``, the source resource describing this rule,
-so a user can tell derived from stated transitions with one triple pattern.
+so a user can tell derived from stated transitions with one triple pattern; what the rule states sits in that
+resource's graph, so asking who says so of a derived statement names the rule.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ PER_ROLE = 3
 MAX_LEVELS_UP = 1
 RULE = (
     f"CareerKG derives a transition from role A to role B when A already has at least {MIN_SHARED} of B's "
-    f"essential skills and at least {MIN_SHARE:.0%} of them (as essential or optional skills) and, where a "
-    f"job-family framework levels both roles, B is at most {MAX_LEVELS_UP} level above A; it keeps each "
+    f"essential skills and at least {MIN_SHARE:.0%} of them (as essential or optional skills) and B is at most "
+    f"{MAX_LEVELS_UP} level above A on every ladder that levels both (a job-family framework's grades, O*NET's "
+    "Job Zones); it keeps each "
     f"role's {PER_ROLE} best targets; the bridging skills are B's essential skills that A lacks. The skills "
     "come from the documents each role cites (O*NET, ESCO, the seed article); the transition is a computed "
     "relation between their skill profiles, not a statement of those documents."
@@ -100,7 +103,9 @@ def derive(store: Store) -> tuple[list[Transition], dict[str, str], list[Complet
             essential[role].add(skill)
     levels = store.query(queries.load("role-levels"))
     assert isinstance(levels, ox.QuerySolutions)
-    rank = {row["role"].value: int(row["rank"].value) for row in levels}
+    rank: dict[str, dict[str, int]] = defaultdict(dict)  # role -> ladder -> rank
+    for row in levels:
+        rank[row["role"].value][row["ladder"].value] = int(row["rank"].value)
     stated = store.query(queries.load("derive-curated"))
     assert isinstance(stated, ox.QuerySolutions)
     curated: set[tuple[str, str]] = set()
@@ -119,7 +124,7 @@ def derive(store: Store) -> tuple[list[Transition], dict[str, str], list[Complet
         for end in sorted(labels):
             if end == start or (start, end) in curated or not essential[end]:
                 continue
-            if start in rank and end in rank and rank[end] - rank[start] > MAX_LEVELS_UP:
+            if any(rank[end][ladder] - on > MAX_LEVELS_UP for ladder, on in rank[start].items() if ladder in rank[end]):
                 continue
             shared = essential[end] & known[start]
             bridging = essential[end] - known[start]
@@ -131,13 +136,16 @@ def derive(store: Store) -> tuple[list[Transition], dict[str, str], list[Complet
     return out, labels, completions
 
 
-def to_turtle(transitions: Iterable[Transition], labels: dict[str, str], completions: Iterable[Completion] = ()) -> str:
+def to_trig(transitions: Iterable[Transition], labels: dict[str, str], completions: Iterable[Completion] = ()) -> str:
     """The derived transitions, the source describing the rule and the completions of stated transitions, as a
-    Turtle document."""
+    TriG document: what the rule states sits in the graph of ``source:careerkg-skill-overlap`` (docs/provenance.md),
+    the rule's own record and the transitions' citations in the default graph."""
     lines = [
         "# Career transitions DERIVED by CareerKG from the roles' skill profiles; not stated by a source document.",
-        "# Generated by `careerkg derive-transitions --output data/derived-transitions.ttl`: do not edit by hand;",
+        "# Generated by `careerkg derive-transitions --output data/derived-transitions.trig`: do not edit by hand;",
         "# edit the roles' skills and run it again (tests/test_data.py fails while this file is stale).",
+        "# What the rule states sits in the graph of the rule's record, source:careerkg-skill-overlap: asking who",
+        "# says so of a derived statement names the rule, not a document about careers.",
         "@prefix ckg:        <https://w3id.org/careerkg/ontology#> .",
         "@prefix dcterms:    <http://purl.org/dc/terms/> .",
         "@prefix rdfs:       <http://www.w3.org/2000/01/rdf-schema#> .",
@@ -155,7 +163,10 @@ def to_turtle(transitions: Iterable[Transition], labels: dict[str, str], complet
         f'    dcterms:date "{RULE_DATE.isoformat()}"^^xsd:date ;',
         '    dcterms:type "derivation" ;',
         f"    dcterms:description {_en(RULE)} .",
+        "",
+        "source:careerkg-skill-overlap {",
     ]
+    transitions = list(transitions)
     for t in transitions:
         start, end = labels[t.start], labels[t.end]
         description = (
@@ -165,28 +176,30 @@ def to_turtle(transitions: Iterable[Transition], labels: dict[str, str], complet
         )
         lines += [
             "",
-            f"transition:{t.slug}",
-            "    a ckg:CareerTransition ;",
-            f"    rdfs:label {_en(f'{start} to {end}')} ;",
-            f"    dcterms:description {_en(description)} ;",
-            f"    ckg:fromRole role:{_slug(t.start)} ;",
-            f"    ckg:toRole role:{_slug(t.end)} ;",
-            f"    ckg:sharedSkill {_skills(t.shared)} ;",
-            f"    ckg:bridgingSkill {_skills(t.bridging)} ;",
-            "    dcterms:source source:careerkg-skill-overlap .",
+            f"    transition:{t.slug}",
+            "        a ckg:CareerTransition ;",
+            f"        rdfs:label {_en(f'{start} to {end}')} ;",
+            f"        dcterms:description {_en(description)} ;",
+            f"        ckg:fromRole role:{_slug(t.start)} ;",
+            f"        ckg:toRole role:{_slug(t.end)} ;",
+            f"        ckg:sharedSkill {_skills(t.shared)} ;",
+            f"        ckg:bridgingSkill {_skills(t.bridging)} .",
         ]
     completed = list(completions)
     if completed:
         lines += [
             "",
-            "# Stated transitions whose documents name no bridging skill: the skills the rule gives them,",
-            "# CareerKG's own statements (the transitions keep their documents as their only source).",
+            "    # Stated transitions whose documents name no bridging skill: the skills the rule gives them (the",
+            "    # transitions keep their documents as their only cited source).",
         ]
     for c in completed:
         subject = f"transition:{_slug(c.iri)}" if c.iri.startswith(TRANSITION) else f"<{c.iri}>"
-        lines += ["", subject, f"    ckg:bridgingSkill {_skills(c.bridging)}" + (" ;" if c.shared else " .")]
+        bridging = f"        ckg:bridgingSkill {_skills(c.bridging)}" + (" ;" if c.shared else " .")
+        lines += ["", f"    {subject}", bridging]
         if c.shared:
-            lines.append(f"    ckg:sharedSkill {_skills(c.shared)} .")
+            lines.append(f"        ckg:sharedSkill {_skills(c.shared)} .")
+    lines += ["}", "", "# The derived transitions' citations (resource level)."]
+    lines += [f"transition:{t.slug} dcterms:source source:careerkg-skill-overlap ." for t in transitions]
     return "\n".join(lines) + "\n"
 
 

@@ -30,6 +30,7 @@ from service.validation import Report, validate, validate_whole
 
 RDF_TYPE = ox.NamedNode(RDF + "type")
 BROADER = ox.NamedNode(SKOS + "broader")
+IN_SCHEME = ox.NamedNode(SKOS + "inScheme")
 
 
 @dataclass
@@ -219,9 +220,9 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
 
     Focus: the subjects of changed statements; the objects of changed links that shapes check from the
     object's side; and, when a node's type changes, the nodes pointing at it (their sh:class checks).
-    Data: the focus nodes' statements, their inverse-checked incoming links, the types of everything they
-    link to, and the skill hierarchy above them. A link to a hub (a source every resource cites) therefore
-    costs no more than a link to anything else.
+    Data: the focus nodes' statements, their inverse-checked incoming links, the types (and a level's ladder) of
+    everything they link to, and the skill hierarchy above them. A link to a hub (a source every resource cites)
+    therefore costs no more than a link to anything else.
     """
 
     def live(quads: Iterable[ox.Quad]) -> set[ox.Quad]:
@@ -273,8 +274,8 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
         data |= out_of(node) | into(node, INVERSE_CHECKED)
     linked = {q.object for q in data if isinstance(q.object, ox.NamedNode)}
     linked |= {q.subject for q in data if isinstance(q.subject, ox.NamedNode)}
-    for node in linked - focus:
-        data |= {q for q in out_of(node) if q.predicate == RDF_TYPE}
+    for node in linked - focus:  # their types (sh:class), and a level's ladder (one level per ladder)
+        data |= {q for q in out_of(node) if q.predicate in (RDF_TYPE, IN_SCHEME)}
     for node in focus:  # the hierarchy above a skill (cycles, categories), with the types along it
         for edge in above(node):
             data.add(edge)

@@ -532,12 +532,13 @@ class Catalog:
         if kind == "role":
             detail.update(
                 fields=refs(CKG + "field"),
-                level=next(
+                levels=sorted(
                     (
-                        self._level(index, lv, lang, stated(CKG + "level", lv))
+                        level
                         for lv in _iris(out.get(CKG + "level", []))
+                        if (level := self._level(index, lv, lang, stated(CKG + "level", lv))) is not None
                     ),
-                    None,
+                    key=lambda level: (level["ladder"]["label"].casefold(), level["rank"]),
                 ),
                 demand_outlook=text(CKG + "demandOutlook"),
                 responsibilities=[
@@ -652,10 +653,12 @@ class Catalog:
 
     def _level(self, index: Index, subject: str, lang: str, stated_by: list[str]) -> dict[str, Any] | None:
         entry = index.by_iri.get(subject)
-        ranks = [o.value for o in self._outgoing(subject).get(CKG + "rank", []) if isinstance(o, ox.Literal)]
-        if entry is None or not ranks:
+        out = self._outgoing(subject)
+        ranks = [o.value for o in out.get(CKG + "rank", []) if isinstance(o, ox.Literal)]
+        ladders = self.items(index, _iris(out.get(SKOS + "inScheme", [])), lang)
+        if entry is None or not ranks or not ladders:
             return None
-        return entry.item(lang, rank=int(ranks[0]), stated_by=stated_by)
+        return entry.item(lang, rank=int(ranks[0]), ladder=ladders[0], stated_by=stated_by)
 
     def _salary(self, index: Index, subject: str, lang: str) -> dict[str, Any]:
         entry = index.by_iri[subject]

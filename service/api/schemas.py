@@ -24,6 +24,7 @@ Kind = Literal[
     "trend",
     "source",
     "level",
+    "ladder",
 ]
 
 
@@ -261,6 +262,7 @@ class Transition(Item):
 
 class Level(Item):
     rank: int = Field(description="The level's place on its ladder, from the bottom: one level up is one more.")
+    ladder: Item = Field(description="The ladder the level is on (ranks compare only within one ladder).")
 
 
 class Credentials(BaseModel):
@@ -280,7 +282,11 @@ class Detail(Item):
 
 class RoleDetail(Detail):
     fields: list[Item] = Field(default_factory=list)
-    level: Level | None = Field(None, description="Where a cited job-family framework places the role.")
+    levels: list[Level] = Field(
+        default_factory=list,
+        description="Where cited frameworks place the role, one level per ladder (a job-family framework's grades, "
+        "O*NET's Job Zones of preparation), by ladder.",
+    )
     demand_outlook: str | None = None
     responsibilities: list[Responsibility] = Field(default_factory=list)
     essential_skills: list[Item] = Field(default_factory=list)

@@ -979,26 +979,35 @@ def test_a_value_many_sources_state_shows_two_and_folds_the_rest(site: Site) -> 
     assert f"and {len(sources) - 2} more source{'s' if len(sources) > 3 else ''}</summary>" in folded
 
 
-def test_role_detail_gives_the_level_a_framework_places_the_role_at(site: Site) -> None:
-    """A levelled role names its rung, the rung's rank and the source that places it there; an unlevelled role gives
-    null. Expectations from SPARQL, not from the REST code."""
-    levelled = slugs_of(site, "?x a ckg:Role ; ckg:level ?l")
-    assert levelled, "no levelled role: the field would go untested"
-    for slug in levelled:
+def test_role_detail_gives_the_levels_frameworks_place_the_role_at(site: Site) -> None:
+    """A levelled role names each rung, its rank, its ladder and the source that places the role there; an
+    unlevelled role gives an empty list. Expectations from SPARQL, not from the REST code."""
+    rows = site.http.get(
+        site.url + "/sparql",
+        params={
+            "query": "PREFIX ckg: <https://w3id.org/careerkg/ontology#> "
+            "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+            "SELECT ?role ?level ?rank ?ladder WHERE { ?role a ckg:Role ; ckg:level ?level . "
+            "?level ckg:rank ?rank ; skos:inScheme ?ladder }"
+        },
+        timeout=30,
+    ).json()["results"]["bindings"]
+    expected: dict[str, set[tuple[str, int, str]]] = {}
+    for row in rows:
+        expected.setdefault(row["role"]["value"].rsplit("/", 1)[1], set()).add(
+            (row["level"]["value"].rsplit("/", 1)[1], int(row["rank"]["value"]), row["ladder"]["value"])
+        )
+    assert any(len(levels) > 1 for levels in expected.values()), "no role on two ladders: the list goes untested"
+    for slug, levels in expected.items():
         role = ok(site, f"/api/v1/roles/{slug}")
-        (level,) = slugs_of(site, f"<{ID}role/{slug}> ckg:level ?x")
-        assert role["level"]["id"] == level
-        assert role["level"]["type"] == "level"
-        ranks = site.http.get(
-            site.url + "/sparql",
-            params={"query": f"SELECT ?r WHERE {{ <{ID}level/{level}> <https://w3id.org/careerkg/ontology#rank> ?r }}"},
-            timeout=30,
-        ).json()["results"]["bindings"]
-        assert role["level"]["rank"] == int(ranks[0]["r"]["value"])
-        assert role["level"]["stated_by"], f"{slug}: no source for its level"
-    unlevelled = sorted(set(slugs_of(site, "?x a ckg:Role")) - set(levelled))
+        assert {(lv["id"], lv["rank"], lv["ladder"]["iri"]) for lv in role["levels"]} == levels
+        assert len(role["levels"]) == len(levels)
+        for level in role["levels"]:
+            assert (level["type"], level["ladder"]["type"]) == ("level", "ladder")
+            assert level["stated_by"], f"{slug}: no source for its level {level['id']}"
+    unlevelled = sorted(set(slugs_of(site, "?x a ckg:Role")) - set(expected))
     assert unlevelled
-    assert ok(site, f"/api/v1/roles/{unlevelled[0]}")["level"] is None
+    assert ok(site, f"/api/v1/roles/{unlevelled[0]}")["levels"] == []
 
 
 def test_skill_detail_gives_escos_type(site: Site) -> None:

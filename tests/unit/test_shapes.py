@@ -303,6 +303,24 @@ BREAKS = {
         ID + "level/gitlab-grade-6",
         "ckg:rank",
     ),
+    "level-on-no-ladder": Break(
+        "LevelShape",
+        "DELETE WHERE { id:level\\/onet-job-zone-4 skos:inScheme ?ladder }",
+        ID + "level/onet-job-zone-4",
+        "skos:inScheme",
+    ),
+    "two-rungs-of-one-rank": Break(
+        "LevelShape",
+        "DELETE { id:level\\/onet-job-zone-3 ckg:rank 3 } INSERT { id:level\\/onet-job-zone-3 ckg:rank 4 } WHERE {}",
+        (ID + "level/onet-job-zone-3", ID + "level/onet-job-zone-4"),
+        "ckg:rank",
+    ),
+    "role-twice-on-one-ladder": Break(
+        "RoleLevelsShape",
+        "INSERT DATA { role:statistician ckg:level id:level\\/onet-job-zone-4 }",
+        ID + "role/statistician",
+        "ckg:level",
+    ),
     "source-without-date": Break(
         "SourceDocumentShape",
         "DELETE WHERE { source:ai-engineer-vs-ml-engineer dcterms:date ?d }",
