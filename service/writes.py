@@ -31,6 +31,7 @@ from service.validation import Report, validate, validate_whole
 RDF_TYPE = ox.NamedNode(RDF + "type")
 BROADER = ox.NamedNode(SKOS + "broader")
 IN_SCHEME = ox.NamedNode(SKOS + "inScheme")
+RANK = ox.NamedNode(CKG + "rank")
 
 
 @dataclass
@@ -266,6 +267,16 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
     for target in {q.object for q in changes if q.predicate == BROADER and isinstance(q.object, ox.NamedNode)}:
         # A new broader link may close a cycle: every concept above it is then its own ancestor.
         focus |= {edge.subject for edge in above(target) if isinstance(edge.subject, ox.NamedNode)}
+    # A rung's rank or ladder changes: every rung of the ladders it was or is on is checked (ranks are unique on a
+    # ladder).
+    rerung = {q.subject for q in changes if q.predicate in (RANK, IN_SCHEME) and isinstance(q.subject, ox.NamedNode)}
+    for node in rerung:
+        ladders = {q.object for q in changes | out_of(node) if q.subject == node and q.predicate == IN_SCHEME}
+        for ladder in (ladder for ladder in ladders if isinstance(ladder, ox.NamedNode)):
+            rungs = live(store.quads_of(predicate=IN_SCHEME, obj=ladder)) | added_to.get(
+                (IN_SCHEME.value, ladder), set()
+            )
+            focus |= {q.subject for q in rungs if isinstance(q.subject, ox.NamedNode)}
     for node in {q.subject for q in changes if q.predicate == RDF_TYPE and isinstance(q.subject, ox.NamedNode)}:
         referrers = live(store.quads_of(obj=node)) | {q for q in delta.added if q.object == node}
         focus |= {q.subject for q in referrers if isinstance(q.subject, ox.NamedNode)}
