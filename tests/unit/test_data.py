@@ -294,6 +294,61 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
         "21d2f96d-35f7-4e3f-9745-c533d2dd6e97",  # computer programming (close match)
         "fecf8a0d-62c4-4e71-9b03-0f4fc2ad7bf5",  # data models (close match)
     }
+    # ESCO concepts of data/esco-align.trig: each UUID beside the skill's label in ESCO's v1.0 CSV files (or, for the six
+    # concepts added since, the v1.2.1 API answers of roles-skills) and in an independent copy of ESCO's German files
+    # (alonsopg's CSVs or OpenEduHub's vocabulary): docs/evidence/esco-align.md.
+    verified_esco |= {
+        "47a49cd6-097d-457a-9f7b-c290c14930d5",  # analyse-big-data
+        "b04f377b-ee80-4b38-aca1-19d266a23b17",  # analyse-business-requirements
+        "f28617ad-afdd-4041-814c-216153a38998",  # analyse-software-specifications
+        "9433da85-70fa-4a25-8f96-71fa59dd1989",  # biology
+        "a261c61a-29b8-4b6a-a283-e5a7d5077352",  # biostatistics
+        "98301d4a-2cc3-439d-8d7f-0b6ac76302bb",  # business-process-modelling
+        "9e84a506-df06-4be3-874a-fa01293e3dd5",  # business-processes
+        "e464363b-8346-421d-9035-52118b76d8c8",  # computational-biology
+        "9983816d-cc78-4d3f-9e3c-c7baa9ebc77a",  # computer-equipment
+        "48db96bf-3314-45c6-bad8-fdb6e20e5639",  # data-engineering
+        "cc7370dd-69fa-4c67-a96f-d4d135d38700",  # data-quality-assessment
+        "9ef0f3a0-9ce2-4ef1-a987-0366b5cb2dbe",  # database-development-tools
+        "3ce1fe19-7f9e-4070-941d-651673a5693b",  # decision-support-systems
+        "5706691c-2c38-46e4-9e88-c55be7e5d3ff",  # digital-camera-sensors
+        "8f6ed69b-29d0-4c01-81ba-f05920a185f3",  # digital-curation
+        "327d15c8-29ff-4ad4-a4fe-6536d777a45f",  # documentation-types
+        "2180bd8c-86de-4889-8165-adac902eee9d",  # embedded-systems
+        "e3423f86-0e6b-4bec-a354-1d21fe8597b6",  # genetic-engineering
+        "54b2c5ea-4475-4bf5-a433-b0dc5442e691",  # genetics
+        "e043aeeb-78f5-4049-afbf-12bba52225bc",  # hardware-architectures
+        "fb82ae25-b59f-43fd-aacf-a8308afbe85e",  # health-informatics
+        "c453cf81-6197-428e-84c6-70c773b63f27",  # ict-architectural-frameworks
+        "45f1ae17-c20d-40fc-9307-7d33b6ca9213",  # image-recognition
+        "93aaf65c-5aad-4e6f-a7ba-ce9bf7c0e6e6",  # information-categorisation
+        "696e3b5b-8b61-45af-ae4c-3ab700f197ec",  # information-extraction
+        "03ff0d53-573a-47a0-a0ad-1995815a4339",  # information-structure
+        "fa7d581b-da0e-47cf-bae8-4d07f267a225",  # infrared-sensors
+        "925463a7-d51f-4d5b-9f79-4d28cf30acde",  # integrated-development-environments
+        "8259c2c0-2749-41e2-a4a8-4a64a76eab37",  # laboratory-techniques
+        "32a2c63d-2d13-4784-abb8-678ef2cd8a46",  # language-translation
+        "a57a54b6-2f2e-43e4-9621-b52f4a63cb08",  # ldap
+        "810df100-e85a-4c13-b619-34030a75ecc2",  # linguistics
+        "c7d24594-0c11-4b27-9039-fe0bb903da8e",  # linq
+        "4339176e-3acd-4f7f-a5d9-445bee3d23f2",  # mathematics
+        "1b7c716e-af95-4cda-a42f-6479c8b139f5",  # mdx
+        "8f2a4d74-b16f-4023-8fc1-b8dc8b21ffb9",  # molecular-biology
+        "f597f772-24d3-4cec-813c-cf5a7027c794",  # n1ql
+        "fff0e2cd-d0bd-4b02-9daf-158b79d9688a",  # natural-language-processing
+        "07889c08-7220-47c8-96f7-6068fbea00dc",  # normalise-data
+        "5be3d306-6cf1-4b49-aa1d-01651dd4ba4c",  # object-oriented-modelling
+        "b0a3bb25-a02f-43ed-ab1f-994fa66a424a",  # online-analytical-processing
+        "6360a934-cc87-4954-9656-b32db20592e3",  # quantitative-analysis
+        "9cf681c7-89ec-470c-b651-7fe03786f586",  # query-languages
+        "e87ec79a-c9ff-46f5-84fa-7a0f394cdf40",  # robotics
+        "5b26f08b-88bc-45f0-b901-530d7786466b",  # scientific-computing
+        "cb304338-3a44-4b6f-802b-dfc6c64de109",  # scientific-modelling
+        "cfa2be0d-96d5-4017-a866-962efb9c5070",  # signal-processing
+        "c5e8abde-d2ba-4e8e-a65e-720b71180666",  # unstructured-data
+        "69bbd53f-fbb0-4476-b4b2-ef7844464e28",  # web-programming
+        "3f4dab51-572b-4e2c-85ef-3b4c3f7094e1",  # xquery
+    }
     # ESCO concepts of data/esco-skills.trig, each with the same UUID and label in two independent copies of ESCO
     # data (roles-skills' v1.2.1 API answers and the v1.0 CSV files): docs/evidence/esco-skills.md.
     verified_esco |= {
@@ -621,3 +676,37 @@ def test_derived_transitions_go_at_most_one_level_up(filled_store: Store) -> Non
             {analyst} ckg:essentialSkill|ckg:optionalSkill ?s }}""",
     )
     assert int(shared[0]["n"]) >= 2  # without the level rule the skill overlap alone would derive the move
+
+
+def test_career_moves_an_adviser_would_sign(filled_store: Store) -> None:
+    """The audit's sanity cases, both directions: moves an adviser expects are in the graph, stated by a source
+    (not left to the derivation's top-3 cut or to skill lists no one aligned), with what to learn; moves an adviser
+    would reject are not, stated or derived."""
+    role = "https://w3id.org/careerkg/id/role/"
+    expected = [
+        ("data-scientist", "ml-engineer"),
+        ("data-engineer", "ml-engineer"),
+        ("software-developer", "ml-engineer"),
+    ]
+    for start, end in expected:
+        rows = select(
+            filled_store,
+            f"""SELECT ?t ?source ?skill WHERE {{ ?t ckg:fromRole <{role}{start}> ; ckg:toRole <{role}{end}> ;
+                dcterms:source ?source ; ckg:bridgingSkill ?skill }}""",
+        )
+        assert rows, f"{start} -> {end}: no move with skills to learn"
+        assert {r["source"] for r in rows} - {"https://w3id.org/careerkg/id/source/careerkg-skill-overlap"}, (
+            f"{start} -> {end}: no source"
+        )
+    rejected = [
+        ("chief-data-officer", "ai-engineer"),
+        ("ai-engineer", "chief-data-officer"),
+        ("bioinformatics-scientist", "computer-vision-engineer"),
+        ("computer-vision-engineer", "bioinformatics-scientist"),
+        ("data-analyst", "chief-data-officer"),
+    ]
+    for start, end in rejected:
+        assert not ask(filled_store, f"ASK {{ ?t ckg:fromRole <{role}{start}> ; ckg:toRole <{role}{end}> }}"), (
+            start,
+            end,
+        )
