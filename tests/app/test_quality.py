@@ -152,15 +152,24 @@ def test_2026_map_figures_agree_with_sparql(stats: dict[str, Any], filled_store:
 def test_statements_with_a_source_agree_with_sparql(stats: dict[str, Any], filled_store: Store) -> None:
     about = """?x ?p ?o FILTER (STRSTARTS(STR(?x), "https://w3id.org/careerkg/id/") && ?p != dcterms:source)
         FILTER NOT EXISTS { ?x a ckg:SourceDocument } FILTER NOT EXISTS { ?x a rdf:Statement }"""
-    result = filled_store.query(
-        PREFIXES
-        + "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>\n"
-        # rdf:subject first: the engine joins in the order written (a type scan first took 10 s)
-        + f"""SELECT (COUNT(*) AS ?all) (SUM(IF(EXISTS {{ ?r rdf:subject ?x ; rdf:predicate ?p ; rdf:object ?o ;
-                a rdf:Statement ; dcterms:source ?source }}, 1, 0)) AS ?stated)
-            WHERE {{ SELECT DISTINCT ?x ?p ?o WHERE {{ {about} }} }}"""
+    rdf = "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>\n"
+    every = filled_store.query(
+        PREFIXES + rdf + f"SELECT (COUNT(*) AS ?all) WHERE {{ SELECT DISTINCT ?x ?p ?o WHERE {{ {about} }} }}"
     )
-    assert isinstance(result, ox.QuerySolutions)
-    row = next(iter(result))
-    assert stats["provenance"]["statements"] == int(row["all"].value)  # type: ignore[union-attr]
-    assert stats["provenance"]["statements_with_a_source"] == int(row["stated"].value) > 0  # type: ignore[union-attr]
+    # From the records to the statements they stand for (each an indexed lookup); the other way round, a record
+    # search per statement, took 20 s.
+    stated = filled_store.query(
+        PREFIXES
+        + rdf
+        + f"""SELECT (COUNT(*) AS ?stated) WHERE {{ SELECT DISTINCT ?x ?p ?o WHERE {{
+            ?r a rdf:Statement ; dcterms:source ?source ; rdf:subject ?x ; rdf:predicate ?p ; rdf:object ?o .
+            {about} }} }}"""
+    )
+    assert isinstance(every, ox.QuerySolutions)
+    assert isinstance(stated, ox.QuerySolutions)
+    (total,) = next(iter(every))
+    (with_a_source,) = next(iter(stated))
+    assert isinstance(total, ox.Literal)
+    assert isinstance(with_a_source, ox.Literal)
+    assert stats["provenance"]["statements"] == int(total.value)
+    assert stats["provenance"]["statements_with_a_source"] == int(with_a_source.value) > 0
