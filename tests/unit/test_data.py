@@ -349,6 +349,23 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
         "69bbd53f-fbb0-4476-b4b2-ef7844464e28",  # web-programming
         "3f4dab51-572b-4e2c-85ef-3b4c3f7094e1",  # xquery
     }
+    # ... and of data/esco-align-2.trig (the same two copies each; docs/evidence/esco-align-2.md).
+    verified_esco |= {
+        "9a58cd26-58eb-4a1c-b1b6-64037fe9cfa1",  # abstract-thinking
+        "e3fcd642-5f9c-48ee-be58-258dd895d281",  # collecting-biological-data
+        "a80fb090-63f4-4b05-83a5-2f090deb7757",  # data-collection-systems
+        "f9670490-8aa4-4540-b121-d440a8294aab",  # data-processing-applications
+        "2522a6ce-3202-4ac8-9f5b-b9cb5a3a83a1",  # debugging-software
+        "2daec0e6-f0c1-43e8-8178-aedba99130ec",  # establishing-data-processes
+        "0d6714c6-720e-4985-9791-5ab85d28da79",  # gathering-data
+        "4a193795-fa63-414e-9f2e-bfdb3924571e",  # handling-data-samples
+        "872a1632-f1db-4feb-bb27-0a6a359b7591",  # open-innovation
+        "da930e2f-6047-4616-a598-bba8ecef3039",  # open-publications
+        "a8d24a95-47b3-4f88-92e7-06600bcd3612",  # professional-development
+        "99207709-d076-4cce-ba38-e90d3bb28806",  # rdf-query-languages
+        "5f0082ab-2131-49b5-94d6-a1821daf57d6",  # research-funding
+        "f715be1d-5fc4-49d3-82a5-0b8090d12849",  # synthesising-information
+    }
     # ESCO concepts of data/esco-skills.trig, each with the same UUID and label in two independent copies of ESCO
     # data (roles-skills' v1.2.1 API answers and the v1.0 CSV files): docs/evidence/esco-skills.md.
     verified_esco |= {
