@@ -23,7 +23,6 @@ JSON and bytes, never pickles).
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -305,9 +304,6 @@ class QueryPool:
                 pid = os.fork()
                 if pid == 0:  # the worker
                     try:
-                        # Its collections leave the server's objects alone: a collection writes to every object it
-                        # looks at, which would copy the pages the worker shares with the server (29 MiB at 1M).
-                        gc.freeze()
                         _close_inherited(keep)
                         if sandboxed:
                             self._filter.install()
