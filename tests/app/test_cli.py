@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pyoxigraph as ox
+import pytest
 import rdflib
 
 from service import dataset
@@ -60,6 +61,7 @@ def test_validate_missing_label_exits_1_naming_the_role(data_copy: Path) -> None
     assert_no_traceback(done.out + done.err)
 
 
+@pytest.mark.exhaustive  # a full validation, or a fill and a derivation, of an edited copy
 def test_validate_names_the_file_that_states_the_bad_value(data_copy: Path) -> None:
     # The AI engineer is defined in roles.trig; a file that only links it to a tool that does not exist is the one to
     # fix, and the report must send the curator there.
@@ -80,6 +82,7 @@ def test_validate_names_the_file_that_states_the_bad_value(data_copy: Path) -> N
     assert result["file"] == str(roles)
 
 
+@pytest.mark.exhaustive  # a full validation of an edited copy, as another report format
 def test_validate_json_report(data_copy: Path) -> None:
     roles = data_copy / "data" / "roles.trig"
     roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en ;', "", 1))
@@ -96,6 +99,7 @@ def test_validate_json_report(data_copy: Path) -> None:
     assert result["message"]
 
 
+@pytest.mark.exhaustive  # a full validation of an edited copy, as another report format
 def test_validate_turtle_report_is_a_shacl_report(data_copy: Path) -> None:
     roles = data_copy / "data" / "roles.trig"
     roles.write_text(roles.read_text().replace('rdfs:label "AI Engineer"@en ;', "", 1))
@@ -406,6 +410,7 @@ transition:retired-role-to-data-analyst
 """
 
 
+@pytest.mark.exhaustive  # a full validation, or a fill and a derivation, of an edited copy
 def test_derive_transitions_regenerates_a_file_that_names_a_removed_role(tmp_path: Path) -> None:
     """After a role leaves the data, the previous output still names it; derivation starts without that output."""
     for part in ("service", "ontology", "data"):  # a copy of the checkout, whose data the curator edits
