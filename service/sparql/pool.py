@@ -15,7 +15,8 @@ Locks: ``_cond`` guards the worker lists and is never held while forking or wait
 held only around ``os.fork`` (the owner holds it while it changes the store, so no fork copies half a write).
 
 Wire format, worker -> parent: frames of ``kind (1 byte) + length (4 bytes) + payload``:
-``H`` head (JSON: media type), ``D`` data, ``E`` end (JSON: bytes sent), ``X`` error (JSON problem).
+``H`` head (JSON: media type), ``D`` data, ``E`` end (JSON: bytes sent), ``X`` error (JSON problem). A worker
+writes its frames in batches of about 64 KiB, an end or error at once: a small answer is one write and one read.
 Parent -> worker: a length-prefixed pickle of the job mapping (the parent is trusted; the worker's answers are
 JSON and bytes, never pickles).
 """
@@ -43,6 +44,7 @@ from service.sparql import sandbox
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("!cI")
 _CHUNK = 64 * 1024
+_READ = 256 * 1024  # bytes the server asks a worker's pipe for at once
 # Seconds a request waits for a free worker before it is answered 503. Long enough for a burst of ordinary queries
 # to take turns (8 clients running a 100 ms join on 4 workers got a 503 in bench/sparql_throughput.py with 0.25 s),
 # short enough that request threads held by a pool full of runaway queries come back for /health within seconds.
@@ -117,6 +119,7 @@ class _Worker:
         self.generation = generation
         self.sandboxed = sandboxed
         self.alive = True
+        self.answers = _FrameReader(responses)
         self._lock = threading.Lock()
 
     def kill(self, *, dying: bool = False) -> str | None:
@@ -207,7 +210,7 @@ class QueryPool:
         try:
             payload = pickle.dumps(request)
             _write_all(worker.requests, struct.pack("!I", len(payload)) + payload, deadline)
-            kind, body = _read_frame(worker.responses, deadline)
+            kind, body = worker.answers.frame(deadline)
         except _Deadline:
             self._discard(worker)
             self._timed_out(request, timeout)
@@ -347,7 +350,7 @@ class _Stream:
         if worker is None:
             raise StopIteration
         try:
-            kind, body = _read_frame(worker.responses, self._deadline)
+            kind, body = worker.answers.frame(self._deadline)
         except _Deadline:
             self._pool._timed_out(self._request, self._timeout)
             self._stats["timeout"] = self._timeout
@@ -414,15 +417,27 @@ MAX_PROBLEM = 4096  # characters of a problem's detail a worker sends (parsers q
 
 
 def _serve(job: Job, requests: int, responses: int) -> None:
+    pending = bytearray()
+
+    def frame(kind: bytes, payload: bytes) -> None:
+        pending.extend(_HEADER.pack(kind, len(payload)))
+        pending.extend(payload)
+        if len(pending) >= _CHUNK:
+            _write_all(responses, bytes(pending))
+            pending.clear()
+
     def send(kind: bytes, payload: bytes) -> None:
+        # Frames are gathered and written together: a small answer (head, data, end) is one write, which the
+        # server reads at once; a large one goes out in writes of about _CHUNK as it is produced. An end or a
+        # problem is never held back.
         if kind != b"D":  # a head, an end or a problem is one frame, always
-            if kind == b"X":
-                payload = _bounded_problem(payload)
-            _write_all(responses, _HEADER.pack(kind, len(payload)) + payload)
-            return
-        for start in range(0, max(len(payload), 1), _CHUNK):
-            part = payload[start : start + _CHUNK]
-            _write_all(responses, _HEADER.pack(kind, len(part)) + part)
+            frame(kind, _bounded_problem(payload) if kind == b"X" else payload)
+        else:
+            for start in range(0, max(len(payload), 1), _CHUNK):
+                frame(kind, payload[start : start + _CHUNK])
+        if kind in (b"E", b"X") and pending:
+            _write_all(responses, bytes(pending))
+            pending.clear()
 
     while True:
         size_bytes = _read_exact(requests, 4)
@@ -475,17 +490,9 @@ def _write_all(fd: int, data: bytes, deadline: float | None = None) -> None:
         view = view[written:]
 
 
-def _read_exact(fd: int, size: int, deadline: float | None = None) -> bytes | None:
+def _read_exact(fd: int, size: int) -> bytes | None:
     parts, remaining = [], size
-    poller = None
     while remaining:
-        if deadline is not None:
-            if poller is None:
-                poller = select.poll()  # not select(): a busy server's descriptors go past FD_SETSIZE
-                poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
-            wait = deadline - time.monotonic()
-            if wait <= 0 or not poller.poll(wait * 1000):
-                raise _Deadline
         chunk = os.read(fd, remaining)
         if not chunk:
             return None
@@ -494,12 +501,32 @@ def _read_exact(fd: int, size: int, deadline: float | None = None) -> bytes | No
     return b"".join(parts)
 
 
-def _read_frame(fd: int, deadline: float) -> tuple[bytes, bytes]:
-    header = _read_exact(fd, _HEADER.size, deadline)
-    if header is None:
-        raise EOFError
-    kind, size = _HEADER.unpack(header)
-    body = _read_exact(fd, size, deadline) if size else b""
-    if body is None:
-        raise EOFError
-    return kind, body
+class _FrameReader:
+    """The frames a worker sends, read from its pipe in large reads: a small answer arrives in one read."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._buffer = bytearray()
+        self._poller = select.poll()  # not select(): a busy server's descriptors go past FD_SETSIZE
+        self._poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+
+    def frame(self, deadline: float) -> tuple[bytes, bytes]:
+        """The next frame's kind and payload; _Deadline when it is not all there by the deadline, EOFError when
+        the pipe ends first."""
+        self._fill(_HEADER.size, deadline)
+        kind, size = _HEADER.unpack_from(self._buffer)
+        end = _HEADER.size + size
+        self._fill(end, deadline)
+        body = bytes(self._buffer[_HEADER.size : end])
+        del self._buffer[:end]
+        return kind, body
+
+    def _fill(self, size: int, deadline: float) -> None:
+        while len(self._buffer) < size:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not self._poller.poll(wait * 1000):
+                raise _Deadline
+            chunk = os.read(self._fd, max(size - len(self._buffer), _READ))
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk

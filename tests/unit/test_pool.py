@@ -17,6 +17,8 @@ import pytest
 from service.sparql.pool import QueryPool, QueryTimeout, StreamAborted, WorkerCrashed, WorkersBusy
 
 Send = Callable[[bytes, bytes], None]
+FIRST_PART = bytes(range(256)) * 256  # 64 KiB
+PIECES = [bytes([n % 251]) * size for n, size in enumerate((200_000, 1, 0, 70_000, 3, 65_531, 65_536))]
 
 
 def job(request: dict[str, Any], send: Send) -> None:
@@ -30,9 +32,14 @@ def job(request: dict[str, Any], send: Send) -> None:
         time.sleep(request["seconds"])
         send(b"H", json.dumps({"media_type": "text/plain"}).encode())
         send(b"E", b"{}")
-    elif action == "stream-then-hang":
+    elif action == "pieces":
+        send(b"H", json.dumps({"media_type": "application/octet-stream"}).encode())
+        for piece in PIECES:
+            send(b"D", piece)
+        send(b"E", b"{}")
+    elif action == "stream-then-hang":  # the first 64 KiB of an answer (a worker writes smaller data with what follows)
         send(b"H", json.dumps({"media_type": "text/plain"}).encode())
-        send(b"D", b"first part")
+        send(b"D", FIRST_PART)
         time.sleep(60)
     elif action == "crash":
         faulthandler.disable()  # pytest's handler would print this expected crash's traceback to the log
@@ -99,9 +106,17 @@ def test_a_timeout_kills_the_worker(pool: QueryPool) -> None:
     assert pool.run({"do": "echo", "text": "after"}, timeout=5).read().startswith(b"after")
 
 
+def test_an_answer_in_pieces_of_any_size_arrives_whole_and_in_order(pool: QueryPool) -> None:
+    for _ in range(2):  # the second answer on the same worker starts clean
+        answer = pool.run({"do": "pieces"}, timeout=10)
+        assert answer.head.media_type == "application/octet-stream"
+        assert answer.read() == b"".join(PIECES)
+    assert len(pool.pids()) == 1
+
+
 def test_a_timeout_after_the_first_bytes_aborts_the_stream(pool: QueryPool) -> None:
     answer = pool.run({"do": "stream-then-hang"}, timeout=1)
-    assert next(answer.chunks) == b"first part"
+    assert next(answer.chunks) == FIRST_PART
     with pytest.raises(StreamAborted):
         next(answer.chunks)
     assert pool.timeouts == 1
