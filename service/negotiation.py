@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -108,14 +109,27 @@ def choose(
             return chosen
     if not accept or not accept.strip():
         return offered[0]
-    parsed = parse_accept_header(_without_parameters(accept), MIMEAccept)
-    candidates: dict[str, Format] = {f.media_type: f for f in offered}
-    candidates.update({alias: f for alias, f in {**ALIASES, **(aliases or {})}.items() if f in offered})
-    # Prefer our default order among equally-good matches: werkzeug keeps offer order on ties.
-    best = parsed.best_match(list(candidates))
+    best = _best(accept, offered, tuple((aliases or {}).items()))
     if best is None:
         raise NotAcceptable(accept, offered)
-    return candidates[best]
+    return best
+
+
+@functools.lru_cache(maxsize=1024)
+def _best(accept: str, offered: tuple[Format, ...], aliases: tuple[tuple[str, Format], ...]) -> Format | None:
+    """The best match, or None; remembered (clients send the same few Accept headers over and over)."""
+    parsed = _accepted(accept)
+    candidates: dict[str, Format] = {f.media_type: f for f in offered}
+    candidates.update({alias: f for alias, f in {**ALIASES, **dict(aliases)}.items() if f in offered})
+    # Prefer our default order among equally-good matches: werkzeug keeps offer order on ties.
+    best = parsed.best_match(list(candidates))
+    return None if best is None else candidates[best]
+
+
+@functools.lru_cache(maxsize=1024)
+def _accepted(accept: str) -> MIMEAccept:
+    """An Accept header parsed, its media-type parameters other than q dropped (an immutable value, remembered)."""
+    return parse_accept_header(_without_parameters(accept), MIMEAccept)
 
 
 def _without_parameters(accept: str) -> str:

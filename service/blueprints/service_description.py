@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable
 
 import pyoxigraph as ox
 from flask import Response, current_app, render_template, request
@@ -34,10 +34,15 @@ RESULT_FORMATS = (
 )
 
 
-def wants_the_editor(offered: Iterable[str]) -> bool:
+def wants_the_editor(offered: tuple[str, ...]) -> bool:
     """Whether the client is a browser navigating here: it ranks HTML above every type of answer offered (a
     client that takes anything gets the answer)."""
-    parsed = parse_accept_header(request.headers.get("Accept", ""), MIMEAccept)
+    return _html_first(request.headers.get("Accept", ""), offered)
+
+
+@functools.lru_cache(maxsize=1024)
+def _html_first(accept: str, offered: tuple[str, ...]) -> bool:
+    parsed = parse_accept_header(accept, MIMEAccept)
     return parsed.quality("text/html") > max((parsed.quality(t) for t in offered), default=0)
 
 

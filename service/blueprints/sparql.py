@@ -25,7 +25,7 @@ FORM = "application/x-www-form-urlencoded"
 QUERY_TYPE = "application/sparql-query"
 UPDATE_TYPE = "application/sparql-update"
 # What a query can be answered in, as a client would ask for it (a browser's xhtml+xml is asking for a page).
-ANSWER_TYPES = [t for t in (*negotiation.BY_MEDIA_TYPE, *negotiation.ALIASES) if t != "application/xhtml+xml"]
+ANSWER_TYPES = tuple(t for t in (*negotiation.BY_MEDIA_TYPE, *negotiation.ALIASES) if t != "application/xhtml+xml")
 
 
 @bp.route("/sparql", methods=["GET", "POST"])

@@ -223,6 +223,8 @@ def nesting_depth(text: str) -> int:
 
 def check_nesting(text: str, what: str, limit: int = MAX_NESTING) -> None:
     """400 for a request nested deeper than ``limit`` (the engine's parser recurses on nesting)."""
+    if text.count("{") + text.count("(") + text.count("[") <= limit:
+        return  # fewer opening characters than the limit: it cannot nest deeper, no need to read it token by token
     if nesting_depth(text) > limit:
         from service.errors import BadRequest
 

@@ -8,9 +8,17 @@ import socket
 
 import pytest
 
-from service.errors import CareerKGError
+from service.errors import BadRequest, CareerKGError
 from service.sparql import sandbox
-from service.sparql.network import NetworkPolicy, NetworkRefused, Route, Target, nesting_depth, parsed_targets
+from service.sparql.network import (
+    NetworkPolicy,
+    NetworkRefused,
+    Route,
+    Target,
+    check_nesting,
+    nesting_depth,
+    parsed_targets,
+)
 
 ENTRY = "http://127.0.0.1:8150"
 
@@ -131,6 +139,25 @@ def test_routes(allowed: list[str], sandboxed: bool, text: str, outcome: Route |
 )
 def test_nesting_depth_counts_outside_strings_and_comments(text: str, depth: int) -> None:
     assert nesting_depth(text) == depth
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("{ [ ( { } ) ] }", False),  # four openers, as deep as the limit
+        ("{ [ ( { ( ) } ) ] }", True),
+        ("(((((1)))))", True),
+        ('SELECT * { ?s ?p "((((((((" }', False),  # more openers than the limit, all but one in a string
+        ("SELECT * { ?s ?p ?o } # [[[[[[[[", False),
+        ("{ } { } { } { } { } { }", False),  # many groups side by side, none nested
+    ],
+)
+def test_check_nesting_refuses_what_nests_past_the_limit(text: str, refused: bool) -> None:
+    if refused:
+        with pytest.raises(BadRequest):
+            check_nesting(text, "query", limit=4)
+    else:
+        check_nesting(text, "query", limit=4)
 
 
 @pytest.mark.skipif(not sandbox.available(), reason="no seccomp filter for this architecture")
