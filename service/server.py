@@ -12,9 +12,14 @@ a store that cannot be opened) prints why and exits; granian then stops with a n
 
 from __future__ import annotations
 
+import atexit
+import copy
 import dataclasses
 import json
+import logging
+import logging.handlers
 import os
+import queue
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,6 +33,39 @@ HEADER_READ_TIMEOUT_MS = 10_000  # a client has 10 s to send its request line an
 # after SIGTERM its main thread was still waiting for granian's stop event (a second SIGTERM sent to the worker itself
 # stopped it), and granian's master, with no kill timeout, waited for it forever. The cause is not known yet.
 WORKER_STOP_TIMEOUT_S = 20
+
+
+class QueuedAccessLog(logging.handlers.QueueHandler):
+    """The access log, written by one thread of its own: a request thread only queues its record.
+
+    With a plain StreamHandler each request thread took the handler's lock and wrote its line under it, and the
+    threads queued up behind each other (measured: /health answered 40-55 % more requests a second without the access
+    log). Here the record goes on a thread-safe queue without a lock; the listener formats and writes it.
+    """
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        self.enqueue(record)
+        return True
+
+
+def access_handler(stream: Any = None) -> logging.Handler:
+    """The access log's handler in a granian worker (named in its logging configuration): lines go to stdout as
+    granian's own handler writes them, from a listener thread that is stopped (and drained) at exit."""
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    writer = logging.StreamHandler(stream or sys.stdout)
+    writer.setFormatter(logging.Formatter("%(message)s"))
+    listener = logging.handlers.QueueListener(lines, writer)
+    listener.start()
+    atexit.register(listener.stop)
+    return QueuedAccessLog(lines)
+
+
+def _logging_config() -> dict[str, Any]:
+    from granian.log import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["access"] = {"()": f"{__name__}.access_handler"}
+    return config
 
 
 def load_app() -> Any:
@@ -91,6 +129,7 @@ def serve(settings: Settings) -> int:
         blocking_threads=settings.threads,
         http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),
         log_access=True,
+        log_dictconfig=_logging_config(),
         workers_kill_timeout=WORKER_STOP_TIMEOUT_S,
     )
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -26,6 +28,23 @@ def test_unknown_route_is_a_problem_document(server_factory) -> None:  # type: i
     assert body["status"] == 404
     assert body["title"] == "Not Found"
     assert body["instance"] == "/no/such/route"
+
+
+def test_every_request_leaves_one_access_log_line(server_factory) -> None:  # type: ignore[no-untyped-def]
+    """Requests answered at once by several threads each get their line (the log is written by a thread of its own)."""
+    server = server_factory("--store", "memory")
+    paths = [f"/no/such/page-{n}" for n in range(40)]
+    with ThreadPoolExecutor(8) as clients:
+        statuses = list(clients.map(lambda path: requests.get(server.url + path, timeout=5).status_code, paths))
+    assert statuses == [404] * len(paths)
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [line for line in server.log.read_text(errors="replace").splitlines() if "/no/such/page-" in line]
+        if len(lines) >= len(paths) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    for path in paths:
+        assert sum(f'"GET {path} HTTP/1.1" 404 ' in line for line in lines) == 1, path
 
 
 def test_on_disk_store_survives_restart(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
