@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 _HEADER = struct.Struct("!cI")
 _CHUNK = 64 * 1024
 _READ = 256 * 1024  # bytes the server asks a worker's pipe for at once
+_DRAIN = 1024 * 1024  # bytes of an abandoned answer read to see whether it has ended (its worker is then kept)
 # Seconds a request waits for a free worker before it is answered 503. Long enough for a burst of ordinary queries
 # to take turns (8 clients running a 100 ms join on 4 workers got a 503 in bench/sparql_throughput.py with 0.25 s),
 # short enough that request threads held by a pool full of runaway queries come back for /health within seconds.
@@ -377,8 +378,10 @@ class _Stream:
         raise StreamAborted(f"the answer failed after it began: {self._stats['error']}")
 
     def close(self) -> None:
-        """Stop reading: a worker whose answer was not read to its end cannot serve again."""
-        self._finish(released=False)
+        """Stop reading. A worker whose answer had all arrived (a client that went away as a small answer was sent)
+        takes the next job; one still answering cannot serve again, and is stopped."""
+        worker = self._worker
+        self._finish(released=worker is not None and worker.answers.finished())
 
     def _finish(self, released: bool) -> None:
         worker, self._worker = self._worker, None
@@ -520,6 +523,23 @@ class _FrameReader:
         body = bytes(self._buffer[_HEADER.size : end])
         del self._buffer[:end]
         return kind, body
+
+    def finished(self) -> bool:
+        """Whether the rest of the answer has arrived, to its end (read without waiting, at most _DRAIN bytes): if
+        so, it is dropped and the worker is free for the next job."""
+        while len(self._buffer) <= _DRAIN and self._poller.poll(0):
+            chunk = os.read(self._fd, _READ)
+            if not chunk:
+                return False  # the worker is gone
+            self._buffer += chunk
+        at = 0
+        while at + _HEADER.size <= len(self._buffer):
+            kind, size = _HEADER.unpack_from(self._buffer, at)
+            at += _HEADER.size + size
+            if kind in (b"E", b"X") and at == len(self._buffer):  # its job's last frame, and nothing after it
+                self._buffer.clear()
+                return True
+        return False
 
     def _fill(self, size: int, deadline: float) -> None:
         while len(self._buffer) < size:

@@ -114,6 +114,19 @@ def test_an_answer_in_pieces_of_any_size_arrives_whole_and_in_order(pool: QueryP
     assert len(pool.pids()) == 1
 
 
+def test_a_worker_whose_abandoned_answer_had_ended_takes_the_next_job(pool: QueryPool) -> None:
+    """A client that goes away after a small answer was sent costs no worker; one that leaves a running answer does."""
+    answer = pool.run({"do": "echo", "text": "x"}, timeout=5)
+    time.sleep(0.2)  # the rest of the answer reaches the pipe
+    answer.close()  # without reading the body
+    [first] = pool.pids()
+    assert pool.run({"do": "echo", "text": "y"}, timeout=5).read() == f"y from {first}".encode()
+    running = pool.run({"do": "stream-then-hang"}, timeout=30)
+    running.close()
+    assert first not in pool.pids()
+    assert pool.run({"do": "echo", "text": "z"}, timeout=5).read().startswith(b"z from ")
+
+
 def test_a_timeout_after_the_first_bytes_aborts_the_stream(pool: QueryPool) -> None:
     answer = pool.run({"do": "stream-then-hang"}, timeout=1)
     assert next(answer.chunks) == FIRST_PART
