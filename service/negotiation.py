@@ -93,6 +93,9 @@ class NotAcceptable(CareerKGError):
         )
 
 
+CACHED_ACCEPT = 512  # characters: longer Accept headers are parsed every time, never remembered
+
+
 def choose(
     accept: str | None,
     offered: tuple[Format, ...],
@@ -109,7 +112,10 @@ def choose(
             return chosen
     if not accept or not accept.strip():
         return offered[0]
-    best = _best(accept, offered, tuple((aliases or {}).items()))
+    pairs = tuple((aliases or {}).items())
+    # Remembered only for headers of ordinary length: a client sending long, ever-different headers gets no cache
+    # space (1,024 headers of up to CACHED_ACCEPT characters, with their parsed values, stay under a few MiB).
+    best = _best(accept, offered, pairs) if len(accept) <= CACHED_ACCEPT else _best.__wrapped__(accept, offered, pairs)
     if best is None:
         raise NotAcceptable(accept, offered)
     return best
@@ -118,7 +124,7 @@ def choose(
 @functools.lru_cache(maxsize=1024)
 def _best(accept: str, offered: tuple[Format, ...], aliases: tuple[tuple[str, Format], ...]) -> Format | None:
     """The best match, or None; remembered (clients send the same few Accept headers over and over)."""
-    parsed = _accepted(accept)
+    parsed = _accepted(accept) if len(accept) <= CACHED_ACCEPT else _accepted.__wrapped__(accept)
     candidates: dict[str, Format] = {f.media_type: f for f in offered}
     candidates.update({alias: f for alias, f in {**ALIASES, **dict(aliases)}.items() if f in offered})
     # Prefer our default order among equally-good matches: werkzeug keeps offer order on ties.

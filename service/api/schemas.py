@@ -303,8 +303,9 @@ class RoleDetail(Detail):
 class SkillDetail(Detail):
     skill_type: Literal["knowledge", "skill"] | None = Field(
         None,
-        description="knowledge, or skill (skill/competence): ESCO's type of the skill it is the same concept as, or for a "
-        "skill ESCO does not have, CareerKG's classification by ESCO's definitions (source careerkg-skill-typing).",
+        description="knowledge, or skill (skill/competence): ESCO's type of the skill it is the same concept as, "
+        "or for a skill ESCO does not have, CareerKG's classification by ESCO's definitions (source "
+        "careerkg-skill-typing).",
     )
     broader: list[Item] = Field(default_factory=list)
     narrower: list[Item] = Field(default_factory=list)

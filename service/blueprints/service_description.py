@@ -37,7 +37,10 @@ RESULT_FORMATS = (
 def wants_the_editor(offered: tuple[str, ...]) -> bool:
     """Whether the client is a browser navigating here: it ranks HTML above every type of answer offered (a
     client that takes anything gets the answer)."""
-    return _html_first(request.headers.get("Accept", ""), offered)
+    accept = request.headers.get("Accept", "")
+    if len(accept) > negotiation.CACHED_ACCEPT:  # remembered only for headers of ordinary length
+        return _html_first.__wrapped__(accept, offered)
+    return _html_first(accept, offered)
 
 
 @functools.lru_cache(maxsize=1024)

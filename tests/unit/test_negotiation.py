@@ -49,3 +49,16 @@ def test_every_format_has_one_serialiser() -> None:
     for fmt in (*n.SOLUTIONS, *n.GRAPH):
         assert (fmt.results is None) != (fmt.rdf is None), fmt
         assert n.BY_MEDIA_TYPE[fmt.media_type] is fmt
+
+
+def test_long_accept_headers_are_answered_alike_and_never_remembered() -> None:
+    """Accept headers are remembered, but only short ones: a client cannot fill the cache with long ones."""
+    padding = ", ".join(f"application/x-{i}; q=0.1" for i in range(100))  # far past CACHED_ACCEPT
+    long_header = f"text/turtle; q=0.5, {padding}, application/n-triples"
+    short_header = "text/turtle; q=0.5, application/n-triples"
+    assert len(long_header) > n.CACHED_ACCEPT >= len(short_header)
+    before = n._best.cache_info().currsize
+    assert n.choose(long_header, n.GRAPH) == n.choose(short_header, n.GRAPH) == n.NTRIPLES
+    assert n._best.cache_info().currsize <= before + 1  # the short one only
+    with pytest.raises(n.NotAcceptable):
+        n.choose(f"{padding}, image/png", n.GRAPH)
