@@ -114,7 +114,7 @@ def choose(
         return offered[0]
     pairs = tuple((aliases or {}).items())
     # Remembered only for headers of ordinary length: a client sending long, ever-different headers gets no cache
-    # space (1,024 headers of up to CACHED_ACCEPT characters, with their parsed values, stay under a few MiB).
+    # space (1,024 headers of up to CACHED_ACCEPT characters and the format each chose: about 1 MiB).
     best = _best(accept, offered, pairs) if len(accept) <= CACHED_ACCEPT else _best.__wrapped__(accept, offered, pairs)
     if best is None:
         raise NotAcceptable(accept, offered)
@@ -124,18 +124,12 @@ def choose(
 @functools.lru_cache(maxsize=1024)
 def _best(accept: str, offered: tuple[Format, ...], aliases: tuple[tuple[str, Format], ...]) -> Format | None:
     """The best match, or None; remembered (clients send the same few Accept headers over and over)."""
-    parsed = _accepted(accept) if len(accept) <= CACHED_ACCEPT else _accepted.__wrapped__(accept)
+    parsed = parse_accept_header(_without_parameters(accept), MIMEAccept)
     candidates: dict[str, Format] = {f.media_type: f for f in offered}
     candidates.update({alias: f for alias, f in {**ALIASES, **dict(aliases)}.items() if f in offered})
     # Prefer our default order among equally-good matches: werkzeug keeps offer order on ties.
     best = parsed.best_match(list(candidates))
     return None if best is None else candidates[best]
-
-
-@functools.lru_cache(maxsize=1024)
-def _accepted(accept: str) -> MIMEAccept:
-    """An Accept header parsed, its media-type parameters other than q dropped (an immutable value, remembered)."""
-    return parse_accept_header(_without_parameters(accept), MIMEAccept)
 
 
 def _without_parameters(accept: str) -> str:

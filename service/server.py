@@ -13,14 +13,17 @@ a store that cannot be opened) prints why and exits; granian then stops with a n
 from __future__ import annotations
 
 import atexit
+import contextlib
 import copy
 import dataclasses
 import json
 import logging
 import logging.handlers
+import multiprocessing.util
 import os
 import queue
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -40,23 +43,46 @@ class QueuedAccessLog(logging.handlers.QueueHandler):
 
     With a plain StreamHandler each request thread took the handler's lock and wrote its line under it, and the
     threads queued up behind each other (measured: /health answered 40-55 % more requests a second without the access
-    log). Here the record goes on a thread-safe queue without a lock; the listener formats and writes it.
+    log). Here the record goes on a thread-safe queue without a lock; the listener formats and writes it. The queue
+    is bounded: if stdout stops taking lines, requests go on and the lines past ACCESS_LOG_BACKLOG are dropped,
+    rather than held in memory without end.
     """
 
     def handle(self, record: logging.LogRecord) -> bool:
-        self.enqueue(record)
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            return False
         return True
+
+
+ACCESS_LOG_BACKLOG = 10_000  # lines waiting to be written, at most
+ACCESS_LOG_DRAIN = 2.0  # seconds a stopping worker gives its access log to write out what is queued
 
 
 def access_handler(stream: Any = None) -> logging.Handler:
     """The access log's handler in a granian worker (named in its logging configuration): lines go to stdout as
-    granian's own handler writes them, from a listener thread that is stopped (and drained) at exit."""
-    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    granian's own handler writes them, from a thread of their own, which writes out what is queued when the worker
+    ends (for at most ACCESS_LOG_DRAIN seconds: stdout may be stuck). granian forks its workers with
+    multiprocessing, whose children end by os._exit after running multiprocessing's finalizers, not atexit's: both
+    are registered."""
+    lines: queue.Queue[logging.LogRecord | None] = queue.Queue(ACCESS_LOG_BACKLOG)
     writer = logging.StreamHandler(stream or sys.stdout)
     writer.setFormatter(logging.Formatter("%(message)s"))
-    listener = logging.handlers.QueueListener(lines, writer)
-    listener.start()
-    atexit.register(listener.stop)
+
+    def write() -> None:
+        while (record := lines.get()) is not None:
+            writer.handle(record)
+
+    thread = threading.Thread(target=write, name="careerkg-access-log", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        with contextlib.suppress(queue.Full):
+            lines.put_nowait(None)
+        thread.join(ACCESS_LOG_DRAIN)
+
+    atexit.register(multiprocessing.util.Finalize(thread, stop, exitpriority=100))
     return QueuedAccessLog(lines)
 
 

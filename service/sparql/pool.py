@@ -46,6 +46,7 @@ _HEADER = struct.Struct("!cI")
 _CHUNK = 64 * 1024
 _READ = 256 * 1024  # bytes the server asks a worker's pipe for at once
 _DRAIN = 1024 * 1024  # bytes of an abandoned answer read to see whether it has ended (its worker is then kept)
+_LARGEST_FRAME = 1024 * 1024  # data frames carry at most _CHUNK bytes, the others a small JSON document
 # Seconds a request waits for a free worker before it is answered 503. Long enough for a burst of ordinary queries
 # to take turns (8 clients running a 100 ms join on 4 workers got a 503 in bench/sparql_throughput.py with 0.25 s),
 # short enough that request threads held by a pool full of runaway queries come back for /health within seconds.
@@ -284,7 +285,7 @@ class QueryPool:
 
     def _release(self, worker: _Worker) -> None:
         with self._cond:
-            if worker.generation == self._generation and worker.alive:
+            if worker.generation == self._generation and worker.alive and worker.answers.empty():
                 self._idle.append(worker)
                 self._cond.notify()
                 return
@@ -381,7 +382,7 @@ class _Stream:
         """Stop reading. A worker whose answer had all arrived (a client that went away as a small answer was sent)
         takes the next job; one still answering cannot serve again, and is stopped."""
         worker = self._worker
-        self._finish(released=worker is not None and worker.answers.finished())
+        self._finish(released=worker is not None and worker.alive and worker.answers.finished())
 
     def _finish(self, released: bool) -> None:
         worker, self._worker = self._worker, None
@@ -423,8 +424,7 @@ def _serve(job: Job, requests: int, responses: int) -> None:
     pending = bytearray()
 
     def frame(kind: bytes, payload: bytes) -> None:
-        pending.extend(_HEADER.pack(kind, len(payload)))
-        pending.extend(payload)
+        pending.extend(_HEADER.pack(kind, len(payload)) + payload)  # whole frames only, even if this fails
         if len(pending) >= _CHUNK:
             _write_all(responses, bytes(pending))
             pending.clear()
@@ -518,20 +518,29 @@ class _FrameReader:
         the pipe ends first."""
         self._fill(_HEADER.size, deadline)
         kind, size = _HEADER.unpack_from(self._buffer)
+        if size > _LARGEST_FRAME:  # a worker never sends one: it is out of step, or not a worker
+            raise EOFError
         end = _HEADER.size + size
         self._fill(end, deadline)
         body = bytes(self._buffer[_HEADER.size : end])
         del self._buffer[:end]
         return kind, body
 
+    def empty(self) -> bool:
+        """Whether nothing of an answer is left unread here (a worker is given a new job only then)."""
+        return not self._buffer
+
     def finished(self) -> bool:
         """Whether the rest of the answer has arrived, to its end (read without waiting, at most _DRAIN bytes): if
         so, it is dropped and the worker is free for the next job."""
-        while len(self._buffer) <= _DRAIN and self._poller.poll(0):
-            chunk = os.read(self._fd, _READ)
-            if not chunk:
-                return False  # the worker is gone
-            self._buffer += chunk
+        try:
+            while len(self._buffer) <= _DRAIN and self._poller.poll(0):
+                chunk = os.read(self._fd, _READ)
+                if not chunk:
+                    return False  # the worker is gone
+                self._buffer += chunk
+        except OSError:
+            return False
         at = 0
         while at + _HEADER.size <= len(self._buffer):
             kind, size = _HEADER.unpack_from(self._buffer, at)

@@ -45,6 +45,13 @@ def test_every_request_leaves_one_access_log_line(server_factory) -> None:  # ty
         time.sleep(0.1)
     for path in paths:
         assert sum(f'"GET {path} HTTP/1.1" 404 ' in line for line in lines) == 1, path
+    last = [f"/no/such/last-{n}" for n in range(5)]
+    for path in last:
+        requests.get(server.url + path, timeout=5)
+    server.stop()  # at once: the worker writes out its queued lines as it ends
+    logged = server.log.read_text(errors="replace")
+    for path in last:
+        assert f'"GET {path} HTTP/1.1" 404 ' in logged, path
 
 
 def test_on_disk_store_survives_restart(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ import faulthandler
 import json
 import os
 import signal
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -200,3 +201,37 @@ def test_sandboxed_workers_have_no_network_and_the_others_do(pool: QueryPool) ->
     assert boxed == b"refused by the sandbox"
     free = pool.run({"do": "network"}, timeout=5, sandboxed=False).read()
     assert free in (b"no listener", b"connected")
+
+
+def _reader_with(data: bytes) -> tuple[Any, int]:
+    from service.sparql.pool import _FrameReader
+
+    read, write = os.pipe()
+    os.write(write, data)
+    return _FrameReader(read), write
+
+
+def _frame(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack("!cI", kind, len(payload)) + payload
+
+
+def test_the_frame_reader_refuses_a_frame_no_worker_sends() -> None:
+    """A header announcing more than any worker sends is read as a worker out of step (EOFError: it is stopped)."""
+    reader, write = _reader_with(struct.pack("!cI", b"D", 2**31))
+    with pytest.raises(EOFError):
+        reader.frame(time.monotonic() + 5)
+    os.close(write)
+
+
+def test_the_frame_reader_knows_when_an_abandoned_answer_has_ended() -> None:
+    reader, write = _reader_with(_frame(b"H", b"{}") + _frame(b"D", b"x" * 10))
+    assert reader.frame(time.monotonic() + 5) == (b"H", b"{}")
+    assert not reader.finished()  # data, but no end yet: the worker may still be computing
+    assert not reader.empty()
+    os.write(write, _frame(b"E", b"{}"))
+    assert reader.finished()  # the end arrived: the rest is dropped, the worker can take a job
+    assert reader.empty()
+    os.write(write, _frame(b"E", b"{}") + _frame(b"D", b"late"))
+    assert not reader.finished()  # something after an end: out of step
+    os.close(write)
+    assert not reader.finished()  # the pipe closed: the worker is gone
