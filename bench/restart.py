@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import statistics
@@ -27,10 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT / "bench"))
 
-from scale import pss_mib, wait  # noqa: E402
+from scale import generated, pss_mib, wait, write_report  # noqa: E402
 
 ONTOLOGY = ROOT / "ontology" / "careerkg.ttl"
 
@@ -98,12 +96,7 @@ def main() -> int:
     results: dict[str, dict[int, dict[str, float]]] = {"CareerKG": {}, "Oxigraph server": {}}
     with tempfile.TemporaryDirectory(prefix="ckg-restart-") as tmp:
         for size in args.sizes:
-            data = Path(tmp) / f"generated-{size}.nt"
-            subprocess.run(
-                [sys.executable, str(ROOT / "bench" / "generate.py"), "--triples", str(size), "--out", str(data)],
-                check=True,
-                capture_output=True,
-            )
+            data = generated(size, Path(tmp))
             results["CareerKG"][size] = careerkg(data, Path(tmp) / f"careerkg-{size}", 18521, args.restarts)
             results["Oxigraph server"][size] = oxigraph(data, Path(tmp) / f"oxigraph-{size}", 18522, args.restarts)
             print(size, {k: v[size] for k, v in results.items()}, file=sys.stderr)
@@ -142,10 +135,7 @@ def main() -> int:
             f"{ours[size]['disk_mib'] / theirs[size]['disk_mib']:.1f}x"
         )
     lines.append("")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "restart.md").write_text("\n".join(lines), encoding="utf-8")
-    (RESULTS / "restart.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    print("\n".join(lines))
+    write_report("restart", lines, results)
     return 0
 
 

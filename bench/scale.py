@@ -193,12 +193,7 @@ def main() -> int:
     results: dict[str, dict[int, dict[str, float]]] = {"CareerKG": {}, "Oxigraph server": {}}
     with tempfile.TemporaryDirectory(prefix="ckg-scale-") as tmp:
         for size in args.sizes:
-            data = Path(tmp) / f"generated-{size}.nt"
-            subprocess.run(
-                [sys.executable, str(ROOT / "bench" / "generate.py"), "--triples", str(size), "--out", str(data)],
-                check=True,
-                capture_output=True,
-            )
+            data = generated(size, Path(tmp))
             results["CareerKG"][size] = careerkg(data, 18511, args)
             results["Oxigraph server"][size] = oxigraph(data, 18512, args)
             print(size, {k: v[size] for k, v in results.items()}, file=sys.stderr)
@@ -241,10 +236,27 @@ def main() -> int:
             f"{ours[size]['lookup_rps'] / theirs[size]['lookup_rps']:.2f}x"
         )
     lines += ["", "![start, memory and lookups as the data grows](scale.png)", ""]
-    (RESULTS / "scale.md").write_text("\n".join(lines), encoding="utf-8")
-    (RESULTS / "scale.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    print("\n".join(lines))
+    write_report("scale", lines, results)
     return 0
+
+
+def generated(size: int, folder: Path) -> Path:
+    """A file of ``size`` generated triples (bench/generate.py) in ``folder``."""
+    data = folder / f"generated-{size}.nt"
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "generate.py"), "--triples", str(size), "--out", str(data)],
+        check=True,
+        capture_output=True,
+    )
+    return data
+
+
+def write_report(name: str, lines: list[str], results: dict[str, dict[int, dict[str, float]]]) -> None:
+    """bench/results/{name}.md from the lines, {name}.json from the results; the report printed too."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.md").write_text("\n".join(lines), encoding="utf-8")
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
