@@ -89,6 +89,8 @@ class ServedGraph:
         self.fill_error: str | None = None  # why it failed
         self.write_lock = threading.Lock()
         self.fork_gate = threading.Lock()
+        self._counted: tuple[str, int] | None = None  # (dataset version, quads): see size()
+        self._count_lock = threading.Lock()
         self.pool = QueryPool(worker_job(store), size=settings.query_workers, fork_gate=self.fork_gate)
         self.policy = NetworkPolicy.of(settings.network_allow, sandboxed=not store.shared and self.pool.sandbox)
         # ETags name the dataset: the same on every process sharing a remote store, new for each embedded one.
@@ -120,8 +122,13 @@ class ServedGraph:
         return isinstance(graph, ox.DefaultGraph) or next(self.store.quads(graph), None) is not None
 
     def size(self) -> int:
-        """The number of quads."""
-        return len(self.store)
+        """The number of quads, counted once per dataset version: counting reads the whole store (130 ms in memory,
+        250 ms on disk at a million quads), which every /ready probe and /stats request would otherwise pay."""
+        version = self.version()
+        with self._count_lock:
+            if self._counted is None or self._counted[0] != version:
+                self._counted = (version, len(self.store))
+            return self._counted[1]
 
     def changes(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         """The change log, newest first."""

@@ -61,9 +61,11 @@ def server(site_factory: Callable[..., Site]) -> Site:
 
 def test_rest_put_patch_delete(server: Site) -> None:
     url = server.url + "/api/v1/tools/example-tool"
+    before = server.http.get(server.url + "/ready", timeout=30).json()["quads"]
     created = server.http.put(url, json=tool(), headers=AUTH, timeout=30)
     assert created.status_code == 201, created.text
     assert created.json()["added"] == 6  # type, label, description, source, category, skill
+    assert server.http.get(server.url + "/ready", timeout=30).json()["quads"] == before + 6  # counted anew
     detail = server.http.get(url, timeout=30).json()
     assert detail["label"] == "Example Tool"
     assert [s["id"] for s in detail["skills"]] == ["deep-learning"]
