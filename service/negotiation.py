@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import pyoxigraph as ox
 from werkzeug.datastructures import MIMEAccept
@@ -94,6 +95,23 @@ class NotAcceptable(CareerKGError):
 
 
 CACHED_ACCEPT = 512  # characters: longer Accept headers are parsed every time, never remembered
+T = TypeVar("T")
+
+
+class PerAccept(Generic[T]):
+    """A function of an Accept header (its first argument) and hashable values, remembered for headers of ordinary
+    length: clients send the same few over and over, and a client sending long, ever-different ones gets no cache
+    space (1,024 entries of at most CACHED_ACCEPT characters and a small answer each: about 1 MiB)."""
+
+    def __init__(self, function: Callable[..., T]) -> None:
+        self._function = function
+        self._cached = functools.lru_cache(maxsize=1024)(function)
+        self.cache_info = self._cached.cache_info
+
+    def __call__(self, accept: str, *args: Hashable) -> T:
+        if len(accept) > CACHED_ACCEPT:
+            return self._function(accept, *args)
+        return self._cached(accept, *args)
 
 
 def choose(
@@ -112,18 +130,15 @@ def choose(
             return chosen
     if not accept or not accept.strip():
         return offered[0]
-    pairs = tuple((aliases or {}).items())
-    # Remembered only for headers of ordinary length: a client sending long, ever-different headers gets no cache
-    # space (1,024 headers of up to CACHED_ACCEPT characters and the format each chose: about 1 MiB).
-    best = _best(accept, offered, pairs) if len(accept) <= CACHED_ACCEPT else _best.__wrapped__(accept, offered, pairs)
+    best = _best(accept, offered, tuple((aliases or {}).items()))
     if best is None:
         raise NotAcceptable(accept, offered)
     return best
 
 
-@functools.lru_cache(maxsize=1024)
+@PerAccept
 def _best(accept: str, offered: tuple[Format, ...], aliases: tuple[tuple[str, Format], ...]) -> Format | None:
-    """The best match, or None; remembered (clients send the same few Accept headers over and over)."""
+    """The best match, or None."""
     parsed = parse_accept_header(_without_parameters(accept), MIMEAccept)
     candidates: dict[str, Format] = {f.media_type: f for f in offered}
     candidates.update({alias: f for alias, f in {**ALIASES, **dict(aliases)}.items() if f in offered})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 import pyoxigraph as ox
@@ -37,13 +36,10 @@ RESULT_FORMATS = (
 def wants_the_editor(offered: tuple[str, ...]) -> bool:
     """Whether the client is a browser navigating here: it ranks HTML above every type of answer offered (a
     client that takes anything gets the answer)."""
-    accept = request.headers.get("Accept", "")
-    if len(accept) > negotiation.CACHED_ACCEPT:  # remembered only for headers of ordinary length
-        return _html_first.__wrapped__(accept, offered)
-    return _html_first(accept, offered)
+    return _html_first(request.headers.get("Accept", ""), offered)
 
 
-@functools.lru_cache(maxsize=1024)
+@negotiation.PerAccept
 def _html_first(accept: str, offered: tuple[str, ...]) -> bool:
     parsed = parse_accept_header(accept, MIMEAccept)
     return parsed.quality("text/html") > max((parsed.quality(t) for t in offered), default=0)
