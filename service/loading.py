@@ -87,9 +87,10 @@ def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None =
     given = rdfio.expand(paths)
     store.wait_for_fill()
     base = store.version_token()  # read before looking: a fill another process lands meanwhile is a conflict
-    report = _fill(store, given, graph, base) if store.is_empty() else None
-    if report is None:
-        report = _load(store, given, graph, replace)
+    fast = store.is_empty() or (store.adds_in_bulk and not replace)
+    report = _fill(store, given, graph, base) if fast else None
+    if report is None or not report.conforms or report.results:
+        report = _load(store, given, graph, replace, known=report)
     mark = _dataset_mark(store.location)
     current = mark is not None and replace and isinstance(graph, ox.DefaultGraph)
     if mark is not None and current and _fingerprint(given) == _fingerprint(dataset.default_paths()):
@@ -97,9 +98,9 @@ def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None =
     return report
 
 
-def _load(store: Store, paths: Sequence[Path], graph: GraphName, replace: bool) -> Report:
+def _load(store: Store, paths: Sequence[Path], graph: GraphName, replace: bool, known: Report | None = None) -> Report:
     """The careful path: every file parsed into quads, the delta worked out, syntax errors and results named by
-    file and line."""
+    file and line. ``known`` is the fast path's report on the graph this load gives, if it got that far."""
     files = rdfio.read_files(paths)
     new = [_into(q, graph) for f in files for q in f.quads]
     delta = writes.delta_of_replace(store, graph, new) if replace else writes.delta_of_quads(store, added=new)
@@ -108,7 +109,9 @@ def _load(store: Store, paths: Sequence[Path], graph: GraphName, replace: bool) 
     whole = store.is_empty()
     key = _fill_key(paths, graph) if whole else None
     try:
-        report = writes.commit(store, delta, operation="load", user=_user(), whole=whole, known=_FILLS.get(key or ""))
+        report = writes.commit(
+            store, delta, operation="load", user=_user(), whole=whole, known=known or _FILLS.get(key or "")
+        )
     except ValidationFailed as failed:
         if isinstance(failed.report, Report):
             failed.report = _name_files(failed.report, files)
@@ -119,9 +122,10 @@ def _load(store: Store, paths: Sequence[Path], graph: GraphName, replace: bool) 
 
 
 def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str) -> Report | None:
-    """Fill an empty store the fast way when the files parse and conform: read straight into a scratch store, the
-    Rust engine validates it there, the store takes it over. None when anything is wrong, for the careful path to
-    say what (file, line, the file stating each offending value)."""
+    """Load the fast way when the files parse and the graph they give conforms: read straight into a scratch store,
+    the Rust engine validates it there (with what the store holds already, if anything), the store takes it over or
+    adds it in bulk. Where anything is wrong the careful path says what (file, line, the file stating each offending
+    value): None when it must find out, the report when the graph does not conform or gets warnings."""
     if isinstance(graph, ox.BlankNode):
         return None  # refused by the careful path, in words
     scratch = ox.Store()
@@ -138,13 +142,23 @@ def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str) -> R
     rdfio.assert_sources_in(scratch, graph)
     if len(scratch) == 0 or any(isinstance(g, ox.BlankNode) for g in scratch.named_graphs()):
         return None
-    key = _fill_key(paths, graph)
-    report = _FILLS.get(key)
-    if report is None:
-        report = _FILLS[key] = validate_store(scratch)
+    if store.is_empty():
+        key = _fill_key(paths, graph)
+        report = _FILLS.get(key)
+        if report is None:
+            report = _FILLS[key] = validate_store(scratch)
+        added = scratch
+    elif len(scratch) <= writes.LARGE_CHANGE:
+        return None  # validating the nodes a small load touches costs less than validating the whole graph
+    else:
+        added = store.missing(scratch)
+        scratch.bulk_extend(store.quads())  # the graph the load gives, whole, is what is validated
+        report = validate_store(scratch)
+    del scratch
     if not report.conforms or report.results:
-        return None  # the careful path names the files, with this report
-    store.fill(scratch, entry=writes.fill_entry(_user(), scratch), expected=base)
+        return report  # the careful path names the files
+    if len(added):
+        store.fill(added, entry=writes.fill_entry(_user(), added), expected=base)
     give_memory_back()
     return report
 

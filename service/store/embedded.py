@@ -47,16 +47,36 @@ class EmbeddedStore(Store):
                 ) from None
             raise StoreError(f"cannot open the store at {path}: {exc}") from None
         self._log = ChangeLog(beside(self.location, "changes.jsonl"))
-        if path is not None and self._filling_mark().exists():
-            log.warning("%s holds part of a bulk fill that never ended: emptied, to be filled again", path)
+        if path is not None:
+            self._finish_what_a_dead_process_began()
+
+    def _finish_what_a_dead_process_began(self) -> None:
+        """Undo a bulk write a process began and did not end (killed, power lost): a fill empties the store again,
+        an addition removes what it had added."""
+        undo = self._undo_file()
+        _part(undo).unlink(missing_ok=True)  # an undo file still being written: the addition had not begun
+        dead = self._filling_mark().exists() or undo.exists()
+        if self._filling_mark().exists():
+            log.warning("%s holds part of a bulk fill that never ended: emptied, to be filled again", self.path)
             self._store.clear()
             self._store.flush()
             self._filling_mark().unlink()
+        if undo.exists():
+            log.warning("%s holds part of a bulk load that never ended: what it added is removed again", self.path)
+            self._undo_addition()
+        if dead and self.path is not None:
+            for orphan in self.path.glob("bulk-*.sst"):  # the dead loader's files RocksDB had not taken in (yet)
+                orphan.unlink()
 
     def _filling_mark(self) -> Path:
         mark = beside(self.location, "filling")
         assert mark is not None  # on disk
         return mark
+
+    def _undo_file(self) -> Path:
+        undo = beside(self.location, "adding.nq")
+        assert undo is not None  # on disk
+        return undo
 
     def query(
         self,
@@ -170,12 +190,29 @@ class EmbeddedStore(Store):
         self._log.record(entry)
         return self.version_token()
 
+    adds_in_bulk = True
+
+    def missing(self, data: ox.Store) -> ox.Store:
+        # Looked up from the smaller side: the shipped dataset's 42k quads in a million being loaded take 0.2 s, where
+        # a million lookups in RocksDB take 9 s.
+        if len(self._store) < len(data):
+            held = {q for q in self._store if q in data}
+            quads = (q for q in data if q not in held)
+        else:
+            quads = (q for q in data if not self.contains(q))
+        out = ox.Store()
+        out.bulk_extend(quads)
+        return out
+
     def fill(self, data: ox.Store, *, entry: Mapping[str, Any], expected: str | None) -> str:
         # One process writes this store, under the caller's write lock: ``expected`` cannot have moved.
-        if not self.is_empty():
-            self._store.extend(data)  # one transaction
-        elif self.path is None:
-            self._store = data  # a store in memory takes the filled one over: a million triples are not copied
+        if self.path is None:
+            if self.is_empty():
+                self._store = data  # a store in memory takes the filled one over: a million triples are not copied
+            else:
+                self._store.extend(data)  # one transaction
+        elif not self.is_empty():
+            self._add_in_bulk(data)
         else:
             # RocksDB's bulk loader: 8 s for a million quads where one transaction takes 34 s. It is not
             # transactional: if it fails the store is emptied again, and if the process dies meanwhile the mark
@@ -192,6 +229,33 @@ class EmbeddedStore(Store):
         self._log.record(entry)
         return self.version_token()
 
+    def _add_in_bulk(self, data: ox.Store) -> None:
+        """Add quads this store does not hold with RocksDB's bulk loader (a million in 9 s, where one transaction
+        takes 34 s), all or nothing: they are first written to an undo file beside the store, and synced; if the
+        process dies before the end, the next open removes them again (and the undo file)."""
+        undo = self._undo_file()
+        part = _part(undo)
+        ox.serialize(data, output=str(part), format=ox.RdfFormat.N_QUADS)
+        with part.open("rb") as written:
+            os.fsync(written.fileno())
+        part.replace(undo)  # the addition begins once the whole undo file is there
+        _sync_folder(undo.parent)
+        try:
+            self._store.bulk_extend(data)
+            self._store.flush()
+        except BaseException:
+            self._undo_addition()
+            raise
+        undo.unlink()
+        _sync_folder(undo.parent)
+
+    def _undo_addition(self) -> None:
+        undo = self._undo_file()
+        for quad in ox.parse(path=str(undo), format=ox.RdfFormat.N_QUADS):  # blank nodes keep their labels
+            self._store.remove(quad)
+        self._store.flush()
+        undo.unlink()
+
     def change_entries(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         return self._log.page(offset, limit)
 
@@ -199,6 +263,20 @@ class EmbeddedStore(Store):
         if self.path is not None:
             self._store.flush()
         del self._store
+
+
+def _part(path: Path) -> Path:
+    """Where ``path`` is written before it is renamed into place."""
+    return path.with_name(path.name + ".part")
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename or removal in ``folder`` durable."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 class ChangeLog:

@@ -13,6 +13,7 @@ from service.errors import InputError, QuerySyntaxError, StoreError, ValidationF
 from service.loading import ensure_filled, load
 from service.store import EmbeddedStore, Store, StoreConflict, open_store, remote
 from service.validation import Report
+from tests.app.test_cli import NEW_TOOL
 from tests.support import STORE_KINDS
 
 EX = "http://example.org/"
@@ -258,6 +259,135 @@ def test_an_on_disk_store_left_half_filled_is_emptied_when_opened(tmp_path: Path
         assert not (tmp_path / "store.filling").exists()
     finally:
         again.close()
+
+
+def on_disk_copy(filled_store: Store, folder: Path) -> EmbeddedStore:
+    """An on-disk store holding the default dataset."""
+    store = EmbeddedStore(folder / "store")
+    store.add(filled_store.quads())
+    return store
+
+
+def blank_quads(n: int) -> list[ox.Quad]:
+    """``n`` quads about a blank node each (their labels must survive an undo file)."""
+    return [ox.Quad(ox.BlankNode(), ox.NamedNode(EX + "p"), ox.Literal(str(i))) for i in range(n)]
+
+
+def test_adding_in_bulk_to_an_on_disk_store_lasts_and_is_logged(filled_store: Store, tmp_path: Path) -> None:
+    store = on_disk_copy(filled_store, tmp_path)
+    before, entries = set(store.quads()), store.change_entries(0, 1)[1]
+    added = ox.Store()
+    added.extend([quad("a", "p", ox.Literal("added")), *blank_quads(3)])
+    store.fill(added, entry={"operation": "load", "added": 4}, expected=store.version_token())
+    store.close()
+    again = EmbeddedStore(tmp_path / "store")
+    try:
+        assert set(again.quads()) == before | set(added)
+        assert again.change_entries(0, 1)[1] == entries + 1
+        assert not (tmp_path / "store.adding.nq").exists()
+    finally:
+        again.close()
+
+
+def test_an_addition_a_dead_process_left_half_done_is_removed_when_opened(filled_store: Store, tmp_path: Path) -> None:
+    store = on_disk_copy(filled_store, tmp_path)
+    held = quad("kept", "p", ox.Literal("was there before"))
+    store.add([held, *blank_quads(2)])
+    before = set(store.quads())
+    adding = [quad("a", "p", ox.Literal(str(i))) for i in range(10)] + blank_quads(10)
+    # As a killed load leaves it: the undo file written whole, some of the quads in the store.
+    ox.serialize(adding, output=str(tmp_path / "store.adding.nq"), format=ox.RdfFormat.N_QUADS)
+    store.add(adding[::2])
+    store.close()
+    again = EmbeddedStore(tmp_path / "store")
+    try:
+        assert set(again.quads()) == before
+        assert not (tmp_path / "store.adding.nq").exists()
+    finally:
+        again.close()
+
+
+def test_an_undo_file_still_being_written_is_dropped(filled_store: Store, tmp_path: Path) -> None:
+    """The addition had not begun: the store is kept as it is."""
+    store = on_disk_copy(filled_store, tmp_path)
+    before = set(store.quads())
+    (tmp_path / "store.adding.nq.part").write_text(f"<{EX}a> <{EX}p> <{EX}cut")
+    store.close()
+    again = EmbeddedStore(tmp_path / "store")
+    try:
+        assert set(again.quads()) == before
+        assert not (tmp_path / "store.adding.nq.part").exists()
+    finally:
+        again.close()
+
+
+def test_an_addition_that_fails_half_way_is_undone(filled_store: Store, tmp_path: Path) -> None:
+    store = on_disk_copy(filled_store, tmp_path)
+    before, entries = set(store.quads()), store.change_entries(0, 1)[1]
+    real = store._store
+
+    class DiesHalfWay:
+        """The store, whose bulk loader writes half of what it is given and fails."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def bulk_extend(self, quads: ox.Store) -> None:
+            real.extend(list(quads)[::2])
+            raise OSError("No space left on device")
+
+    store._store = DiesHalfWay()  # type: ignore[assignment]
+    added = ox.Store()
+    added.extend([quad("a", "p", ox.Literal(str(i))) for i in range(10)] + blank_quads(10))
+    with pytest.raises(OSError, match="No space"):
+        store.fill(added, entry={"operation": "load"}, expected=store.version_token())
+    store._store = real
+    try:
+        assert set(store.quads()) == before
+        assert store.change_entries(0, 1)[1] == entries
+        assert not (tmp_path / "store.adding.nq").exists()
+    finally:
+        store.close()
+
+
+def test_a_large_load_into_a_store_that_holds_data(
+    filled_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past LARGE_CHANGE quads, a load into a store that holds data is validated whole with it and added in bulk:
+    the same quads and log entry as the careful path, and a graph that does not conform still gets nothing written
+    and the file named."""
+    from service import writes
+
+    monkeypatch.setattr(writes, "LARGE_CHANGE", 2)  # a small file takes the bulk path
+    store = on_disk_copy(filled_store, tmp_path)
+    try:
+        before, entries = set(store.quads()), store.change_entries(0, 1)[1]
+        tool = tmp_path / "tool.ttl"
+        tool.write_text(NEW_TOOL)
+        twice = tmp_path / "sources.ttl"  # a statement the store holds already is not added again
+        twice.write_text(
+            "<https://w3id.org/careerkg/id/role/ai-engineer> <http://www.w3.org/2000/01/rdf-schema#label> "
+            '"AI Engineer"@en .\n'
+        )
+        bulk = []
+        fill = store.fill
+        monkeypatch.setattr(store, "fill", lambda data, **kw: (bulk.append(len(data)), fill(data, **kw))[1])
+        assert load(store, [tool, twice]).conforms
+        new = {q for f in rdfio.read_files([tool]) for q in f.quads}
+        assert set(store.quads()) == before | new
+        assert not (new & before)
+        entry = store.change_entries(0, 1)[0][0]
+        assert (entry["operation"], entry["added"]) == ("load", len(new))
+        assert bulk == [len(new)]  # the bulk path
+        assert store.change_entries(0, 1)[1] == entries + 1
+        bad = tmp_path / "bad.ttl"
+        bad.write_text(NEW_TOOL.replace("example-tool", "other-tool").replace('"Example Tool"@en', '""@en'))
+        with pytest.raises(ValidationFailed) as caught:
+            load(store, [bad])
+        assert set(store.quads()) == before | new
+        assert {r.file for r in caught.value.report.violations} == {str(bad)}  # type: ignore[attr-defined]
+    finally:
+        store.close()
 
 
 # Stores other processes write (one process writes an embedded store: there is no other filler).
