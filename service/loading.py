@@ -151,9 +151,12 @@ def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str) -> R
     elif len(scratch) <= writes.LARGE_CHANGE:
         return None  # validating the nodes a small load touches costs less than validating the whole graph
     else:
-        added = store.missing(scratch)
         scratch.bulk_extend(store.quads())  # the graph the load gives, whole, is what is validated
         report = validate_store(scratch)
+        if report.conforms and not report.results:
+            for quad in store.quads():  # (costs what the store holds, where copying the rest cost what is loaded)
+                scratch.remove(quad)  # what is left is what the store lacks
+        added = scratch
     del scratch
     if not report.conforms or report.results:
         return report  # the careful path names the files

@@ -78,12 +78,6 @@ class Store(ABC):
         """Which of these quads the store holds."""
         return {q for q in quads if self.contains(q)}
 
-    def missing(self, data: ox.Store) -> ox.Store:
-        """The quads of ``data`` this store does not hold."""
-        out = ox.Store()
-        out.bulk_extend(q for q in data if not self.contains(q))
-        return out
-
     @abstractmethod
     def version_token(self) -> str:
         """The dataset version: it changes with every commit, and every process using the store agrees on it."""
@@ -107,7 +101,7 @@ class Store(ABC):
 
     def fill(self, data: ox.Store, *, entry: Mapping[str, Any], expected: str | None) -> str:
         """Add everything ``data`` holds, validated, in one commit; the new version. The store is empty, or
-        ``adds_in_bulk`` and ``data`` holds only quads it does not hold (``missing``).
+        ``adds_in_bulk`` and ``data`` holds only quads it does not hold.
 
         ``data`` is the caller's no longer: a store may take it over instead of copying it. ``expected`` is the
         version the store had when it was found empty (StoreConflict if another process filled it since).

@@ -192,18 +192,6 @@ class EmbeddedStore(Store):
 
     adds_in_bulk = True
 
-    def missing(self, data: ox.Store) -> ox.Store:
-        # Looked up from the smaller side: the shipped dataset's 42k quads in a million being loaded take 0.2 s, where
-        # a million lookups in RocksDB take 9 s.
-        if len(self._store) < len(data):
-            held = {q for q in self._store if q in data}
-            quads = (q for q in data if q not in held)
-        else:
-            quads = (q for q in data if not self.contains(q))
-        out = ox.Store()
-        out.bulk_extend(quads)
-        return out
-
     def fill(self, data: ox.Store, *, entry: Mapping[str, Any], expected: str | None) -> str:
         # One process writes this store, under the caller's write lock: ``expected`` cannot have moved.
         if self.path is None:
