@@ -7,8 +7,8 @@ ontology) fills an empty on-disk store once: CareerKG by ``careerkg serve --stor
 as a whole, loaded; timed to ``/ready``), the Oxigraph server by ``oxigraph load --location DIR`` (no validation).
 Then each server is stopped and started again over its filled store, ``--restarts`` times: the seconds from start
 to serving the data (CareerKG: ``/ready`` answers 200, which it does only once it knows the store holds the data it
-was given; Oxigraph: a query answers), the summed PSS of its process tree then, and the size of the store on disk.
-Writes bench/results/restart.md.
+was given; Oxigraph: a query answers), the summed PSS of its process tree then, and the size of the store on disk
+(as left, and compacted). Writes bench/results/restart.md.
 """
 
 from __future__ import annotations
@@ -85,7 +85,20 @@ def _summary(fill: float, runs: list[tuple[float, float, float]], store: Path) -
         "pss_mib": statistics.median(mib for _, mib, _ in runs),
         "pss_warm_mib": statistics.median(mib for _, _, mib in runs),
         "disk_mib": disk_mib(store),
+        "disk_compacted_mib": compacted_mib(store),
     }
+
+
+def compacted_mib(store: Path) -> float:
+    """The store's size once RocksDB has compacted it (pyoxigraph's ``optimize``, the server stopped). A bulk load
+    leaves files a compaction rewrites larger; a server that runs a while compacts in the background, one that
+    stops at once does not: sizes as left compare how long each ran, these compare the stores."""
+    import pyoxigraph as ox
+
+    opened = ox.Store(str(store))
+    opened.optimize()
+    del opened
+    return disk_mib(store)
 
 
 def main() -> int:
@@ -112,27 +125,31 @@ def main() -> int:
         f"answers; median of {args.restarts} restarts (and the slowest). Memory: summed PSS of the process tree "
         "at that moment, and once CareerKG has given its first REST answer (which waits for the REST index it "
         "builds right after `/ready`; the Oxigraph server has no such step: the same figure twice). Disk: the "
-        "store's files.",
+        "store's files as the last restart left them, and once compacted (pyoxigraph's `optimize`, servers "
+        "stopped): a bulk load writes files that a compaction rewrites larger, and a server that runs a while "
+        "compacts in the background, so sizes as left depend on how long each ran; the ratio compares compacted "
+        "stores.",
         "",
         "| triples | system | first fill (s) | restart, ready (s) | slowest restart (s) | memory at ready (MiB) "
-        "| memory, index built (MiB) | disk (MiB) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| memory, index built (MiB) | disk as left (MiB) | disk compacted (MiB) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size in args.sizes:
         for system, by_size in results.items():
             r = by_size[size]
             lines.append(
                 f"| {size:,} | {system} | {r['fill_seconds']:.1f} | {r['restart_seconds']:.2f} | "
-                f"{r['restart_seconds_max']:.2f} | {r['pss_mib']:.0f} | {r['pss_warm_mib']:.0f} | {r['disk_mib']:.0f} |"
+                f"{r['restart_seconds_max']:.2f} | {r['pss_mib']:.0f} | {r['pss_warm_mib']:.0f} | {r['disk_mib']:.0f} "
+                f"| {r['disk_compacted_mib']:.0f} |"
             )
     ours, theirs = results["CareerKG"], results["Oxigraph server"]
-    lines += ["", "Ratios, CareerKG to the Oxigraph server (restart against restart, disk against disk):", ""]
+    lines += ["", "Ratios, CareerKG to the Oxigraph server (restart against restart, compacted against compacted):", ""]
     for size in args.sizes:
         lines.append(
             f"- {size:,} triples: restart {ours[size]['restart_seconds'] / theirs[size]['restart_seconds']:.1f}x, "
             f"memory at ready {ours[size]['pss_mib'] / theirs[size]['pss_mib']:.1f}x (index built: "
             f"{ours[size]['pss_warm_mib'] / theirs[size]['pss_warm_mib']:.1f}x), disk "
-            f"{ours[size]['disk_mib'] / theirs[size]['disk_mib']:.1f}x"
+            f"{ours[size]['disk_compacted_mib'] / theirs[size]['disk_compacted_mib']:.1f}x"
         )
     lines.append("")
     write_report("restart", lines, results)
