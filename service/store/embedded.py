@@ -34,6 +34,8 @@ def beside(location: str, suffix: str) -> Path | None:
 class EmbeddedStore(Store):
     """A pyoxigraph store; ``path=None`` keeps everything in memory."""
 
+    adds_in_bulk = True
+
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
         self.location = str(path) if path else "memory"
@@ -189,8 +191,6 @@ class EmbeddedStore(Store):
         self._write(list(added), list(removed), replaces or {})
         self._log.record(entry)
         return self.version_token()
-
-    adds_in_bulk = True
 
     def fill(self, data: ox.Store, *, entry: Mapping[str, Any], expected: str | None) -> str:
         # One process writes this store, under the caller's write lock: ``expected`` cannot have moved.
