@@ -499,7 +499,7 @@ def test_inverse_checked_predicates_match_the_shapes() -> None:
 
 @pytest.mark.parametrize("name", grouped([None, *BREAKS], fast=FIRST_OF_EACH_SPARQL_SHAPE))
 def test_the_fast_engine_agrees_with_pyshacl(filled_store: Store, name: str | None) -> None:
-    """pyshacl-turbo, which decides whole-dataset validations (its shapes split in two groups run at once), gives
+    """pyshacl-turbo, which decides whole-dataset validations (its shapes in two groups, here run at once), gives
     pySHACL's verdict and results (focus node, path, severity, shape) on the shipped data and on every break;
     validate_whole answers with pySHACL's report."""
     from service.validation import turbo_validate, validate_whole
@@ -507,7 +507,7 @@ def test_the_fast_engine_agrees_with_pyshacl(filled_store: Store, name: str | No
     store = broken_copy(filled_store, BREAKS[name].update) if name else filled_store
     scratch = ox.Store()
     scratch.extend(store.quads())
-    conforms, results, _ = turbo_validate(scratch)
+    conforms, results, _ = turbo_validate(scratch, threads=True)
     reference = full_report(filled_store, name)
 
     def seen(results: list[Any]) -> list[tuple[str, str | None, str, str | None]]:
