@@ -191,7 +191,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Validate files; 0 conforms, 1 violations, 2 unreadable input."""
     from service import loading
 
-    checked = loading.check_files(args.paths or dataset.default_paths(), threads=True)
+    checked = loading.check_files(args.paths or dataset.default_paths())
     _write(_render(checked.report, args.format))
     return EXIT_OK if checked.report.conforms else EXIT_VIOLATIONS
 
@@ -204,7 +204,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     store = _open(args)
     try:
         before = len(store)
-        report = loading.load(store, args.paths, graph=graph, replace=args.replace, threads=True)
+        report = loading.load(store, args.paths, graph=graph, replace=args.replace)
         after = len(store)
     finally:
         store.close()

@@ -74,30 +74,21 @@ def _name_files(report: Report, files: Sequence[rdfio.ParsedFile]) -> Report:
     return report.with_files(subject_files(files), stated)
 
 
-def check_files(paths: Sequence[Path | str], *, threads: bool = False) -> CheckedFiles:
-    """Read ``paths`` (InputError on the first unreadable one) and validate them together (``threads``: a command
-    that ends validates in two threads, see validation.turbo_validate)."""
+def check_files(paths: Sequence[Path | str]) -> CheckedFiles:
+    """Read ``paths`` (InputError on the first unreadable one) and validate them together."""
     files = rdfio.read_files(paths)
-    report = validate_whole((q for f in files for q in f.quads), threads=threads)
+    report = validate_whole(q for f in files for q in f.quads)
     return CheckedFiles(files, _name_files(report, files))
 
 
-def load(
-    store: Store,
-    paths: Sequence[Path | str],
-    *,
-    graph: GraphName | None = None,
-    replace: bool = False,
-    threads: bool = False,
-) -> Report:
-    """Load files through the one write path: validate the change, commit it only if it conforms, log it
-    (``threads``: a command that ends validates a large load in two threads, see validation.turbo_validate)."""
+def load(store: Store, paths: Sequence[Path | str], *, graph: GraphName | None = None, replace: bool = False) -> Report:
+    """Load files through the one write path: validate the change, commit it only if it conforms, log it."""
     graph = graph if graph is not None else ox.DefaultGraph()
     given = rdfio.expand(paths)
     store.wait_for_fill()
     base = store.version_token()  # read before looking: a fill another process lands meanwhile is a conflict
     fast = store.is_empty() or (store.adds_in_bulk and not replace)
-    report = _fill(store, given, graph, base, threads) if fast else None
+    report = _fill(store, given, graph, base) if fast else None
     if report is None or not report.conforms or report.results:
         report = _load(store, given, graph, replace, known=report)
     mark = _dataset_mark(store.location)
@@ -130,7 +121,7 @@ def _load(store: Store, paths: Sequence[Path], graph: GraphName, replace: bool, 
     return _name_files(report, files)
 
 
-def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str, threads: bool) -> Report | None:
+def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str) -> Report | None:
     """Load the fast way when the files parse and the graph they give conforms: read straight into a scratch store,
     the Rust engine validates it there (with what the store holds already, if anything), the store takes it over or
     adds it in bulk. Where anything is wrong the careful path says what (file, line, the file stating each offending
@@ -155,13 +146,13 @@ def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str, thre
         key = _fill_key(paths, graph)
         report = _FILLS.get(key)
         if report is None:
-            report = _FILLS[key] = validate_store(scratch, threads=threads)
+            report = _FILLS[key] = validate_store(scratch)
         added = scratch
     elif len(scratch) <= writes.LARGE_CHANGE:
         return None  # validating the nodes a small load touches costs less than validating the whole graph
     else:
         scratch.bulk_extend(store.quads())  # the graph the load gives, whole, is what is validated
-        report = validate_store(scratch, threads=threads)
+        report = validate_store(scratch)
         if report.conforms and not report.results:
             for quad in store.quads():  # (costs what the store holds, where copying the rest cost what is loaded)
                 scratch.remove(quad)  # what is left is what the store lacks

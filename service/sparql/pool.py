@@ -30,7 +30,6 @@ import os
 import pickle
 import select
 import signal
-import stat
 import struct
 import threading
 import time
@@ -38,6 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.child import close_inherited
 from service.errors import BadRequest, CareerKGError
 from service.sparql import sandbox
 
@@ -309,7 +309,7 @@ class QueryPool:
                 pid = os.fork()
                 if pid == 0:  # the worker
                     try:
-                        _close_inherited(keep)
+                        close_inherited(keep)
                         if sandboxed:
                             self._filter.install()
                         _serve(self._job, req_r, resp_w)
@@ -395,26 +395,6 @@ class _Stream:
 
 
 # --- the worker side -----------------------------------------------------------
-
-
-def _close_inherited(keep: set[int]) -> None:
-    """Close the sockets and pipes the worker inherited (client connections, other workers' pipes).
-
-    Files stay open: the store's files belong to them.
-    """
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd in keep or fd < 3:
-            continue
-        try:
-            mode = os.fstat(fd).st_mode
-        except OSError:
-            continue
-        if stat.S_ISSOCK(mode) or stat.S_ISFIFO(mode):
-            with contextlib.suppress(OSError):
-                os.close(fd)
 
 
 MAX_PROBLEM = 4096  # characters of a problem's detail a worker sends (parsers quote their input in messages)

@@ -6,6 +6,7 @@ exactly which focus node and path fail, with which severity.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -499,7 +500,7 @@ def test_inverse_checked_predicates_match_the_shapes() -> None:
 
 @pytest.mark.parametrize("name", grouped([None, *BREAKS], fast=FIRST_OF_EACH_SPARQL_SHAPE))
 def test_the_fast_engine_agrees_with_pyshacl(filled_store: Store, name: str | None) -> None:
-    """pyshacl-turbo, which decides whole-dataset validations (its shapes in two groups, here run at once), gives
+    """pyshacl-turbo, which decides whole-dataset validations (its shapes in two groups run at once, one in a forked child), gives
     pySHACL's verdict and results (focus node, path, severity, shape) on the shipped data and on every break;
     validate_whole answers with pySHACL's report."""
     from service.validation import turbo_validate, validate_whole
@@ -507,7 +508,7 @@ def test_the_fast_engine_agrees_with_pyshacl(filled_store: Store, name: str | No
     store = broken_copy(filled_store, BREAKS[name].update) if name else filled_store
     scratch = ox.Store()
     scratch.extend(store.quads())
-    conforms, results, _ = turbo_validate(scratch, threads=True)
+    conforms, results, _ = turbo_validate(scratch)
     reference = full_report(filled_store, name)
 
     def seen(results: list[Any]) -> list[tuple[str, str | None, str, str | None]]:
@@ -582,3 +583,21 @@ def test_the_fast_engine_validates_every_targeted_shape_once() -> None:
     assert len(groups) == 2
     assert all(groups)
     assert sorted(named) == sorted(targeted)
+
+
+def test_when_the_validation_child_fails_its_shapes_are_validated_here(
+    filled_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child that dies (out of memory, killed) costs time, not results: the parent validates its group."""
+    from service import validation
+    from service.child import Forked
+
+    name = next(n for n, b in BREAKS.items() if b.shape not in ("LabelledResourceShape", "SourcedResourceShape"))
+    scratch = ox.Store()
+    scratch.extend(broken_copy(filled_store, BREAKS[name].update).quads())
+    expected = validation.turbo_validate(scratch)
+    monkeypatch.setattr(validation, "Forked", lambda *args: Forked(os._exit, 9))  # a child that dies at once
+    conforms, results, _ = validation.turbo_validate(scratch)
+    assert not conforms
+    assert sorted(map(repr, results)) == sorted(map(repr, expected[1]))
+    assert {r.shape for r in results} >= {f"ckgsh:{BREAKS[name].shape}"}

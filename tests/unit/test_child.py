@@ -1,0 +1,72 @@
+"""Forked children (service/child.py): an answer comes back, a child that dies is reported, none outlives its
+parent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from service.child import ChildFailed, Forked
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_answer_comes_back_from_the_child() -> None:
+    parent = os.getpid()
+    pid, square = Forked(lambda n: (os.getpid(), n * n), 12).result()
+    assert (square, pid != parent) == (144, True)
+
+
+def test_a_large_answer_is_read_whole() -> None:
+    assert Forked(lambda: "x" * 5_000_000).result() == "x" * 5_000_000  # far past a pipe's buffer
+
+
+@pytest.mark.parametrize("death", ["exit", "raise", "kill"])
+def test_a_child_that_ends_without_an_answer_is_reported(death: str) -> None:
+    def dies() -> None:
+        if death == "exit":
+            os._exit(3)
+        if death == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise ValueError("broken")
+
+    with pytest.raises(ChildFailed):
+        Forked(dies).result()
+
+
+def test_a_child_dies_with_its_parent(tmp_path: Path) -> None:
+    """A parent killed while its child computes leaves no child behind (a stopped server, no validation running)."""
+    pid_file = tmp_path / "child.pid"
+    script = (
+        "import os, time, sys\n"
+        "from service.child import Forked\n"
+        f"def work():\n    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n    time.sleep(60)\n"
+        "Forked(work).result()\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2])
+    try:
+        deadline = time.monotonic() + 30
+        while not (pid_file.exists() and pid_file.read_text()):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        child = int(pid_file.read_text())
+    finally:
+        parent.kill()
+        parent.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and "Z" not in _state(child):
+        assert time.monotonic() < deadline, "the child outlived its parent"
+        time.sleep(0.01)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"
