@@ -70,6 +70,15 @@ class Forked:
         os.close(write)
         self._read = read
 
+    def cancel(self) -> None:
+        """Stop the child and reap it (its answer is not wanted: the parent failed)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self._pid, 0)
+        with contextlib.suppress(OSError):
+            os.close(self._read)
+
     def result(self) -> Any:
         """The child's answer (ChildFailed if it ended without one: killed, out of memory, an exception)."""
         with os.fdopen(self._read, "rb") as answer:

@@ -242,7 +242,12 @@ def turbo_validate(data: ox.Store) -> tuple[bool, list[Result], rdflib.Graph]:
     shapes = turbo_shapes_graph()
     groups = turbo_shape_groups()
     others = [Forked(_turbo_run, data, shapes, group) for group in groups[1:]]
-    runs = [_turbo_run(data, shapes, groups[0], report=True)]
+    try:
+        runs = [_turbo_run(data, shapes, groups[0], report=True)]
+    except BaseException:
+        for other in others:
+            other.cancel()
+        raise
     for other, group in zip(others, groups[1:], strict=True):
         try:
             runs.append(other.result())

@@ -70,3 +70,10 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return "Z"
+
+
+def test_a_cancelled_child_is_stopped_and_reaped() -> None:
+    child = Forked(time.sleep, 60)
+    pid = child._pid
+    child.cancel()
+    assert not Path(f"/proc/{pid}").exists()  # killed and reaped: not even a zombie
