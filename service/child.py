@@ -10,10 +10,13 @@ import contextlib
 import ctypes
 import os
 import pickle
+import select
 import signal
 import stat
+import time
+import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 _PR_SET_PDEATHSIG = 1
 
@@ -43,47 +46,93 @@ def close_inherited(keep: set[int]) -> None:
                 os.close(fd)
 
 
-def die_with_parent() -> None:
-    """In a child: be killed when the parent dies (a stopped server leaves no child running)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent(parent: int) -> None:
+    """In a child: be killed when the thread that forked it ends (a stopped server leaves no child running), and
+    end now if ``parent`` is already gone. The thread that forks must wait for or cancel the child."""
+    if _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        os.write(2, b"careerkg: a child cannot ask to die with its parent\n")
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 class Forked:
-    """``function(*args)`` computed in a forked child; ``result()`` waits for its pickled answer."""
+    """``function(*args)`` computed in a forked child; ``result(timeout)`` waits for its pickled answer.
+
+    ``result`` or ``cancel`` is called once, by the thread that forked, which must outlive the child.
+    Raises ChildFailed if there is no child (fork failed: no memory, too many processes).
+    """
 
     def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        parent = os.getpid()
         read, write = os.pipe()
-        self._pid = os.fork()
+        try:
+            self._pid = os.fork()
+        except OSError as exc:
+            os.close(read)
+            os.close(write)
+            raise ChildFailed(f"no child: {exc}") from None
         if self._pid == 0:
-            status = 1
-            try:
-                os.close(read)
-                close_inherited({write})
-                die_with_parent()
-                payload = pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(write, "wb") as out:
-                    out.write(payload)
-                status = 0
-            finally:
-                os._exit(status)
+            _child(parent, read, write, function, args)
         os.close(write)
         self._read = read
 
     def cancel(self) -> None:
-        """Stop the child and reap it (its answer is not wanted: the parent failed)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self._pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self._pid, 0)
-        with contextlib.suppress(OSError):
-            os.close(self._read)
+        """Stop the child and reap it (its answer is not wanted: the parent failed, or the child took too long)."""
+        if self._pid:  # (0 once reaped: os.kill(0) would kill this whole process group)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+        self._finish()
 
-    def result(self) -> Any:
-        """The child's answer (ChildFailed if it ended without one: killed, out of memory, an exception)."""
-        with os.fdopen(self._read, "rb") as answer:
-            payload = answer.read()
-        _, status = os.waitpid(self._pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0 or not payload:
-            raise ChildFailed(f"child {self._pid} ended with status {os.waitstatus_to_exitcode(status)}")
-        return pickle.loads(payload)
+    def result(self, timeout: float | None = None) -> Any:
+        """The child's answer; ChildFailed if it ended without one (killed, out of memory, an exception) or gave
+        none within ``timeout`` seconds (it is then killed)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        chunks: list[bytes] = []
+        try:
+            while True:
+                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not select.select([self._read], [], [], wait)[0]:
+                    self.cancel()
+                    raise ChildFailed(f"child {self._pid} gave no answer within {timeout:g} s")
+                chunk = os.read(self._read, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except BaseException:
+            self.cancel()
+            raise
+        pid, status = self._pid, self._finish()
+        if status != 0 or not chunks:
+            raise ChildFailed(f"child {pid} ended with status {status}")
+        return pickle.loads(b"".join(chunks))  # our own child's answer
+
+    def _finish(self) -> int:
+        """Reap the child and close the pipe, once; the child's exit status."""
+        status = -1
+        if self._pid:
+            with contextlib.suppress(ChildProcessError):
+                status = os.waitstatus_to_exitcode(os.waitpid(self._pid, 0)[1])
+            self._pid = 0
+        if self._read >= 0:
+            os.close(self._read)
+            self._read = -1
+        return status
+
+
+def _child(parent: int, read: int, write: int, function: Callable[..., Any], args: tuple[Any, ...]) -> NoReturn:
+    status = 1
+    try:
+        die_with_parent(parent)
+        os.close(read)
+        close_inherited({write})
+        payload = pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(write, "wb") as out:
+            out.write(payload)
+        status = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
@@ -16,7 +17,7 @@ import pyshacl_turbo
 import rdflib
 import rdflib.plugins.sparql.processor
 from rdflib.collection import Collection
-from rdflib.namespace import SH, XSD
+from rdflib.namespace import RDF, SH, XSD
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.evaluate import evalQuery
 from rdflib.plugins.sparql.parser import parseQuery
@@ -28,6 +29,7 @@ from service.namespaces import ONTOLOGY_IRI, compact
 log = logging.getLogger(__name__)
 _SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
+CHILD_PATIENCE = 60.0  # seconds a validation child may take past the parent's own group (at least 3x its time)
 WIDE_SHAPE_CLASSES = 5  # a shape targeting this many classes or more is one every kind of resource meets
 
 
@@ -241,25 +243,36 @@ def turbo_validate(data: ox.Store) -> tuple[bool, list[Result], rdflib.Graph]:
     """
     shapes = turbo_shapes_graph()
     groups = turbo_shape_groups()
-    others = [Forked(_turbo_run, data, shapes, group) for group in groups[1:]]
+    others: list[Forked | None] = []
+    for group in groups[1:]:
+        try:
+            others.append(Forked(_turbo_run, data, shapes, group))
+        except ChildFailed:  # no process to be had: this one validates it after its own
+            others.append(None)
+    started = time.monotonic()
     try:
         runs = [_turbo_run(data, shapes, groups[0], report=True)]
     except BaseException:
         for other in others:
-            other.cancel()
+            if other is not None:
+                other.cancel()
         raise
+    # A child whose group takes far longer than this one's is stuck (a lock copied mid-use by the fork): killed.
+    patience = max(CHILD_PATIENCE, 3 * (time.monotonic() - started))
     for other, group in zip(others, groups[1:], strict=True):
         try:
-            runs.append(other.result())
-        except ChildFailed:
-            log.warning("a validation child failed: its shapes are validated in this process")
+            if other is None:
+                raise ChildFailed("no child")
+            runs.append(other.result(timeout=patience))
+        except ChildFailed as failed:
+            log.warning("a validation child failed (%s): its shapes are validated in this process", failed)
             runs.append(_turbo_run(data, shapes, group))
     conforms = all(c for c, _, _ in runs)
     return conforms, [r for _, results, _ in runs for r in results], runs[0][2] or rdflib.Graph()
 
 
 def _turbo_run(
-    data: ox.Store, shapes: rdflib.Graph, group: list[str], *, report: bool = False
+    data: ox.Store, shapes: rdflib.Graph, group: list[str] | None, *, report: bool = False
 ) -> tuple[bool, list[Result], rdflib.Graph | None]:
     """One group's verdict and results (and its report graph, if asked: a child sends back plain results)."""
     conforms, graph, _ = pyshacl_turbo.validate(
@@ -269,14 +282,19 @@ def _turbo_run(
 
 
 @cache
-def turbo_shape_groups() -> list[list[str]]:
-    """Every shape with a target, in two groups of about the same cost: the shapes every kind of resource meets
-    (labels and descriptions, sources; each targets many classes) and the shapes of one kind each. The second group is
-    "every other targeted shape", so a shape added to the file is always validated."""
+def turbo_shape_groups() -> list[list[str] | None]:
+    """The shapes in two groups of about the same cost: the shapes every kind of resource meets (labels and
+    descriptions, sources; each targets many classes) and every other named shape, so a shape added to the file is
+    always validated. One group of all shapes (None) when a shape with a target has no name to give the engine, or
+    when no shape is wide."""
     shapes = turbo_shapes_graph()
-    targeted = sorted({str(s) for p in TARGETS for s in shapes.subjects(p, None) if isinstance(s, rdflib.URIRef)})
-    wide = [s for s in targeted if len(set(shapes.objects(rdflib.URIRef(s), SH.targetClass))) >= WIDE_SHAPE_CLASSES]
-    return [wide, [s for s in targeted if s not in wide]] if wide else [targeted]
+    targeted = {s for p in TARGETS for s in shapes.subjects(p, None)}
+    if not all(isinstance(s, rdflib.URIRef) for s in targeted):
+        return [None]
+    named = {s for kind in (SH.NodeShape, SH.PropertyShape) for s in shapes.subjects(RDF.type, kind)} | targeted
+    wide = sorted(str(s) for s in targeted if len(set(shapes.objects(s, SH.targetClass))) >= WIDE_SHAPE_CLASSES)
+    rest = sorted(str(s) for s in named if isinstance(s, rdflib.URIRef) and str(s) not in wide)
+    return [wide, rest] if wide else [None]
 
 
 def _rdflib_graph(store: ox.Store) -> rdflib.Graph:

@@ -21,6 +21,7 @@ from service.errors import QuerySyntaxError, StoreError, UpdateFailed
 from service.store.base import Binding, GraphName, QueryResult, Store
 
 log = logging.getLogger(__name__)
+UNDO_HEADER = "# careerkg bulk load "  # the first line of an undo file, before its JSON header
 
 
 def beside(location: str, suffix: str) -> Path | None:
@@ -64,8 +65,7 @@ class EmbeddedStore(Store):
             self._store.flush()
             self._filling_mark().unlink()
         if undo.exists():
-            log.warning("%s holds part of a bulk load that never ended: what it added is removed again", self.path)
-            self._undo_addition()
+            self._undo_addition(at_open=True)
         if dead and self.path is not None:
             for orphan in self.path.glob("bulk-*.sst"):  # the dead loader's files RocksDB had not taken in (yet)
                 orphan.unlink()
@@ -200,7 +200,7 @@ class EmbeddedStore(Store):
             else:
                 self._store.extend(data)  # one transaction
         elif not self.is_empty():
-            self._add_in_bulk(data)
+            return self._add_in_bulk(data, entry)
         else:
             # RocksDB's bulk loader: 8 s for a million quads where one transaction takes 34 s. It is not
             # transactional: if it fails the store is emptied again, and if the process dies meanwhile the mark
@@ -217,15 +217,24 @@ class EmbeddedStore(Store):
         self._log.record(entry)
         return self.version_token()
 
-    def _add_in_bulk(self, data: ox.Store) -> None:
+    def _add_in_bulk(self, data: ox.Store, entry: Mapping[str, Any]) -> str:
         """Add quads this store does not hold with RocksDB's bulk loader (a million in 9 s, where one transaction
-        takes 34 s), all or nothing: they are first written to an undo file beside the store, and synced; if the
-        process dies before the end, the next open removes them again (and the undo file)."""
+        takes 34 s), all or nothing, with its log entry: the quads are first written to an undo file beside the
+        store (with the number of log entries before and the named graphs the addition creates), synced, and
+        renamed into place; the undo file goes once the entry is recorded. If the process dies between, the next
+        open removes the quads and the new graphs again, unless the entry was recorded (then the addition is whole).
+        """
         undo = self._undo_file()
+        if undo.exists():
+            raise StoreError(f"{undo} is left from an addition that could not be undone: open the store again first")
+        new_graphs = [g.value for g in data.named_graphs() if not self._store.contains_named_graph(g)]
+        header = {"entries_before": len(self._log), "new_graphs": new_graphs}
         part = _part(undo)
-        ox.serialize(data, output=str(part), format=ox.RdfFormat.N_QUADS)
-        with part.open("rb") as written:
-            os.fsync(written.fileno())
+        with part.open("wb") as out:
+            out.write(f"{UNDO_HEADER}{json.dumps(header)}\n".encode())
+            ox.serialize(data, output=out, format=ox.RdfFormat.N_QUADS)
+            out.flush()
+            os.fsync(out.fileno())
         part.replace(undo)  # the addition begins once the whole undo file is there
         _sync_folder(undo.parent)
         try:
@@ -234,15 +243,35 @@ class EmbeddedStore(Store):
         except BaseException:
             self._undo_addition()
             raise
+        self._log.record(entry)  # the addition is whole from here (fsync'ed)
         undo.unlink()
         _sync_folder(undo.parent)
+        return self.version_token()
 
-    def _undo_addition(self) -> None:
+    def _undo_addition(self, *, at_open: bool = False) -> None:
+        """Remove what the addition in the undo file added (its quads, the named graphs it created), unless its log
+        entry was recorded; then drop the undo file."""
         undo = self._undo_file()
-        for quad in ox.parse(path=str(undo), format=ox.RdfFormat.N_QUADS):  # blank nodes keep their labels
-            self._store.remove(quad)
-        self._store.flush()
+        try:
+            with undo.open("rb") as lines:
+                first = lines.readline().decode()
+            if not first.startswith(UNDO_HEADER):
+                raise ValueError("no header")
+            header = json.loads(first[len(UNDO_HEADER) :])
+            if len(self._log) > header["entries_before"]:
+                log.info("%s: the last bulk load had ended, its undo file is dropped", self.path)
+            else:
+                if at_open:
+                    log.warning("%s holds part of a bulk load that never ended: what it added is removed", self.path)
+                for quad in ox.parse(path=str(undo), format=ox.RdfFormat.N_QUADS):  # blank nodes keep their labels
+                    self._store.remove(quad)
+                for graph in header["new_graphs"]:
+                    self._store.remove_graph(ox.NamedNode(graph))
+                self._store.flush()
+        except (OSError, ValueError, SyntaxError, KeyError, TypeError) as exc:
+            raise StoreError(f"cannot undo the unfinished bulk load recorded in {undo}: {exc}") from None
         undo.unlink()
+        _sync_folder(undo.parent)
 
     def change_entries(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         return self._log.page(offset, limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from service import dataset, rdfio
 from service.errors import InputError, QuerySyntaxError, StoreError, ValidationFailed
 from service.loading import ensure_filled, load
 from service.store import EmbeddedStore, Store, StoreConflict, open_store, remote
+from service.store.embedded import UNDO_HEADER
 from service.validation import Report
 from tests.app.test_cli import NEW_TOOL
 from tests.support import STORE_KINDS
@@ -289,22 +291,59 @@ def test_adding_in_bulk_to_an_on_disk_store_lasts_and_is_logged(filled_store: St
         again.close()
 
 
-def test_an_addition_a_dead_process_left_half_done_is_removed_when_opened(filled_store: Store, tmp_path: Path) -> None:
+def undo_file(folder: Path, quads: list[ox.Quad], entries_before: int, new_graphs: list[str]) -> None:
+    """The undo file a bulk addition writes before it begins (as a killed load leaves it)."""
+    header = {"entries_before": entries_before, "new_graphs": new_graphs}
+    with (folder / "store.adding.nq").open("wb") as out:
+        out.write(f"{UNDO_HEADER}{json.dumps(header)}\n".encode())
+        ox.serialize(quads, output=out, format=ox.RdfFormat.N_QUADS)
+
+
+@pytest.mark.parametrize("logged", [False, True], ids=["before-its-log-entry", "after-its-log-entry"])
+def test_an_addition_a_dead_process_left_is_undone_when_opened_unless_logged(
+    filled_store: Store, tmp_path: Path, logged: bool
+) -> None:
+    """Killed before its log entry: the quads and the named graph it created go again, the graphs that were there
+    stay. Killed after it: the addition is whole, only the undo file goes."""
     store = on_disk_copy(filled_store, tmp_path)
-    held = quad("kept", "p", ox.Literal("was there before"))
-    store.add([held, *blank_quads(2)])
-    before = set(store.quads())
-    adding = [quad("a", "p", ox.Literal(str(i))) for i in range(10)] + blank_quads(10)
-    # As a killed load leaves it: the undo file written whole, some of the quads in the store.
-    ox.serialize(adding, output=str(tmp_path / "store.adding.nq"), format=ox.RdfFormat.N_QUADS)
-    store.add(adding[::2])
+    old_graph, new_graph = fresh("kept"), fresh("created")
+    store.add(
+        [quad("kept", "p", ox.Literal("was there before")), quad("kept", "p", ox.Literal("in a graph"), old_graph)]
+    )
+    store.add(blank_quads(2))
+    before, entries = set(store.quads()), store.change_entries(0, 1)[1]
+    adding = [quad("a", "p", ox.Literal(str(i)), old_graph if i % 2 else new_graph) for i in range(10)]
+    adding += blank_quads(10)
+    undo_file(tmp_path, adding, entries, [new_graph.value])
+    store.add(adding[::2] if not logged else adding)
+    if logged:
+        store._log.record({"operation": "load"})
     store.close()
     again = EmbeddedStore(tmp_path / "store")
     try:
-        assert set(again.quads()) == before
+        if logged:
+            assert set(again.quads()) == before | set(adding)
+        else:
+            assert set(again.quads()) == before
+            assert not bool(again.query(f"ASK {{ GRAPH {new_graph} {{ }} }}"))  # the graph it created is gone
+            assert bool(again.query(f"ASK {{ GRAPH {old_graph} {{ }} }}"))
+        assert again.change_entries(0, 1)[1] == entries + logged
         assert not (tmp_path / "store.adding.nq").exists()
     finally:
         again.close()
+
+
+def test_a_second_addition_waits_for_an_undo_that_failed(filled_store: Store, tmp_path: Path) -> None:
+    store = on_disk_copy(filled_store, tmp_path)
+    undo_file(tmp_path, [quad("a", "p", ox.Literal("left"))], store.change_entries(0, 1)[1], [])
+    added = ox.Store()
+    added.add(quad("b", "p", ox.Literal("next")))
+    try:
+        with pytest.raises(StoreError, match="could not be undone"):
+            store.fill(added, entry={"operation": "load"}, expected=store.version_token())
+        assert not store.contains(quad("b", "p", ox.Literal("next")))
+    finally:
+        store.close()
 
 
 def test_an_undo_file_still_being_written_is_dropped(filled_store: Store, tmp_path: Path) -> None:
@@ -379,6 +418,9 @@ def test_a_large_load_into_a_store_that_holds_data(
         entry = store.change_entries(0, 1)[0][0]
         assert (entry["operation"], entry["added"]) == ("load", len(new))
         assert bulk == [len(new)]  # the bulk path
+        assert load(store, [tool, twice]).conforms  # again: nothing to add, the careful path (a small change)
+        assert bulk == [len(new)]
+        assert store.change_entries(0, 1)[1] == entries + 1
         assert store.change_entries(0, 1)[1] == entries + 1
         bad = tmp_path / "bad.ttl"
         bad.write_text(NEW_TOOL.replace("example-tool", "other-tool").replace('"Example Tool"@en', '""@en'))

@@ -77,3 +77,24 @@ def test_a_cancelled_child_is_stopped_and_reaped() -> None:
     pid = child._pid
     child.cancel()
     assert not Path(f"/proc/{pid}").exists()  # killed and reaped: not even a zombie
+
+
+def test_a_child_that_takes_too_long_is_killed_and_reported() -> None:
+    child = Forked(time.sleep, 60)
+    pid = child._pid
+    started = time.monotonic()
+    with pytest.raises(ChildFailed, match="no answer within"):
+        child.result(timeout=0.3)
+    assert time.monotonic() - started < 10
+    assert not Path(f"/proc/{pid}").exists()
+
+
+def test_no_child_to_be_had_is_reported_and_leaks_no_descriptor(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_process() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fork", no_process)
+    with pytest.raises(ChildFailed, match="no child"):
+        Forked(print)
+    assert len(os.listdir("/proc/self/fd")) == before
