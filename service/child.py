@@ -91,12 +91,15 @@ class Forked:
         none within ``timeout`` seconds (it is then killed)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         chunks: list[bytes] = []
+        ready = select.poll()  # (not select(): a server's descriptors can pass 1024)
+        ready.register(self._read, select.POLLIN)
         try:
             while True:
-                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-                if not select.select([self._read], [], [], wait)[0]:
+                wait = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
+                if not ready.poll(wait):
+                    pid = self._pid
                     self.cancel()
-                    raise ChildFailed(f"child {self._pid} gave no answer within {timeout:g} s")
+                    raise ChildFailed(f"child {pid} gave no answer within {timeout:g} s")
                 chunk = os.read(self._read, 1 << 20)
                 if not chunk:
                     break
