@@ -98,3 +98,21 @@ def test_no_child_to_be_had_is_reported_and_leaks_no_descriptor(monkeypatch: pyt
     with pytest.raises(ChildFailed, match="no child"):
         Forked(print)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_the_answer_is_read_from_a_descriptor_past_1024() -> None:
+    """A busy server holds more than 1024 descriptors; select() cannot wait on those, poll() can."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.fail(f"the hard descriptor limit {hard} leaves no room for the test")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    try:
+        child = Forked(lambda: "answer")
+        high = os.dup2(child._read, 1500)
+        os.close(child._read)
+        child._read = high
+        assert child.result(timeout=30) == "answer"
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
