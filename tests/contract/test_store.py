@@ -389,6 +389,7 @@ def test_an_addition_that_fails_half_way_is_undone(filled_store: Store, tmp_path
         store.close()
 
 
+@pytest.mark.exhaustive  # two whole validations of the shipped data: about 7 s
 def test_a_large_load_into_a_store_that_holds_data(
     filled_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

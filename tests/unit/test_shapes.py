@@ -586,7 +586,7 @@ def test_the_fast_engine_validates_every_targeted_shape_once() -> None:
     assert targeted <= first | second
 
 
-@pytest.mark.parametrize("failure", ["dies", "hangs"])
+@pytest.mark.parametrize("failure", ["dies", pytest.param("hangs", marks=pytest.mark.exhaustive)])
 def test_when_the_validation_child_fails_its_shapes_are_validated_here(
     filled_store: Store, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
