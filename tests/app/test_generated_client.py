@@ -17,6 +17,8 @@ import pytest
 
 from tests.inprocess import Site
 
+pytestmark = pytest.mark.xdist_group("generated-client")  # one worker generates the client, once
+
 
 @pytest.fixture(scope="module")
 def generated(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:

@@ -13,6 +13,9 @@ from service.store import Store
 from tests.inprocess import run_cli_here as run_cli
 from tests.unit.test_data import PREFIXES
 
+# One worker runs the module: its report comes from a real `careerkg stats` (a fill and a validation), made once.
+pytestmark = pytest.mark.xdist_group("quality")
+
 CLASSES = {
     "role": "ckg:Role",
     "skill": "ckg:Skill",
@@ -24,7 +27,7 @@ CLASSES = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # a module fixture is set up again when another module's test runs between
 def stats() -> dict[str, Any]:
     """The report of the default dataset, from the real CLI."""
     done = run_cli("stats", "--format", "json", "--store", "memory")

@@ -8,9 +8,8 @@ import pyoxigraph as ox
 import pytest
 
 from service import dataset, rdfio
-from service.derive import derive, to_trig
-from service.loading import check_files, ensure_filled, subject_files
-from service.store import EmbeddedStore, Store
+from service.loading import check_files, subject_files
+from service.store import Store
 
 PREFIXES = """
 PREFIX ckg: <https://w3id.org/careerkg/ontology#>
@@ -623,17 +622,6 @@ def test_apprenticeships_name_their_standard_and_the_role_cites_it(filled_store:
             f"""ASK {{ ?role ckg:recommendedCredential <{row["c"]}> ; dcterms:source ?s .
                 <{row["c"]}> dcterms:source ?s . ?s dcterms:type "occupational standard" }}""",
         ), row["c"]
-
-
-def test_derived_transitions_file_is_current() -> None:
-    """data/derived-transitions.trig is what the derivation gives for the data as it stands (never stale)."""
-    sources = EmbeddedStore()
-    ensure_filled(sources, dataset.source_paths())  # what `careerkg derive-transitions --store memory` reads
-    transitions, labels, completions = derive(sources)
-    committed = (dataset.data_dir() / dataset.DERIVED_TRANSITIONS).read_text(encoding="utf-8")
-    assert to_trig(transitions, labels, completions) == committed, (
-        "run: careerkg derive-transitions --output data/derived-transitions.trig"
-    )
 
 
 def test_derived_transitions_split_the_target_skills_by_the_start_role(filled_store: Store) -> None:
