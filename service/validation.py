@@ -353,13 +353,18 @@ def _as_qualified_value_shape(shapes: rdflib.Graph, shape: rdflib.term.Node, con
     shapes.remove((constraint, None, None))
 
 
-def validate(data: rdflib.Graph, focus_nodes: Sequence[str | rdflib.URIRef] | None = None) -> Report:
+def validate(data: rdflib.Graph, focus_nodes: Sequence[str | rdflib.URIRef | rdflib.BNode] | None = None) -> Report:
     """Validate a data graph (the ontology is mixed in when absent) against the CareerKG shapes.
 
     With ``focus_nodes``, only those nodes are validated (the shapes that target them).
     """
     if focus_nodes is not None and not focus_nodes:
         return Report(True, [], rdflib.Graph())
+    if focus_nodes is not None and not all(_taken_as_is(node) for node in focus_nodes):
+        # pySHACL takes only IRIs as chosen focus nodes, and reads one that is not an http(s), urn or file IRI as a
+        # CURIE of the data graph's prefixes: it would validate another node (<foaf:x> would be FOAF's x, and a
+        # role with no label would pass). Then every node is validated and the chosen ones' results kept.
+        return _about(validate(data), {_node_id(n) if isinstance(n, rdflib.BNode) else str(n) for n in focus_nodes})
     has_ontology = (rdflib.URIRef(ONTOLOGY_IRI), None, None) in data
     conforms, report_graph, _ = pyshacl.validate(
         data,
@@ -376,6 +381,26 @@ def validate(data: rdflib.Graph, focus_nodes: Sequence[str | rdflib.URIRef] | No
         key=lambda r: (_SEVERITY_ORDER.get(r.severity, 9), r.focus_node, r.path or "", r.message),
     )
     return Report(bool(conforms), results, report_graph)
+
+
+def _taken_as_is(node: str | rdflib.URIRef | rdflib.BNode) -> bool:
+    """Whether pySHACL takes this chosen focus node as the IRI it is (pyshacl/validator.py expands the others)."""
+    return not isinstance(node, rdflib.BNode) and str(node).lower().startswith(("http:", "https:", "urn:", "file:"))
+
+
+def _about(report: Report, nodes: set[str]) -> Report:
+    """The part of a report about these focus nodes: their results, and the report graph of those alone."""
+    results = [r for r in report.results if r.focus_node in nodes]
+    conforms = not any(r.severity == "Violation" for r in results)
+    graph = rdflib.Graph()
+    top = rdflib.BNode()
+    graph.add((top, RDF.type, SH.ValidationReport))
+    graph.add((top, SH.conforms, rdflib.Literal(conforms)))
+    for result in report.graph.objects(None, SH.result):
+        if _node_id(report.graph.value(result, SH.focusNode)) in nodes:
+            graph.add((top, SH.result, result))
+            graph += report.graph.cbd(result)
+    return Report(conforms, results, graph)
 
 
 def _results(report: rdflib.Graph, shapes: rdflib.Graph | None = None) -> list[Result]:

@@ -203,6 +203,8 @@ def _data_operations(update: str, base_iri: str | None) -> list[tuple[str, list[
 # --- validation of a change ---------------------------------------------------------------------
 
 
+NODES = (ox.NamedNode, ox.BlankNode)  # what a focus node can be
+
 # Predicates the shapes check from their object's side (SHACL-SPARQL "?x <p> $this" patterns): a change to
 # such a link must re-validate its object too. tests/test_writes_unit.py keeps this in step with shapes.ttl.
 INVERSE_CHECKED = frozenset(
@@ -216,7 +218,7 @@ INVERSE_CHECKED = frozenset(
 )
 
 
-def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib.URIRef]]:
+def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib.URIRef | rdflib.BNode]]:
     """The graph after the change, restricted to what validating the touched nodes needs, and those nodes.
 
     Focus: the subjects of changed statements; the objects of changed links that shapes check from the
@@ -235,10 +237,10 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
         added_from.setdefault(quad.subject, set()).add(quad)
         added_to.setdefault((quad.predicate.value, quad.object), set()).add(quad)
 
-    def out_of(node: ox.NamedNode) -> set[ox.Quad]:
+    def out_of(node: ox.NamedNode | ox.BlankNode) -> set[ox.Quad]:
         return live(store.quads_of(subject=node)) | added_from.get(node, set())
 
-    def into(node: ox.NamedNode, predicates: Iterable[str]) -> set[ox.Quad]:
+    def into(node: ox.NamedNode | ox.BlankNode, predicates: Iterable[str]) -> set[ox.Quad]:
         found: set[ox.Quad] = set()
         for predicate in predicates:
             found |= live(store.quads_of(predicate=ox.NamedNode(predicate), obj=node))
@@ -246,53 +248,55 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
         return found
 
     changes = delta.added | delta.removed
-    focus = {q.subject for q in changes if isinstance(q.subject, ox.NamedNode)}
-    focus |= {q.object for q in changes if q.predicate.value in INVERSE_CHECKED and isinstance(q.object, ox.NamedNode)}
+    # Blank nodes are focus nodes too: a role written as a blank node is held to the shapes like any other.
+    focus: set[ox.NamedNode | ox.BlankNode] = {q.subject for q in changes if isinstance(q.subject, NODES)}
+    focus |= {q.object for q in changes if q.predicate.value in INVERSE_CHECKED and isinstance(q.object, NODES)}
 
-    def above(node: ox.NamedNode) -> set[ox.Quad]:
+    def above(node: ox.NamedNode | ox.BlankNode) -> set[ox.Quad]:
         """The skos:broader statements from a node upwards, after the change (a walk of indexed lookups)."""
         edges: set[ox.Quad] = set()
         seen, frontier = {node}, [node]
         while frontier:
-            following = []
+            following: list[ox.NamedNode | ox.BlankNode] = []
             for concept in frontier:
                 for edge in (q for q in out_of(concept) if q.predicate == BROADER):
                     edges.add(edge)
-                    if isinstance(edge.object, ox.NamedNode) and edge.object not in seen:
+                    if isinstance(edge.object, NODES) and edge.object not in seen:
                         seen.add(edge.object)
                         following.append(edge.object)
             frontier = following
         return edges
 
-    for target in {q.object for q in changes if q.predicate == BROADER and isinstance(q.object, ox.NamedNode)}:
+    for target in {q.object for q in changes if q.predicate == BROADER and isinstance(q.object, NODES)}:
         # A new broader link may close a cycle: every concept above it is then its own ancestor.
-        focus |= {edge.subject for edge in above(target) if isinstance(edge.subject, ox.NamedNode)}
+        focus |= {edge.subject for edge in above(target) if isinstance(edge.subject, NODES)}
     # A rung's rank or ladder changes: every rung of the ladders it was or is on is checked (ranks are unique on a
     # ladder).
-    rerung = {q.subject for q in changes if q.predicate in (RANK, IN_SCHEME) and isinstance(q.subject, ox.NamedNode)}
-    for node in rerung:
-        ladders = {q.object for q in changes | out_of(node) if q.subject == node and q.predicate == IN_SCHEME}
-        for ladder in (ladder for ladder in ladders if isinstance(ladder, ox.NamedNode)):
+    rerung = {q.subject for q in changes if q.predicate in (RANK, IN_SCHEME) and isinstance(q.subject, NODES)}
+    for rung in rerung:
+        ladders = {q.object for q in changes | out_of(rung) if q.subject == rung and q.predicate == IN_SCHEME}
+        for ladder in (ladder for ladder in ladders if isinstance(ladder, NODES)):
             rungs = live(store.quads_of(predicate=IN_SCHEME, obj=ladder)) | added_to.get(
                 (IN_SCHEME.value, ladder), set()
             )
-            focus |= {q.subject for q in rungs if isinstance(q.subject, ox.NamedNode)}
-    for node in {q.subject for q in changes if q.predicate == RDF_TYPE and isinstance(q.subject, ox.NamedNode)}:
+            focus |= {q.subject for q in rungs if isinstance(q.subject, NODES)}
+    for node in {q.subject for q in changes if q.predicate == RDF_TYPE and isinstance(q.subject, NODES)}:
         referrers = live(store.quads_of(obj=node)) | {q for q in delta.added if q.object == node}
-        focus |= {q.subject for q in referrers if isinstance(q.subject, ox.NamedNode)}
+        focus |= {q.subject for q in referrers if isinstance(q.subject, NODES)}
     data: set[ox.Quad] = set()
     for node in focus:
         data |= out_of(node) | into(node, INVERSE_CHECKED)
-    linked = {q.object for q in data if isinstance(q.object, ox.NamedNode)}
-    linked |= {q.subject for q in data if isinstance(q.subject, ox.NamedNode)}
+    linked = {q.object for q in data if isinstance(q.object, NODES)}
+    linked |= {q.subject for q in data if isinstance(q.subject, NODES)}
     for node in linked - focus:  # their types (sh:class), and a level's ladder (one level per ladder)
         data |= {q for q in out_of(node) if q.predicate in (RDF_TYPE, IN_SCHEME)}
     for node in focus:  # the hierarchy above a skill (cycles, categories), with the types along it
         for edge in above(node):
             data.add(edge)
-            if isinstance(edge.object, ox.NamedNode):
+            if isinstance(edge.object, NODES):
                 data |= {q for q in out_of(edge.object) if q.predicate == RDF_TYPE}
-    return rdfio.to_graph(live(data)), sorted(rdflib.URIRef(n.value) for n in focus)
+    chosen = [rdfio.to_rdflib(n) for n in sorted(focus, key=str)]
+    return rdfio.to_graph(live(data)), chosen  # type: ignore[return-value] # a subject is an IRI or a blank node
 
 
 def validate_change(store: Store, delta: Delta) -> Report:

@@ -215,6 +215,38 @@ def test_sparql_update_paths(server: Site) -> None:
     assert len(dump(server) ^ before) == 4  # two tools, one statement out and one in each
 
 
+# Nodes pySHACL cannot be asked about by name: a blank node, and IRIs whose scheme reads as a prefix it knows (it
+# would have validated FOAF's <http://xmlns.com/foaf/0.1/evil> instead, and let an unlabelled role in).
+ODD_NODES = ["_:evil", "<foaf:evil>", "<schema:evil>", "<xml:evil>", "<FOAF:evil>", "<rdf:evil>"]
+
+
+@pytest.mark.parametrize("node", ODD_NODES)
+def test_a_role_named_oddly_is_held_to_the_shapes_on_every_write_path(server: Site, node: str) -> None:
+    before = dump(server)
+    role = f"{node} a <https://w3id.org/careerkg/ontology#Role> ."
+    sparql = server.http.post(
+        server.url + "/sparql",
+        data=f"INSERT DATA {{ {role} }}".encode(),
+        headers={**AUTH, "Content-Type": "application/sparql-update"},
+        timeout=60,
+    )
+    graph_store = server.http.post(
+        server.url + "/graph-store?default",
+        data=role.encode(),
+        headers={**AUTH, "Content-Type": "text/turtle"},
+        timeout=60,
+    )
+    for response in (sparql, graph_store):
+        assert response.status_code == 422, response.text
+        focus = {r["focusNode"] for r in response.json()["results"]}
+        assert len(focus) == 1, focus  # the new node, and nothing of the shipped data
+        if not node.startswith("_:"):
+            assert focus == {node.strip("<>")}
+        paths = {r["path"] for r in response.json()["results"]}
+        assert "rdfs:label" in paths  # what a role without a label breaks, as for any role
+    assert dump(server) == before
+
+
 def test_warnings_do_not_block(server: Site) -> None:
     response = server.http.post(
         server.url + "/sparql",

@@ -622,3 +622,29 @@ def test_when_the_validation_child_fails_its_shapes_are_validated_here(
     assert not conforms
     assert sorted(map(repr, results)) == sorted(map(repr, expected[1]))
     assert {r.shape for r in results} >= {f"ckgsh:{BREAKS[name].shape}"}
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        rdflib.URIRef(ID + "role/evil"),
+        rdflib.URIRef("foaf:evil"),  # pySHACL would read it as FOAF's evil
+        rdflib.URIRef("xml:evil"),
+        rdflib.BNode("evil"),  # pySHACL chooses IRIs only
+    ],
+    ids=["careerkg-iri", "foaf-scheme", "xml-scheme", "blank-node"],
+)
+def test_validating_chosen_nodes_gives_what_validating_everything_says_of_them(node: rdflib.term.Node) -> None:
+    """validate(focus_nodes=…) reports exactly the full validation's results about the chosen nodes, whatever they
+    are named (the write path validates only the nodes a change touches)."""
+    data = rdflib.Graph()
+    for role in (node, rdflib.URIRef(ID + "role/other")):
+        data.add((role, rdflib.RDF.type, rdflib.URIRef("https://w3id.org/careerkg/ontology#Role")))
+    full = validate(data)
+    chosen = validate(data, focus_nodes=[node])  # type: ignore[list-item]
+    named = f"_:{node}" if isinstance(node, rdflib.BNode) else str(node)
+    about = [r.to_json() for r in full.results if r.focus_node == named]
+    assert about  # an unlabelled role breaks the shapes
+    assert [r.to_json() for r in chosen.results] == about
+    assert chosen.conforms is False
+    assert set(chosen.graph.objects(None, SH.focusNode)) == {node}  # the report graph is about it alone
