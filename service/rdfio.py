@@ -134,6 +134,9 @@ def parse_bytes(
         raise _input_error(exc, source) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(str(exc), file=source) from None
+    odd = rdf12_term(quads)
+    if odd is not None:
+        raise InputError(f"{RDF12}: {odd.object}", file=source)
     quads = asserting_sources(quads)
     if to_graph is not None:
         quads = [
@@ -221,8 +224,25 @@ def read_files(paths: Sequence[Path | str]) -> list[ParsedFile]:
 OxTerm: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | ox.DefaultGraph
 
 
+RDF12 = (
+    "RDF 1.2 triple terms and directional language strings are not supported here "
+    "(the shapes and both SHACL engines read RDF 1.1)"
+)
+
+
+def rdf12_term(quads: Iterable[ox.Quad]) -> ox.Quad | None:
+    """The first quad whose object is an RDF 1.2 triple term or directional language string, if any."""
+    for quad in quads:
+        obj = quad.object
+        if isinstance(obj, ox.Triple) or (isinstance(obj, ox.Literal) and obj.direction is not None):
+            return quad
+    return None
+
+
 def to_rdflib(term: OxTerm) -> rdflib.term.Node:
-    """The rdflib term for a pyoxigraph term."""
+    """The rdflib term for a pyoxigraph term (RDF 1.1: rdflib has no triple terms nor base directions)."""
+    if isinstance(term, ox.Triple) or (isinstance(term, ox.Literal) and term.direction is not None):
+        raise InputError(f"{RDF12}: {term}")
     if isinstance(term, ox.NamedNode):
         return rdflib.URIRef(term.value)
     if isinstance(term, ox.BlankNode):

@@ -23,7 +23,7 @@ import rdflib
 
 from service import rdfio
 from service.errors import BadRequest, ValidationFailed
-from service.namespaces import CKG, RDF, SKOS
+from service.namespaces import CKG, ONTOLOGY_IRI, OWL, RDF, RDFS, SKOS
 from service.sparql import lexer
 from service.store import EmbeddedStore, GraphName, Store
 from service.validation import Report, validate, validate_whole
@@ -32,6 +32,10 @@ RDF_TYPE = ox.NamedNode(RDF + "type")
 BROADER = ox.NamedNode(SKOS + "broader")
 IN_SCHEME = ox.NamedNode(SKOS + "inScheme")
 RANK = ox.NamedNode(CKG + "rank")
+LEVEL = ox.NamedNode(CKG + "level")
+LEVEL_CLASS = ox.NamedNode(CKG + "Level")
+SUBCLASS_OF = ox.NamedNode(RDFS + "subClassOf")
+SCHEMA_PREDICATES = frozenset(RDFS + n for n in ("subClassOf", "subPropertyOf", "domain", "range"))
 
 
 @dataclass
@@ -270,9 +274,20 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
     for target in {q.object for q in changes if q.predicate == BROADER and isinstance(q.object, NODES)}:
         # A new broader link may close a cycle: every concept above it is then its own ancestor.
         focus |= {edge.subject for edge in above(target) if isinstance(edge.subject, NODES)}
-    # A rung's rank or ladder changes: every rung of the ladders it was or is on is checked (ranks are unique on a
-    # ladder).
-    rerung = {q.subject for q in changes if q.predicate in (RANK, IN_SCHEME) and isinstance(q.subject, NODES)}
+
+    # A rung's rank or ladder changes, or a node becomes a level: every rung of the ladders it was or is on is
+    # checked (ranks are unique on a ladder, whatever holds them), and every role on it (one level per ladder for a
+    # role). A rung is a level or anything with a rank: a skill joining the skill scheme is none.
+    def marks_a_rung(quad: ox.Quad) -> bool:
+        return (quad.predicate == RDF_TYPE and quad.object == LEVEL_CLASS) or quad.predicate == RANK
+
+    rerung = {
+        q.subject
+        for q in changes
+        if isinstance(q.subject, NODES)
+        and (q.predicate in (RANK, IN_SCHEME) or marks_a_rung(q))
+        and any(marks_a_rung(t) for t in changes | out_of(q.subject) if t.subject == q.subject)
+    }
     for rung in rerung:
         ladders = {q.object for q in changes | out_of(rung) if q.subject == rung and q.predicate == IN_SCHEME}
         for ladder in (ladder for ladder in ladders if isinstance(ladder, NODES)):
@@ -280,6 +295,8 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
                 (IN_SCHEME.value, ladder), set()
             )
             focus |= {q.subject for q in rungs if isinstance(q.subject, NODES)}
+        holders = live(store.quads_of(predicate=LEVEL, obj=rung)) | added_to.get((LEVEL.value, rung), set())
+        focus |= {q.subject for q in holders if isinstance(q.subject, NODES)}
     for node in {q.subject for q in changes if q.predicate == RDF_TYPE and isinstance(q.subject, NODES)}:
         referrers = live(store.quads_of(obj=node)) | {q for q in delta.added if q.object == node}
         focus |= {q.subject for q in referrers if isinstance(q.subject, NODES)}
@@ -295,16 +312,41 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
             data.add(edge)
             if isinstance(edge.object, NODES):
                 data |= {q for q in out_of(edge.object) if q.predicate == RDF_TYPE}
+    # The store's class hierarchy above every type in the graph: which shapes target a node, and which links pass
+    # sh:class, as validating the whole graph would see them (a class the store added under ckg:Role included).
+    classes = {q.object for q in data if q.predicate == RDF_TYPE and isinstance(q.object, NODES)}
+    while classes:
+        edges = {q for c in classes for q in out_of(c) if q.predicate == SUBCLASS_OF} - data
+        data |= edges
+        classes = {q.object for q in edges if isinstance(q.object, NODES)}
     chosen = [rdfio.to_rdflib(n) for n in sorted(focus, key=str)]
     return rdfio.to_graph(live(data)), chosen  # type: ignore[return-value] # a subject is an IRI or a blank node
 
 
 def validate_change(store: Store, delta: Delta) -> Report:
-    """Validate the nodes a change touches, in the graph as it would be after the change."""
+    """Validate the nodes a change touches, in the graph as it would be after the change (with the ontology file
+    and the store's own class hierarchy above every type in it)."""
+    _refuse_rdf12(delta)
     if not delta.added and not delta.removed:
         return validate(rdflib.Graph(), focus_nodes=[])
     graph, focus = neighbourhood(store, delta)
-    return validate(graph, focus_nodes=focus)
+    return validate(graph, focus_nodes=focus, with_ontology=True)
+
+
+def changes_the_schema(delta: Delta) -> bool:
+    """Whether a change touches the class hierarchy or the ontology: which nodes shapes target, and which links
+    pass sh:class, then changes anywhere in the graph, so the whole graph is validated."""
+    return any(
+        q.predicate.value in SCHEMA_PREDICATES or q.predicate.value.startswith(OWL) or q.subject.value == ONTOLOGY_IRI
+        for q in (*delta.added, *delta.removed)
+        if not isinstance(q.subject, ox.Triple)
+    )
+
+
+def _refuse_rdf12(delta: Delta) -> None:
+    odd = rdfio.rdf12_term(delta.added)
+    if odd is not None:
+        raise BadRequest(f"{rdfio.RDF12}: {odd.object}")
 
 
 # --- committing -----------------------------------------------------------------------------------
@@ -336,9 +378,10 @@ def commit(
     """
     if any(isinstance(q.graph_name, ox.BlankNode) for q in (*delta.added, *delta.removed)):
         raise BadRequest("a graph named by a blank node cannot be written (SPARQL cannot name it again); name it")
+    _refuse_rdf12(delta)
     if known is not None:
         report = known
-    elif whole or len(delta.added) + len(delta.removed) > LARGE_CHANGE:
+    elif whole or len(delta.added) + len(delta.removed) > LARGE_CHANGE or changes_the_schema(delta):
         kept = (q for q in store.quads() if q not in delta.removed)
         report = validate_whole([*kept, *delta.added])
     else:
