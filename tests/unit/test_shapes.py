@@ -10,9 +10,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import hypothesis
 import pyoxigraph as ox
 import pytest
 import rdflib
+from hypothesis import strategies as st
 from rdflib.namespace import SH
 
 from service import dataset, rdfio
@@ -674,3 +676,66 @@ def test_a_label_in_a_variety_of_english_gets_pyshacls_verdict_on_the_fast_path(
     assert [(r.focus_node, r.path) for r in reference.violations] == [(ID + "tool/keras", "rdfs:label")]
     assert whole.conforms is False
     assert [r.to_json() for r in whole.results] == [r.to_json() for r in reference.results]
+
+
+# --- random writes: the guard against the whole graph ---------------------------------------------------------
+
+LITERALS = [
+    ox.Literal("A name", language="en"),
+    ox.Literal("A name", language="en-gb"),
+    ox.Literal("Ein Name", language="de"),
+    ox.Literal("yesterday"),
+    ox.Literal("2024", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#gYear")),
+    ox.Literal("3", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")),
+]
+
+
+def _vocabulary(store: Store) -> tuple[list[ox.Quad], list[ox.NamedNode | ox.BlankNode], list[ox.NamedNode], list[Any]]:
+    """The statements, some nodes of every type (and the classes), the predicates and objects random writes use."""
+    quads = sorted(store.quads(), key=str)
+    typed: dict[ox.NamedNode, list[ox.NamedNode]] = {}
+    for q in quads:
+        if q.predicate.value == str(rdflib.RDF.type) and isinstance(q.subject, ox.NamedNode):
+            typed.setdefault(q.object, []).append(q.subject)  # type: ignore[arg-type]
+    nodes: list[ox.NamedNode | ox.BlankNode] = sorted(
+        {n for members in typed.values() for n in members[:3]} | set(typed), key=str
+    )
+    nodes += [ox.NamedNode("https://w3id.org/careerkg/id/tool/random-new"), ox.BlankNode("random")]
+    predicates = sorted({q.predicate for q in quads}, key=str)
+    return quads, nodes, predicates, [*nodes, *LITERALS]
+
+
+@pytest.mark.exhaustive  # each example validates the whole graph: about 4 s
+@hypothesis.settings(max_examples=20, deadline=None, derandomize=True, database=None)
+@hypothesis.given(data=st.data())
+def test_a_random_write_is_judged_as_validating_the_whole_graph_would(filled_store: Store, data: Any) -> None:
+    """Whatever a small write adds or removes, what the write path decides (the touched nodes, or the whole graph for
+    a change to the class hierarchy) is what validating the whole graph after it says: same verdict, same results."""
+    from service import writes
+    from service.validation import validate_whole
+
+    quads, nodes, predicates, objects = _vocabulary(filled_store)
+    added = data.draw(
+        st.lists(
+            st.builds(ox.Quad, st.sampled_from(nodes), st.sampled_from(predicates), st.sampled_from(objects)),
+            max_size=3,
+        )
+    )
+    removed = data.draw(st.lists(st.sampled_from(quads), max_size=3))
+    hypothesis.assume(added or removed)
+    store = EmbeddedStore()
+    store.add(filled_store.quads())
+    delta = writes.delta_of_quads(store, added=added, removed=removed)
+    hypothesis.assume(delta.added or delta.removed)
+    after = [q for q in store.quads() if q not in delta.removed] + sorted(delta.added, key=str)
+    truth = validate_whole(after)
+    whole = writes.changes_the_schema(delta)
+    decided = validate_whole(after) if whole else writes.validate_change(store, delta)
+    hypothesis.event("validated whole" if whole else "validated at the touched nodes")
+    hypothesis.event("refused" if not truth.conforms else "conforms")
+
+    def seen(report: Report) -> set[tuple[str, str | None, str, str | None]]:
+        return {(r.focus_node, r.path, r.severity, r.shape) for r in report.results}
+
+    assert decided.conforms is truth.conforms, (sorted(map(str, delta.added)), sorted(map(str, delta.removed)))
+    assert seen(decided) == seen(truth), (sorted(map(str, delta.added)), sorted(map(str, delta.removed)))
