@@ -197,10 +197,14 @@ def _data_operations(update: str, base_iri: str | None) -> list[tuple[str, list[
         trig = "\n".join(prologue) + "\n" + body
         try:
             quads = list(ox.parse(trig.encode(), format=ox.RdfFormat.TRIG, base_iri=base_iri, rename_blank_nodes=True))
-        except SyntaxError:
+        except (SyntaxError, ValueError):
             return None  # let the SPARQL parser give its own message
         operations.append((word, quads))
         i = j + 1
+    try:  # TriG is not SPARQL: a graph block without GRAPH parses as TriG only (an empty store runs it in no time)
+        ox.Store().update(update, base_iri=base_iri)
+    except (SyntaxError, ValueError, OSError):
+        return None
     return operations
 
 

@@ -350,8 +350,17 @@ def test_what_breaks_the_graph_is_refused_however_far_from_the_change(server: Si
             "text/turtle",
             '<https://w3id.org/careerkg/id/tool/keras> <http://www.w3.org/2004/02/skos/core#altLabel> "Keras"@en--rtl .',
         ),
+        (
+            "application/sparql-update",
+            'INSERT DATA { <https://w3id.org/careerkg/id/tool/keras> <http://www.w3.org/2004/02/skos/core#altLabel> "K"@en--ltr }',
+        ),
     ],
-    ids=["directional-string-by-update", "triple-term-by-update", "directional-string-by-graph-store"],
+    ids=[
+        "directional-string-by-update",
+        "triple-term-by-update",
+        "directional-string-by-graph-store",
+        "directional-string-by-insert-data",
+    ],
 )
 def test_rdf_1_2_terms_are_refused_with_a_reason(server: Site, content_type: str, body: str) -> None:
     before = dump(server)
@@ -361,6 +370,20 @@ def test_rdf_1_2_terms_are_refused_with_a_reason(server: Site, content_type: str
     )
     assert response.status_code == 400, response.text
     assert "RDF 1.2" in response.json()["detail"]
+    assert dump(server) == before
+
+
+def test_insert_data_is_read_as_sparql_not_trig(server: Site) -> None:
+    """A graph block without GRAPH is TriG, not SPARQL: refused as the SPARQL grammar refuses it."""
+    before = dump(server)
+    response = server.http.post(
+        server.url + "/sparql",
+        data=b'INSERT DATA { <urn:g> { <https://w3id.org/careerkg/id/role/ai-engineer> <http://www.w3.org/2000/01/rdf-schema#comment> "x"@en } }',
+        headers={**AUTH, "Content-Type": "application/sparql-update"},
+        timeout=60,
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
     assert dump(server) == before
 
 
