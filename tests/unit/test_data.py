@@ -338,6 +338,7 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
         "07889c08-7220-47c8-96f7-6068fbea00dc",  # normalise-data
         "5be3d306-6cf1-4b49-aa1d-01651dd4ba4c",  # object-oriented-modelling
         "b0a3bb25-a02f-43ed-ab1f-994fa66a424a",  # online-analytical-processing
+        "f9a6f35b-01a7-40c9-8b61-b6ee46f97272",  # operating-systems (the German ESCO copy and OpenEduHub's agree)
         "6360a934-cc87-4954-9656-b32db20592e3",  # quantitative-analysis
         "9cf681c7-89ec-470c-b651-7fe03786f586",  # query-languages
         "e87ec79a-c9ff-46f5-84fa-7a0f394cdf40",  # robotics
