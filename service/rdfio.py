@@ -230,18 +230,19 @@ RDF12 = (
 )
 
 
+def _is_rdf12(term: OxTerm) -> bool:
+    """Whether a term is an RDF 1.2 triple term or a language string with a base direction."""
+    return isinstance(term, ox.Triple) or (isinstance(term, ox.Literal) and term.direction is not None)
+
+
 def rdf12_term(quads: Iterable[ox.Quad]) -> ox.Quad | None:
-    """The first quad whose object is an RDF 1.2 triple term or directional language string, if any."""
-    for quad in quads:
-        obj = quad.object
-        if isinstance(obj, ox.Triple) or (isinstance(obj, ox.Literal) and obj.direction is not None):
-            return quad
-    return None
+    """The first quad whose object is an RDF 1.2 term, if any."""
+    return next((quad for quad in quads if _is_rdf12(quad.object)), None)
 
 
 def to_rdflib(term: OxTerm) -> rdflib.term.Node:
     """The rdflib term for a pyoxigraph term (RDF 1.1: rdflib has no triple terms nor base directions)."""
-    if isinstance(term, ox.Triple) or (isinstance(term, ox.Literal) and term.direction is not None):
+    if _is_rdf12(term):
         raise InputError(f"{RDF12}: {term}")
     if isinstance(term, ox.NamedNode):
         return rdflib.URIRef(term.value)

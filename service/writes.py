@@ -35,6 +35,7 @@ RANK = ox.NamedNode(CKG + "rank")
 LEVEL = ox.NamedNode(CKG + "level")
 LEVEL_CLASS = ox.NamedNode(CKG + "Level")
 SUBCLASS_OF = ox.NamedNode(RDFS + "subClassOf")
+ONTOLOGY = ox.NamedNode(ONTOLOGY_IRI)
 SCHEMA_PREDICATES = frozenset(RDFS + n for n in ("subClassOf", "subPropertyOf", "domain", "range"))
 
 
@@ -329,8 +330,8 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
 
 def validate_change(store: Store, delta: Delta) -> Report:
     """Validate the nodes a change touches, in the graph as it would be after the change (with the ontology file
-    and the store's own class hierarchy above every type in it)."""
-    _refuse_rdf12(delta)
+    and the store's own class hierarchy above every type in it). RDF 1.2 terms are refused by commit, or where
+    the quads were parsed (rdfio)."""
     if not delta.added and not delta.removed:
         return validate(rdflib.Graph(), focus_nodes=[])
     graph, focus = neighbourhood(store, delta)
@@ -341,9 +342,8 @@ def changes_the_schema(delta: Delta) -> bool:
     """Whether a change touches the class hierarchy or the ontology: which nodes shapes target, and which links
     pass sh:class, then changes anywhere in the graph, so the whole graph is validated."""
     return any(
-        q.predicate.value in SCHEMA_PREDICATES or q.predicate.value.startswith(OWL) or q.subject.value == ONTOLOGY_IRI
+        q.predicate.value in SCHEMA_PREDICATES or q.predicate.value.startswith(OWL) or q.subject == ONTOLOGY
         for q in (*delta.added, *delta.removed)
-        if not isinstance(q.subject, ox.Triple)
     )
 
 

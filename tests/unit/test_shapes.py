@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import hypothesis
@@ -690,6 +691,7 @@ LITERALS = [
 ]
 
 
+@cache  # (one per store: the random writes draw from the same shipped data in every example)
 def _vocabulary(store: Store) -> tuple[list[ox.Quad], list[ox.NamedNode | ox.BlankNode], list[ox.NamedNode], list[Any]]:
     """The statements, some nodes of every type (and the classes), the predicates and objects random writes use."""
     quads = sorted(store.quads(), key=str)
