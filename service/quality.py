@@ -14,9 +14,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from service import rdfio
 from service.namespaces import CKG, CREDENTIAL_KINDS, DCTERMS, ESCO, ID, RDF, RDFS, SCHEMA, SKOS, WIKIDATA
-from service.validation import validate
+from service.validation import validate_whole
 
 KINDS = {
     "role": CKG + "Role",
@@ -283,7 +282,7 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
     }
     report = Quality(counts, len(quads), alignment, provenance, languages, depth, figures)
     if check_shapes:
-        checked = validate(rdfio.to_graph(quads))
+        checked = validate_whole(quads)
         report.shacl = {
             "conforms": checked.conforms,
             "violations": len(checked.violations),
