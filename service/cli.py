@@ -175,6 +175,12 @@ def _render(report: Report, fmt: str) -> str:
     return report.to_text()
 
 
+def _check_output(output: Path | None) -> None:
+    """Refuse an output file whose folder does not exist before any work is done, not after it."""
+    if output is not None and not output.resolve().parent.is_dir():
+        raise InputError(f"no such folder: {output.resolve().parent}", file=output)
+
+
 def _write(text: str | bytes, output: Path | None = None) -> None:
     data = text.encode() if isinstance(text, str) else text
     if output is not None:
@@ -227,6 +233,7 @@ def _graph_name(iri: str | None) -> ox.NamedNode | ox.DefaultGraph:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the store's content in one syntax."""
+    _check_output(args.output)
     store = _open(args)
     try:
         fmt = EXPORT_FORMATS[args.format]
@@ -288,6 +295,7 @@ def cmd_derive_transitions(args: argparse.Namespace) -> int:
     from service import loading
     from service.derive import derive, to_trig
 
+    _check_output(args.output)
     store = _settings(args).open_store()
     try:
         # An in-memory store is filled without the previous output, which may name roles removed since and
