@@ -24,6 +24,8 @@ JSON and bytes, never pickles).
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import json
 import logging
 import os
@@ -33,6 +35,7 @@ import signal
 import struct
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -166,6 +169,7 @@ class QueryPool:
         self._forking = 0
         self._generation = 0
         self.timeouts = 0
+        self._reaper = _Reaper()
         # The filter is built here, in the parent: a forked worker only installs it (no loading in the child).
         self._filter = sandbox.Filter()
         self.sandbox = self._filter.works()
@@ -231,7 +235,9 @@ class QueryPool:
             self._release(worker)
             return Answer(head, iter(()))
         stats: dict[str, Any] = {}
-        return Answer(head, _Stream(self, worker, deadline, timeout, stats, request), stats)
+        stream = _Stream(self, worker, deadline, timeout, stats, request)
+        self._reaper.watch(stream, deadline)
+        return Answer(head, stream, stats)
 
     def _timed_out(self, request: dict[str, Any], timeout: float) -> None:
         self.timeouts += 1
@@ -325,8 +331,50 @@ class QueryPool:
         return _Worker(pid, req_w, resp_r, generation, sandboxed)
 
 
+class _Reaper:
+    """Stops the answers still streaming at their deadline, whether or not the server is reading them.
+
+    A stream checks its deadline when the server asks for its next part; a client that stops reading stops the
+    server asking, and its worker then held a place in the pool for as long as the client kept the connection
+    open (four such clients left every other query 503 "busy"). One thread per pool wakes at the earliest
+    deadline and stops what is still running then: the worker is killed, and the answer ends cut off, never
+    complete-looking, when the server next reads it. Streams are watched by weak reference: a finished one costs
+    an entry in the heap until its deadline, nothing more.
+    """
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, weakref.ref[_Stream]]] = []
+        self._order = itertools.count()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, stream: _Stream, deadline: float) -> None:
+        with self._cond:
+            heapq.heappush(self._due, (deadline, next(self._order), weakref.ref(stream)))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="careerkg-query-reaper", daemon=True)
+                self._thread.start()
+            elif self._due[0][2]() is stream:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due:
+                    self._cond.wait()
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                _, _, ref = heapq.heappop(self._due)
+            stream = ref()
+            if stream is not None:
+                stream.expire()
+
+
 class _Stream:
-    """The body frames of one answer; the worker is released at the end, or discarded if abandoned."""
+    """The body frames of one answer; the worker is released at the end, or discarded if abandoned or past its
+    deadline (the pool's _Reaper stops it then if the server is not reading)."""
 
     def __init__(  # noqa: PLR0917 - one call site, in this module
         self,
@@ -343,23 +391,45 @@ class _Stream:
         self._timeout = timeout
         self._stats = stats
         self._request = request
+        self._lock = threading.Lock()
+        self._expired = False
 
     def __iter__(self) -> _Stream:
         return self
 
+    def _take(self) -> _Worker | None:
+        """The worker, taken from this stream by whoever ends it first (the request thread or the reaper)."""
+        with self._lock:
+            worker, self._worker = self._worker, None
+            return worker
+
+    def _aborted_at_the_timeout(self) -> StreamAborted:
+        return StreamAborted(f"stopped at the {self._timeout:g} s timeout after the answer began")
+
+    def expire(self) -> None:
+        """The deadline has passed: stop the worker if the answer is still streaming."""
+        worker = self._take()
+        if worker is None:
+            return
+        self._expired = True
+        self._stats["timeout"] = self._timeout
+        self._pool._timed_out(self._request, self._timeout)
+        self._pool._discard(worker)
+
     def __next__(self) -> bytes:
         worker = self._worker
         if worker is None:
+            if self._expired:
+                raise self._aborted_at_the_timeout()
             raise StopIteration
         try:
             kind, body = worker.answers.frame(self._deadline)
         except _Deadline:
-            self._pool._timed_out(self._request, self._timeout)
-            self._stats["timeout"] = self._timeout
-            self._finish(released=False)
-            raise StreamAborted(f"stopped at the {self._timeout:g} s timeout after the answer began") from None
+            self.expire()
+            raise self._aborted_at_the_timeout() from None
         except (OSError, EOFError):
-            self._worker = None
+            if self._take() is None:  # the reaper stopped it
+                raise self._aborted_at_the_timeout() from None
             self._stats["error"] = "worker stopped"
             self._pool._crashed(worker)
             raise StreamAborted("the worker stopped after the answer began") from None
@@ -385,7 +455,7 @@ class _Stream:
         self._finish(released=worker is not None and worker.alive and worker.answers.finished())
 
     def _finish(self, released: bool) -> None:
-        worker, self._worker = self._worker, None
+        worker = self._take()
         if worker is None:
             return
         if released:

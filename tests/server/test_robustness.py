@@ -141,6 +141,34 @@ def test_slow_queries_and_silent_clients_leave_health_answering(server_factory: 
             sock.close()
 
 
+def test_clients_that_stop_reading_hold_no_query_worker_past_the_timeout(server_factory: Callable[..., Server]) -> None:
+    """As many clients as there are query workers start a large answer, read a little of it and stop reading:
+    at the timeout their workers are stopped, so other queries are answered again while the connections stay open
+    (they were told the pool was busy for as long as the clients held on)."""
+    server = server_factory("--store", "memory", env={"CAREERKG_QUERY_TIMEOUT": "3"})
+    port = int(server.url.rsplit(":", 1)[1])
+    body = b"SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"
+    held = []
+    for _ in range(4):  # CAREERKG_QUERY_WORKERS' default
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        head = (
+            f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nContent-Length: {len(body)}"
+        )
+        sock.sendall(head.encode() + b"\r\n\r\n" + body)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        held.append(sock)
+    try:
+        time.sleep(4.5)  # past the 3 s timeout
+        for _ in range(3):
+            answer = requests.get(server.url + "/sparql", params={"query": "ASK {}"}, timeout=10)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["boolean"] is True
+    finally:
+        for sock in held:
+            sock.close()
+
+
 def test_writers_and_readers_together_all_answered_no_write_lost(server_factory: Callable[..., Server]) -> None:
     """8 writers (SPARQL updates), SPARQL readers and REST readers at once: the old writer/reader deadlock hung
     every thread within seconds. Every request must be answered (a 503 'busy' is an answer) and every write

@@ -136,6 +136,26 @@ def test_a_timeout_after_the_first_bytes_aborts_the_stream(pool: QueryPool) -> N
     assert pool.timeouts == 1
 
 
+def test_an_answer_nobody_reads_is_stopped_at_its_deadline_and_frees_its_place(pool: QueryPool) -> None:
+    """A client that stops reading stops the server asking for the next part: the deadline still holds. The worker
+    is killed then, its place in the pool is free for other queries, and the answer ends cut off when read."""
+    answers = [pool.run({"do": "stream-then-hang"}, timeout=1) for _ in range(2)]  # the whole pool
+    workers = pool.pids()
+    assert len(workers) == 2
+    for answer in answers:
+        assert next(answer.chunks) == FIRST_PART  # then nobody asks for more
+    with pytest.raises(WorkersBusy):
+        pool.run({"do": "echo", "text": "early"}, timeout=5)
+    time.sleep(1.5)
+    assert not any(alive(pid) for pid in workers)
+    assert pool.timeouts == 2
+    assert pool.run({"do": "echo", "text": "later"}, timeout=5).read().startswith(b"later from ")
+    for answer in answers:
+        with pytest.raises(StreamAborted, match="timeout"):
+            next(answer.chunks)
+    assert pool.timeouts == 2  # each counted once
+
+
 def test_a_crashed_worker_fails_its_request_only(pool: QueryPool) -> None:
     with pytest.raises(WorkerCrashed, match="SIGSEGV"):
         pool.run({"do": "crash"}, timeout=5)
