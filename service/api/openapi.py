@@ -98,6 +98,14 @@ def polish(document: dict[str, Any]) -> dict[str, Any]:
             if path.startswith("/api/v1/"):
                 operation["operationId"] = operation_id(method, path)
                 _exemplify(operation, examples.load().get(operation["operationId"]))
+                if "requestBody" in operation:  # a body that is not JSON (api._json_bodies)
+                    operation["responses"].setdefault(
+                        "415",
+                        {
+                            "description": "The body is not JSON (Content-Type application/json).",
+                            "content": {"application/problem+json": {"schema": {"$ref": PROBLEM}}},
+                        },
+                    )
             for response in operation.get("responses", {}).values():
                 content = response.get("content", {})
                 if "application/problem+json" in content:

@@ -420,6 +420,22 @@ def test_gap_from_a_role_and_from_skills(site: Site) -> None:
     assert scratch["coverage"] == 0
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_that_is_not_json_is_415(site: Site, content_type: str | None) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    for method, path in (("POST", "/api/v1/match"), ("PATCH", "/api/v1/roles/ai-engineer")):
+        response = site.http.request(
+            method,
+            site.url + path,
+            data=json.dumps({"skills": ["statistics"]}).encode(),
+            headers={**headers, "Authorization": f"Bearer {WRITE_TOKEN}"},
+            timeout=30,
+        )
+        assert response.status_code == 415, response.text
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert "application/json" in response.json()["detail"]
+
+
 def test_match_ranks_roles_with_evidence(site: Site) -> None:
     skills = {"statistical-modelling", "data-analysis", "feature-engineering"}
     response = site.http.post(
@@ -449,7 +465,9 @@ def test_match_ranks_roles_with_evidence(site: Site) -> None:
     assert scores == sorted(scores, reverse=True)
     ml = next(m for m in result["items"] if m["role"]["id"] == "ml-engineer")  # the article's: all three essential
     assert ids(ml["evidence"]["matched_essential_skills"]) == sorted(skills)
-    assert next(m for m in result["items"] if m["role"]["id"] == "ai-engineer")["score"] == 0
+    unmatched = [m for m in result["items"] if not any(v for k, v in m["evidence"].items() if k.startswith("matched"))]
+    assert unmatched  # roles sharing nothing with the profile score 0
+    assert {m["score"] for m in unmatched} == {0}
     assert result["unknown_skills"] == ["unicorn"]
     bad = site.http.post(site.url + "/api/v1/match", json={"skills": "python"}, timeout=30)
     assert "skills" in problem(bad, 400)["detail"]
@@ -716,6 +734,34 @@ def test_answers_are_the_same_bytes_until_the_data_changes(site_factory) -> None
     after = get(server, "/api/v1/roles/ai-engineer?lang=de")
     assert after.headers["ETag"] != first.headers["ETag"]
     assert after.json()["description"] == "Eine neue Beschreibung."
+
+
+def test_if_none_match_star_matches_only_an_answer_that_exists(site: Site) -> None:
+    """RFC 9110: "*" matches when there is a current representation; an error answer is never turned into a 304."""
+    star = {"If-None-Match": "*"}
+    assert get(site, "/api/v1/roles/ai-engineer", **star).status_code == 304
+    assert get(site, "/api/v1/roles/ai-engineer", **star).status_code == 304  # from the answer cache too
+    assert get(site, "/api/v1/roles/no-such-role", **star).status_code == 404
+    assert get(site, "/api/v1/roles?limit=0", **star).status_code == 400
+    assert get(site, "/api/v1/search?q=", **star).status_code == 400
+
+
+def test_the_answer_cache_stays_within_its_bytes_however_headers_vary(site_factory) -> None:  # type: ignore[no-untyped-def]
+    """Each variation of Accept is an answer of its own in the cache: a client varying it makes new entries, and the
+    cache drops the least recently used to stay within its bytes, answering every request the same."""
+    from service.blueprints.api import _ANSWERS, Answers
+
+    server = site_factory()
+    answers = server.app.extensions[_ANSWERS] = Answers(max_bytes=640_000)
+    first = get(server, "/api/v1/roles/ai-engineer")
+    size = len(first.content)
+    assert 10_000 < size < answers.max_bytes // 16  # cached, and forty of them are more than the room
+    for n in range(40):
+        again = get(server, "/api/v1/roles/ai-engineer", Accept=f"application/json, x/y{n};q=0.1")
+        assert again.content == first.content
+    assert answers.bytes <= answers.max_bytes
+    assert len(answers) * size <= answers.max_bytes < 40 * size  # it filled up and dropped entries
+    assert len(answers) >= answers.max_bytes // size // 2
 
 
 def test_links_name_the_public_host_behind_a_trusted_proxy(site_factory) -> None:  # type: ignore[no-untyped-def]
