@@ -48,6 +48,9 @@ class _Timeouts(Collector):
         yield CounterMetricFamily("careerkg_query_timeouts", "Queries stopped at the query timeout", value=self._read())
 
 
+_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+
+
 def init_app(app: Flask, timeouts: Callable[[], int]) -> Metrics:
     """Count every request; keep the metrics on the app."""
     metrics = Metrics(timeouts)
@@ -60,10 +63,12 @@ def init_app(app: Flask, timeouts: Callable[[], int]) -> Metrics:
     @app.after_request
     def _count(response: Response) -> Response:
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        # A label per method a client made up would grow /metrics without end: those count as "other".
+        method = request.method if request.method in _METHODS else "other"
+        metrics.requests.labels(method, route, str(response.status_code)).inc()
         started = g.get("careerkg_started")
         if started is not None:
-            metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+            metrics.latency.labels(method, route).observe(time.perf_counter() - started)
         return response
 
     return metrics

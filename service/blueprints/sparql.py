@@ -86,7 +86,7 @@ def _body(answer: Answer, metrics: Metrics) -> Iterator[bytes]:
 
 def _operation() -> tuple[MultiDict[str, str], str | None, str]:
     """The request's parameters, its operation (query, update or None) and the operation text."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # HEAD: the head of what GET answers
         params = request.args
         if "update" in params:
             raise BadRequest("updates must be sent by POST, not GET")

@@ -161,6 +161,22 @@ def test_a_timed_out_query_before_its_first_bytes_is_503(site_factory: Callable[
     assert "careerkg_query_timeouts_total 1.0" in metrics
 
 
+def test_made_up_methods_do_not_grow_the_metrics(site_factory: Callable[..., Site]) -> None:
+    """Each label value is a series of its own in /metrics: methods a client invents count under one label."""
+    site = site_factory()
+    site.http.get(site.url + "/metrics", timeout=10)  # its own series are in from here on
+    sizes = []
+    for batch in range(2):
+        for n in range(30):
+            made_up = site.http.request(f"M{batch}{n:03d}XYZ", site.url + "/health", timeout=10)
+            assert made_up.status_code == 405
+        metrics = site.http.get(site.url + "/metrics", timeout=10).text
+        assert "XYZ" not in metrics
+        assert 'method="other",route="unmatched",status="405"}' + f" {30.0 * (batch + 1)}" in metrics
+        sizes.append(len(metrics.splitlines()))
+    assert sizes[0] == sizes[1]  # thirty more made-up methods: no new series
+
+
 def test_a_long_error_never_reaches_another_request(guarded: Site) -> None:
     """A parser error quoting 70 KB of the input: its answer is this request's, and the next ones get theirs."""
     document = json.dumps({"@id": "http://e/x", "@type": "x" * 70_000 + " y"}).encode()

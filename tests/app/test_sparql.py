@@ -88,6 +88,19 @@ def test_construct_negotiation(site: Site, accept: str | None, expected: str) ->
         assert (rdflib.URIRef(AI), None, None) in graph
 
 
+def test_head_answers_as_get_does_without_the_body(site: Site) -> None:
+    for params, accept in (({"query": "ASK {}"}, "application/sparql-results+json"), ({}, "text/turtle")):
+        got = site.http.get(
+            site.url + "/sparql", params=params, headers={"Accept": accept, "Accept-Encoding": "identity"}, timeout=30
+        )
+        head = site.http.head(
+            site.url + "/sparql", params=params, headers={"Accept": accept, "Accept-Encoding": "identity"}, timeout=30
+        )
+        assert got.status_code == head.status_code == 200, head.headers
+        assert head.headers["Content-Type"] == got.headers["Content-Type"]
+        assert head.content == b""
+
+
 def test_406_lists_what_is_offered(site: Site) -> None:
     response = post_query(site, ROLES, "image/png, application/pdf;q=0.5")
     assert response.status_code == 406
