@@ -397,10 +397,13 @@ class _Stream:
     def __iter__(self) -> _Stream:
         return self
 
-    def _take(self) -> _Worker | None:
-        """The worker, taken from this stream by whoever ends it first (the request thread or the reaper)."""
+    def _take(self, *, expiring: bool = False) -> _Worker | None:
+        """The worker, taken from this stream by whoever ends it first (the request thread or the reaper); taken
+        ``expiring``, the stream is marked expired at the same moment (a reader never sees it ended but not why)."""
         with self._lock:
             worker, self._worker = self._worker, None
+            if expiring and worker is not None:
+                self._expired = True
             return worker
 
     def _aborted_at_the_timeout(self) -> StreamAborted:
@@ -408,18 +411,18 @@ class _Stream:
 
     def expire(self) -> None:
         """The deadline has passed: stop the worker if the answer is still streaming."""
-        worker = self._take()
+        worker = self._take(expiring=True)
         if worker is None:
             return
-        self._expired = True
         self._stats["timeout"] = self._timeout
         self._pool._timed_out(self._request, self._timeout)
         self._pool._discard(worker)
 
     def __next__(self) -> bytes:
-        worker = self._worker
+        with self._lock:
+            worker, expired = self._worker, self._expired
         if worker is None:
-            if self._expired:
+            if expired:
                 raise self._aborted_at_the_timeout()
             raise StopIteration
         try:
