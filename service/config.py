@@ -41,6 +41,7 @@ class Settings:
     cors_origins: str = "*"
     network_allow: tuple[str, ...] = ()
     query_workers: int = 4
+    query_memory: int = 1024 * 1024 * 1024  # bytes of memory one query worker may take beyond what the server has
     max_literal: int = 1024 * 1024  # characters in one literal
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
 
@@ -89,6 +90,8 @@ class Settings:
             raise CareerKGError("query timeout must be positive")
         if self.query_workers < 1:
             raise CareerKGError("query workers must be at least 1")
+        if self.query_memory < 1024 * 1024:
+            raise CareerKGError("query memory must be at least 1 MiB (1048576 bytes)")
         if self.max_body < 1:
             raise CareerKGError("max body must be positive")
         if self.max_literal < 1:

@@ -91,7 +91,9 @@ class ServedGraph:
         self.fork_gate = threading.Lock()
         self._counted: tuple[str, int] | None = None  # (dataset version, quads): see size()
         self._count_lock = threading.Lock()
-        self.pool = QueryPool(worker_job(store), size=settings.query_workers, fork_gate=self.fork_gate)
+        self.pool = QueryPool(
+            worker_job(store), size=settings.query_workers, fork_gate=self.fork_gate, memory=settings.query_memory
+        )
         self.policy = NetworkPolicy.of(settings.network_allow, sandboxed=not store.shared and self.pool.sandbox)
         # ETags name the dataset: the same on every process sharing a remote store, new for each embedded one.
         digest = hashlib.sha256(store.location.encode()).hexdigest()[:8]

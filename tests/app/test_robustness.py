@@ -161,6 +161,29 @@ def test_a_timed_out_query_before_its_first_bytes_is_503(site_factory: Callable[
     assert "careerkg_query_timeouts_total 1.0" in metrics
 
 
+def test_a_query_past_its_memory_is_stopped_and_the_server_goes_on(site_factory: Callable[..., Site]) -> None:
+    """A worker may take CAREERKG_QUERY_MEMORY beyond what it shares with the server: a query doubling a string
+    (a thousand characters, nineteen times: half a gigabyte for the last one) is stopped there, not at its timeout."""
+    site = site_factory(query_memory=64 * 1024 * 1024)
+    doubling = " ".join(f"BIND(CONCAT(?x{i}, ?x{i}) AS ?x{i + 1})" for i in range(19))
+    query = f'SELECT (STRLEN(?x19) AS ?n) WHERE {{ BIND("{"x" * 1000}" AS ?x0) {doubling} }}'
+    answer = site.http.post(
+        site.url + "/sparql", data=query.encode(), headers={"Content-Type": "application/sparql-query"}, timeout=60
+    )
+    assert answer.status_code == 400, answer.text[:300]
+    assert answer.json()["title"] == "Input too complex"
+    fits = " ".join(f"BIND(CONCAT(?x{i}, ?x{i}) AS ?x{i + 1})" for i in range(5))
+    small = f'SELECT (STRLEN(?x5) AS ?n) WHERE {{ BIND("{"x" * 1000}" AS ?x0) {fits} }}'
+    ok = site.http.post(
+        site.url + "/sparql",
+        data=small.encode(),
+        headers={"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"},
+        timeout=60,
+    )
+    assert ok.status_code == 200
+    assert ok.json()["results"]["bindings"][0]["n"]["value"] == str(1000 * 2**5)
+
+
 def test_made_up_methods_do_not_grow_the_metrics(site_factory: Callable[..., Site]) -> None:
     """Each label value is a series of its own in /metrics: methods a client invents count under one label."""
     site = site_factory()
