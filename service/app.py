@@ -104,6 +104,12 @@ def create_app(
     Compress(app)
 
     @app.after_request
+    def _no_sniffing(response: Response) -> Response:
+        """Browsers take each answer as the Content-Type it names (a JSON or Turtle answer is never run as a page)."""
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @app.after_request
     def _validators(response: Response) -> Response:
         """Every whole 200 answer to a GET without an ETag of its own (pages, /id, the service description, the
         OpenAPI document) gets one from its bytes, and answers If-None-Match with 304. Registered after

@@ -89,7 +89,7 @@ class IdPath(BaseModel):
 
 
 class SearchQuery(LangQuery):
-    q: str = Field(min_length=1, max_length=200, description="Text to look for.")
+    q: str = Field(min_length=1, max_length=200, pattern=r"\S", description="Text to look for (not only spaces).")
     type: Literal["role", "skill", "tool", "industry", "application", "credential"] | None = Field(
         None, description="Only resources of this type."
     )

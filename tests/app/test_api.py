@@ -202,6 +202,7 @@ def test_skill_category_filter_reaches_every_depth(site: Site) -> None:
         ("/api/v1/credentials?kind=diploma", "kind"),
         ("/api/v1/roles?lang=english!", "lang"),
         ("/api/v1/search", "q"),
+        ("/api/v1/search?q=%20%20", "q"),  # only spaces: not a search for everything
         ("/api/v1/compare?roles=ai-engineer", "roles"),
         ("/api/v1/roles/ai-engineer/paths", "to"),
     ],
@@ -210,6 +211,12 @@ def test_bad_parameters_are_400_naming_the_parameter(site: Site, path: str, para
     body = problem(get(site, path), 400)
     assert param in [p["name"] for p in body["invalid-params"]]
     assert param in body["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/roles/ai-engineer", "/sparql?query=ASK%7B%7D", "/id/role/ai-engineer", "/"])
+def test_answers_tell_browsers_not_to_sniff(site: Site, path: str) -> None:
+    assert get(site, path).headers["X-Content-Type-Options"] == "nosniff"
+    assert get(site, "/api/v1/roles/no-such-role").headers["X-Content-Type-Options"] == "nosniff"
 
 
 def test_unknown_ids_and_routes_are_404(site: Site) -> None:
