@@ -1,4 +1,4 @@
-"""The same CareerKG app under `careerkg serve` (granian, RSGI), under granian's WSGI interface and under gunicorn
+"""The same CareerKG app under `careerkg serve` (granian, ASGI), under granian's WSGI interface and under gunicorn
 (gthread), side by side.
 
     python bench/server_stacks.py [--duration 8] [--connections 16] [--rounds 2]
@@ -116,13 +116,13 @@ def main() -> int:
                     proc.wait(timeout=30)
             rounds.append(results)
     lines = [
-        "# The same app under `careerkg serve` (granian, RSGI), granian's WSGI interface and gunicorn",
+        "# The same app under `careerkg serve` (granian, ASGI), granian's WSGI interface and gunicorn",
         "",
         f"Measured {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC by `python bench/server_stacks.py "
         f"--duration {args.duration} --connections {args.connections} --rounds {args.rounds}`, on "
         f"{platform.machine()} with {os.cpu_count()} cores (wrk -t2 on the same machine). One worker process with "
         "8 request threads each, in-memory store, curated data, one server at a time; each round measures every "
-        "server. `careerkg serve` reads request bodies on granian's event loop (service/rsgi.py): a stalled body "
+        "server. `careerkg serve` reads request bodies on granian's event loop (service/asgi.py): a stalled body "
         "holds no request thread, which under granian's WSGI interface it does. The ratio is each stack's "
         "requests per second over `careerkg serve`'s in the same round.",
         "",

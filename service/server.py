@@ -2,7 +2,7 @@
 
 Chosen by measurement (bench/server_stacks.py, README "Performance"): granian answers the same app faster than
 gunicorn, and it reads request lines and headers outside the Python threads, with a timeout, so silent or
-slow-header connections do not hold a thread. The app is served over granian's RSGI interface (service/rsgi.py):
+slow-header connections do not hold a thread. The app is served over granian's ASGI interface (service/asgi.py):
 request bodies are read on granian's event loop too, so slow or stalled bodies hold no thread either.
 
 The worker process builds the app from the settings the command line resolved, handed over in one environment
@@ -108,9 +108,9 @@ def load_app() -> Any:
     except CareerKGError as exc:
         _say(exc)
         sys.exit(3)
-    from service.rsgi import RSGIApp
+    from service.asgi import ASGIApp
 
-    return RSGIApp(app, threads=settings.threads, max_body=settings.max_body, workers=settings.workers)
+    return ASGIApp(app, threads=settings.threads, max_body=settings.max_body, workers=settings.workers)
 
 
 def _say(exc: CareerKGError) -> None:
@@ -152,7 +152,7 @@ def serve(settings: Settings) -> int:
         factory=True,
         address=settings.host,
         port=settings.port,
-        interface=Interfaces.RSGI,
+        interface=Interfaces.ASGI,
         http=HTTPModes.http1,
         workers=settings.workers,
         http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),

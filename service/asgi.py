@@ -1,4 +1,4 @@
-"""The WSGI app served over granian's RSGI interface, so that no request thread waits for a request body.
+"""The WSGI app served over granian's ASGI interface, so that no request thread waits for a request body.
 
 Under granian's WSGI interface a request reaches a Python thread as soon as its headers are in, and that thread then
 reads the body as it arrives: nine clients that announced a body and sent it slowly, or not at all, held all eight
@@ -10,9 +10,12 @@ so a slow reader holds no thread either. The request bodies held at once, being 
 take at most BODY_BUDGET_BODIES times the limit: a part that does not fit waits up to BODY_IDLE_TIMEOUT_S for room
 (else 503), a stalled body holds only what it has sent, and a request without a body never waits.
 
-The WSGI environ is what granian's WSGI interface gives (PEP 3333): PATH_INFO as latin-1 text of the path's UTF-8
-bytes, repeated headers joined by commas. RSGI hands over the path already percent-decoded as UTF-8 (an invalid byte
-becomes U+FFFD, which the app also read before: Werkzeug decodes PATH_INFO with errors replaced).
+A streamed answer that fails after it began (a query stopped at its timeout) ends without its final message:
+granian then aborts the connection, and the client sees an incomplete answer, never a complete-looking one
+(granian's asgi/io.rs: "Closed with outstanding data"). granian's RSGI interface, tried first, has no such way.
+
+The WSGI environ is what granian's WSGI interface gives (PEP 3333): PATH_INFO and QUERY_STRING as latin-1 text of
+the raw bytes (the path percent-decoded), repeated headers joined by commas.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+import threading
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,6 +37,10 @@ log = logging.getLogger(__name__)
 
 BODY_IDLE_TIMEOUT_S = 10.0  # a client has this long to send each part of its request body
 BODY_BUDGET_BODIES = 4  # request bodies held at once: at most this many times CAREERKG_MAX_BODY bytes
+
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 
 class _Budget:
@@ -58,6 +67,10 @@ class _NoRoom(Exception):
     """The budget had no room for a part of a request body."""
 
 
+class _Gone(Exception):
+    """The client went away before its request body was in."""
+
+
 class _Answer:
     """One WSGI call, run step by step in a request thread: the status and headers, then each part of the body."""
 
@@ -65,14 +78,14 @@ class _Answer:
         self.app = app
         self.environ = environ
         self.status = 500
-        self.headers: list[tuple[str, str]] = []
+        self.headers: list[tuple[bytes, bytes]] = []
         self.whole: bytes | None = None
         self._parts: Iterator[bytes] | None = None
         self._result: Iterable[bytes] | None = None
 
     def _start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         self.status = int(status.split(" ", 1)[0])
-        self.headers = list(headers)
+        self.headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
         return self._write
 
     @staticmethod
@@ -80,7 +93,7 @@ class _Answer:
         raise NotImplementedError("the WSGI write() callable is not supported: return the body instead")
 
     def start(self) -> bytes | None:
-        """Call the app; its first part of the body (None when the whole body is in ``whole`` or there is none)."""
+        """Call the app; its first part of the body (None when the whole body is in ``whole``)."""
         self._result = self.app(self.environ, self._start_response)
         if isinstance(self._result, list | tuple):
             self.whole = b"".join(self._result)
@@ -101,8 +114,8 @@ class _Answer:
             close()
 
 
-class RSGIApp:
-    """Serve a WSGI app over RSGI: bodies read on the event loop, the app in a pool of ``threads`` threads."""
+class ASGIApp:
+    """Serve a WSGI app over ASGI: bodies read on the event loop, the app in a pool of ``threads`` threads."""
 
     def __init__(self, app: Any, *, threads: int, max_body: int, workers: int = 1) -> None:
         self.app = app
@@ -111,47 +124,60 @@ class RSGIApp:
         self.multiprocess = workers > 1
         self._pool: ThreadPoolExecutor | None = None
         self._budget: _Budget | None = None
+        self._setup = threading.Lock()
 
-    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="careerkg-request")
-        self._budget = _Budget(BODY_BUDGET_BODIES * (self.max_body + 1))
-
-    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-
-    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
-        if scope.proto != "http":  # no websockets here
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
             return
-        from granian._granian import RSGIProtocolClosed, RSGIProtocolError
-
-        assert self._budget is not None
+        if scope["type"] != "http":  # no websockets here
+            return
+        pool, budget = self._resources()
         environ = self.environ(scope)
         held = [0]  # bytes of this request's body in the budget, given back when the answer is sent
         try:
-            if await self._read_body(environ, scope, protocol, held):
-                await self._answer(environ, protocol)
-        except (RSGIProtocolClosed, RSGIProtocolError, ConnectionError):
-            pass  # the client went away
+            if await self._read_body(environ, scope, receive, send, held):
+                await self._answer(pool, environ, send)
+        except _Gone:
+            pass
         finally:
-            await self._budget.give(held[0])
+            await budget.give(held[0])
 
-    def environ(self, scope: Any) -> dict[str, Any]:
+    def _resources(self) -> tuple[ThreadPoolExecutor, _Budget]:
+        with self._setup:  # made in the worker process, on its event loop, at the first request
+            if self._pool is None or self._budget is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="careerkg-request")
+                self._budget = _Budget(BODY_BUDGET_BODIES * (self.max_body + 1))
+            return self._pool, self._budget
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def environ(self, scope: dict[str, Any]) -> dict[str, Any]:
         """The WSGI environ of a request (its body not yet read)."""
-        host, _, port = scope.server.rpartition(":")
-        client, _, client_port = scope.client.rpartition(":")
+        host, port = scope.get("server") or ("", 0)
+        client, client_port = scope.get("client") or ("", 0)
+        raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         environ: dict[str, Any] = {
-            "REQUEST_METHOD": scope.method,
+            "REQUEST_METHOD": scope["method"],
             "SCRIPT_NAME": "",
-            "PATH_INFO": scope.path.encode("utf-8").decode("latin-1"),
-            "QUERY_STRING": scope.query_string,
+            "PATH_INFO": urllib.parse.unquote_to_bytes(raw_path).decode("latin-1"),
+            "QUERY_STRING": scope["query_string"].decode("latin-1"),
             "SERVER_NAME": host,
-            "SERVER_PORT": port,
-            "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
-            "REMOTE_ADDR": client.strip("[]"),
-            "REMOTE_PORT": client_port,
+            "SERVER_PORT": str(port),
+            "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+            "REMOTE_ADDR": client,
+            "REMOTE_PORT": str(client_port),
             "wsgi.version": (1, 0),
-            "wsgi.url_scheme": scope.scheme,
+            "wsgi.url_scheme": scope.get("scheme", "http"),
             "wsgi.input": io.BytesIO(),
             "wsgi.input_terminated": True,
             "wsgi.errors": sys.stderr,
@@ -159,14 +185,17 @@ class RSGIApp:
             "wsgi.multiprocess": self.multiprocess,
             "wsgi.run_once": False,
         }
-        for name, value in scope.headers.items():
-            key = name.upper().replace("-", "_")
+        for raw_name, raw_value in scope["headers"]:
+            key = raw_name.decode("latin-1").upper().replace("-", "_")
+            value = raw_value.decode("latin-1")
             if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 key = "HTTP_" + key
             environ[key] = f"{environ[key]},{value}" if key in environ else value
         return environ
 
-    async def _read_body(self, environ: dict[str, Any], scope: Any, protocol: Any, held: list[int]) -> bool:
+    async def _read_body(
+        self, environ: dict[str, Any], scope: dict[str, Any], receive: Receive, send: Send, held: list[int]
+    ) -> bool:
         """Read the request body into the environ; False when the request was answered here (408, 503)."""
         declared = environ.get("CONTENT_LENGTH", "")
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
@@ -175,64 +204,72 @@ class RSGIApp:
         if not chunked and not (declared.isdigit() and int(declared) <= self.max_body):
             return True  # a length that is no number or over the limit: the app refuses it (400, 413) unread
         try:
-            body = await self._receive(protocol, self.max_body + 1, held)
+            body = await self._receive(receive, self.max_body + 1, held)
         except _NoRoom:
             detail = "too many request bodies are being received at once: try again shortly"
-            self._refuse(protocol, scope, 503, "Service Unavailable", detail, extra=[("Retry-After", "5")])
+            await self._refuse(send, scope, 503, "Service Unavailable", detail, extra=[(b"retry-after", b"5")])
             return False
         except TimeoutError:
             detail = f"no part of the request body arrived for {BODY_IDLE_TIMEOUT_S:g} s: send it whole, without pauses"
-            self._refuse(protocol, scope, 408, "Request Timeout", detail, extra=[("Connection", "close")])
+            await self._refuse(send, scope, 408, "Request Timeout", detail, extra=[(b"connection", b"close")])
             return False
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))  # over the limit by one byte: the app answers 413
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         return True
 
-    async def _receive(self, protocol: Any, most: int, held: list[int]) -> bytes:
+    async def _receive(self, receive: Receive, most: int, held: list[int]) -> bytes:
         """At most ``most`` bytes of the body, each part counted in the budget (``held``)."""
-        assert self._budget is not None
+        _, budget = self._resources()
         parts, total = [], 0
-        chunks = protocol.__aiter__()
         while total < most:
-            try:
-                chunk = await asyncio.wait_for(chunks.__anext__(), BODY_IDLE_TIMEOUT_S)
-            except StopAsyncIteration:
+            message = await asyncio.wait_for(receive(), BODY_IDLE_TIMEOUT_S)
+            if message["type"] == "http.disconnect":
+                raise _Gone
+            chunk = bytes(message.get("body", b""))[: most - total]
+            if chunk:
+                try:
+                    await budget.take(len(chunk))
+                except TimeoutError:
+                    raise _NoRoom from None
+                held[0] += len(chunk)
+                parts.append(chunk)
+                total += len(chunk)
+            if not message.get("more_body", False):
                 break
-            chunk = chunk[: most - total]
-            try:
-                await self._budget.take(len(chunk))
-            except TimeoutError:
-                raise _NoRoom from None
-            held[0] += len(chunk)
-            parts.append(chunk)
-            total += len(chunk)
         return b"".join(parts)
 
     @staticmethod
-    def _refuse(
-        protocol: Any, scope: Any, status: int, title: str, detail: str, *, extra: list[tuple[str, str]]
+    async def _refuse(
+        send: Send, scope: dict[str, Any], status: int, title: str, detail: str, *, extra: list[tuple[bytes, bytes]]
     ) -> None:
-        body = json.dumps(problem_document(status, title, detail, instance=scope.path)).encode()
-        protocol.response_bytes(status, [("Content-Type", PROBLEM_JSON), *extra], body)
+        body = json.dumps(problem_document(status, title, detail, instance=scope["path"])).encode()
+        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()), *extra]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    async def _answer(self, environ: dict[str, Any], protocol: Any) -> None:
+    async def _answer(self, pool: ThreadPoolExecutor, environ: dict[str, Any], send: Send) -> None:
         loop = asyncio.get_running_loop()
         answer = _Answer(self.app, environ)
         try:
-            part = await loop.run_in_executor(self._pool, answer.start)
+            part = await loop.run_in_executor(pool, answer.start)
         except Exception:
             log.exception("the app failed on %s %s", environ["REQUEST_METHOD"], environ["PATH_INFO"])
-            protocol.response_empty(500, [])
+            await send({"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
+        await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
         if answer.whole is not None:
-            protocol.response_bytes(answer.status, answer.headers, answer.whole)
+            await send({"type": "http.response.body", "body": answer.whole, "more_body": False})
             return
-        transport = protocol.response_stream(answer.status, answer.headers)
         try:
             while part is not None:
                 if part:
-                    await transport.send_bytes(part)
-                part = await loop.run_in_executor(self._pool, answer.next)
+                    await send({"type": "http.response.body", "body": part, "more_body": True})
+                part = await loop.run_in_executor(pool, answer.next)
+        except Exception as exc:  # cut off after it began: no final message, so granian aborts the connection
+            log.warning("an answer to %s %s was cut off: %s", environ["REQUEST_METHOD"], environ["PATH_INFO"], exc)
+            return
         finally:
-            await loop.run_in_executor(self._pool, answer.close)
+            await loop.run_in_executor(pool, answer.close)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
