@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 BODY_IDLE_TIMEOUT_S = 10.0  # a client has this long to send each part of its request body
 BODY_BUDGET_BODIES = 4  # request bodies held at once: at most this many times CAREERKG_MAX_BODY bytes
+ANSWER_BUFFER = 256 * 1024  # bytes of an answer read in the thread that began it, before it is sent part by part
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -82,6 +83,7 @@ class _Answer:
         self.whole: bytes | None = None
         self._parts: Iterator[bytes] | None = None
         self._result: Iterable[bytes] | None = None
+        self.failed: Exception | None = None
 
     def _start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         self.status = int(status.split(" ", 1)[0])
@@ -93,14 +95,28 @@ class _Answer:
         raise NotImplementedError("the WSGI write() callable is not supported: return the body instead")
 
     def start(self) -> bytes | None:
-        """Call the app; its first part of the body (None when the whole body is in ``whole``)."""
+        """Call the app and read its answer up to ANSWER_BUFFER bytes: None when that is the whole answer (in
+        ``whole``: one trip to a thread for most answers), else its first bytes (``failed`` if it broke there)."""
         self._result = self.app(self.environ, self._start_response)
         if isinstance(self._result, list | tuple):
             self.whole = b"".join(self._result)
             self.close()
             return None
-        self._parts = iter(self._result)
-        return self.next()  # a generator calls start_response only when first iterated
+        self._parts = iter(self._result)  # a generator calls start_response only when first iterated
+        collected: list[bytes] = []
+        size = 0
+        try:
+            while size < ANSWER_BUFFER:
+                part = next(self._parts, None)
+                if part is None:
+                    self.whole = b"".join(collected)
+                    self.close()
+                    return None
+                collected.append(part)
+                size += len(part)
+        except Exception as exc:  # the answer broke after it began (a query stopped at its timeout)
+            self.failed = exc
+        return b"".join(collected)
 
     def next(self) -> bytes | None:
         """The next part of the body, None after the last."""
@@ -123,6 +139,7 @@ class ASGIApp:
         self.max_body = max_body
         self.multiprocess = workers > 1
         self._pool: ThreadPoolExecutor | None = None
+        self._more: ThreadPoolExecutor | None = None
         self._budget: _Budget | None = None
         self._setup = threading.Lock()
 
@@ -132,23 +149,30 @@ class ASGIApp:
             return
         if scope["type"] != "http":  # no websockets here
             return
-        pool, budget = self._resources()
+        pool, more, budget = self._resources()
         environ = self.environ(scope)
         held = [0]  # bytes of this request's body in the budget, given back when the answer is sent
         try:
             if await self._read_body(environ, scope, receive, send, held):
-                await self._answer(pool, environ, send)
+                await self._answer(pool, more, environ, send)
         except _Gone:
             pass
         finally:
             await budget.give(held[0])
 
-    def _resources(self) -> tuple[ThreadPoolExecutor, _Budget]:
-        with self._setup:  # made in the worker process, on its event loop, at the first request
-            if self._pool is None or self._budget is None:
+    def _resources(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor, _Budget]:
+        """The request threads, the threads that carry on answers already begun, and the body budget (made in the
+        worker process at its first request).
+
+        Two pools: a request begins in the first, where it may wait for a query worker; the parts of an answer that
+        has begun are read in the second. In one pool, requests waiting for a worker took every thread, and the
+        answers holding the workers could not go on to release them (503 busy at 16 connections)."""
+        with self._setup:
+            if self._pool is None or self._more is None or self._budget is None:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="careerkg-request")
+                self._more = ThreadPoolExecutor(self.threads, thread_name_prefix="careerkg-answer")
                 self._budget = _Budget(BODY_BUDGET_BODIES * (self.max_body + 1))
-            return self._pool, self._budget
+            return self._pool, self._more, self._budget
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -156,8 +180,9 @@ class ASGIApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._pool is not None:
-                    self._pool.shutdown(wait=False, cancel_futures=True)
+                for pool in (self._pool, self._more):
+                    if pool is not None:
+                        pool.shutdown(wait=False, cancel_futures=True)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -220,7 +245,7 @@ class ASGIApp:
 
     async def _receive(self, receive: Receive, most: int, held: list[int]) -> bytes:
         """At most ``most`` bytes of the body, each part counted in the budget (``held``)."""
-        _, budget = self._resources()
+        _, _, budget = self._resources()
         parts, total = [], 0
         while total < most:
             message = await asyncio.wait_for(receive(), BODY_IDLE_TIMEOUT_S)
@@ -248,7 +273,9 @@ class ASGIApp:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    async def _answer(self, pool: ThreadPoolExecutor, environ: dict[str, Any], send: Send) -> None:
+    async def _answer(
+        self, pool: ThreadPoolExecutor, more: ThreadPoolExecutor, environ: dict[str, Any], send: Send
+    ) -> None:
         loop = asyncio.get_running_loop()
         answer = _Answer(self.app, environ)
         try:
@@ -262,14 +289,35 @@ class ASGIApp:
         if answer.whole is not None:
             await send({"type": "http.response.body", "body": answer.whole, "more_body": False})
             return
+        if answer.failed is not None:
+            await self._cut_off(answer, part, environ, send, answer.failed, loop, more)
+            return
         try:
             while part is not None:
                 if part:
                     await send({"type": "http.response.body", "body": part, "more_body": True})
-                part = await loop.run_in_executor(pool, answer.next)
+                part = await loop.run_in_executor(more, answer.next)
         except Exception as exc:  # cut off after it began: no final message, so granian aborts the connection
             log.warning("an answer to %s %s was cut off: %s", environ["REQUEST_METHOD"], environ["PATH_INFO"], exc)
             return
         finally:
-            await loop.run_in_executor(pool, answer.close)
+            await loop.run_in_executor(more, answer.close)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    @staticmethod
+    async def _cut_off(  # noqa: PLR0917 - the state of one answer
+        answer: _Answer,
+        part: bytes | None,
+        environ: dict[str, Any],
+        send: Send,
+        exc: Exception,
+        loop: asyncio.AbstractEventLoop,
+        more: ThreadPoolExecutor,
+    ) -> None:
+        """An answer that broke in its first bytes: what there was, then no final message (granian aborts)."""
+        log.warning("an answer to %s %s was cut off: %s", environ["REQUEST_METHOD"], environ["PATH_INFO"], exc)
+        try:
+            if part:
+                await send({"type": "http.response.body", "body": part, "more_body": True})
+        finally:
+            await loop.run_in_executor(more, answer.close)
