@@ -2,8 +2,8 @@
 
 Chosen by measurement (bench/server_stacks.py, README "Performance"): granian answers the same app faster than
 gunicorn, and it reads request lines and headers outside the Python threads, with a timeout, so silent or
-slow-header connections do not hold a thread. Slow request *bodies* do hold one: docs/deployment.md puts a
-buffering proxy in front for the open internet.
+slow-header connections do not hold a thread. The app is served over granian's ASGI interface (service/asgi.py):
+request bodies are read on granian's event loop too, so slow or stalled bodies hold no thread either.
 
 The worker process builds the app from the settings the command line resolved, handed over in one environment
 variable (the worker is a new process). A worker that cannot start or fill its store (data that does not conform,
@@ -104,10 +104,13 @@ def load_app() -> Any:
     raw["network_allow"] = tuple(raw["network_allow"])
     settings = Settings(**raw)
     try:
-        return create_app(settings, fill_failed=_fill_failed)
+        app = create_app(settings, fill_failed=_fill_failed)
     except CareerKGError as exc:
         _say(exc)
-    sys.exit(3)
+        sys.exit(3)
+    from service.asgi import ASGIApp
+
+    return ASGIApp(app, threads=settings.threads, max_body=settings.max_body, workers=settings.workers)
 
 
 def _say(exc: CareerKGError) -> None:
@@ -149,10 +152,9 @@ def serve(settings: Settings) -> int:
         factory=True,
         address=settings.host,
         port=settings.port,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.ASGI,
         http=HTTPModes.http1,
         workers=settings.workers,
-        blocking_threads=settings.threads,
         http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),
         log_access=True,
         log_dictconfig=_logging_config(),

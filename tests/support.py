@@ -125,7 +125,7 @@ def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None, wait:
         )
     server = Server(proc, f"http://127.0.0.1:{port}", log)
     if wait:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a bound on a hang: a fill into Virtuoso took over 60 s on a busy host
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()}")

@@ -169,6 +169,85 @@ def test_clients_that_stop_reading_hold_no_query_worker_past_the_timeout(server_
             sock.close()
 
 
+def stalled_post(port: int, declared: int, sent: bytes, *, chunked: bool = False) -> socket.socket:
+    """A connection whose request announced a body and sent only ``sent`` of it."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    framing = b"Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {declared}\r\n".encode()
+    head = b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n" + framing + b"\r\n"
+    sock.sendall(head + (b"%x\r\n" % len(sent) + sent + b"\r\n" if chunked else sent))
+    return sock
+
+
+def test_stalled_request_bodies_hold_no_thread_and_get_408(server_factory: Callable[..., Server]) -> None:
+    """Three times as many clients as request threads announce a body and stop sending it: every other request
+    is answered meanwhile (under granian's WSGI interface each such client held a thread, and nine hung the server),
+    and each stalled client gets a 408 problem document once its body has been silent for 10 s."""
+    server = server_factory("--store", "memory")
+    port = int(server.url.rsplit(":", 1)[1])
+    stalled = [stalled_post(port, 1000, b"SELECT") for _ in range(20)]
+    stalled += [stalled_post(port, 0, b"ASK", chunked=True) for _ in range(4)]
+    try:
+        started = time.monotonic()
+        for _ in range(3):
+            assert requests.get(server.url + "/health", timeout=5).status_code == 200
+            assert requests.get(server.url + "/api/v1/roles/ai-engineer", timeout=10).status_code == 200
+            answer = requests.post(
+                server.url + "/sparql", data=b"ASK {}", headers={"Content-Type": "application/sparql-query"}, timeout=10
+            )
+            assert answer.status_code == 200
+        assert time.monotonic() - started < 9  # all answered before any stalled body timed out
+        for sock in (stalled[0], stalled[-1]):
+            sock.settimeout(30)
+            head, _, body = sock.recv(65536).partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 408 "), head
+            assert b"application/problem+json" in head.lower()
+            assert "request body" in json.loads(body)["detail"]
+    finally:
+        for sock in stalled:
+            sock.close()
+    assert requests.get(server.url + "/health", timeout=5).status_code == 200
+
+
+def test_bodies_past_the_memory_budget_wait_then_get_503(server_factory: Callable[..., Server]) -> None:
+    """Request bodies held at once are bounded (four times CAREERKG_MAX_BODY): clients that keep sending parts of
+    large bodies hold their room, and a body that finds none gets 503 with Retry-After, not a hang or an unbounded
+    buffer; requests without a body are answered meanwhile."""
+    server = server_factory("--store", "memory", env={"CAREERKG_MAX_BODY": "1000"})
+    port = int(server.url.rsplit(":", 1)[1])
+    holders = [stalled_post(port, 1000, b"#" * 950) for _ in range(4)]  # 3,800 of the 4,004 bytes of room
+    stop = threading.Event()
+
+    def trickle() -> None:  # a part every 2 s: never silent for the 10 s that would end them
+        while not stop.wait(2):
+            for sock in holders:
+                sock.sendall(b"#")
+
+    keeper = threading.Thread(target=trickle)
+    keeper.start()
+    try:
+        time.sleep(1)
+        refused = requests.post(
+            server.url + "/sparql",
+            data=b"ASK {} #" + b"#" * 300,
+            headers={"Content-Type": "application/sparql-query"},
+            timeout=30,
+        )
+        assert refused.status_code == 503
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert refused.headers.get("Retry-After")
+        assert requests.get(server.url + "/health", timeout=5).status_code == 200
+    finally:
+        stop.set()
+        keeper.join()
+        for sock in holders:
+            sock.close()
+    time.sleep(0.5)
+    answer = requests.post(
+        server.url + "/sparql", data=b"ASK {}", headers={"Content-Type": "application/sparql-query"}, timeout=10
+    )
+    assert answer.status_code == 200
+
+
 def test_writers_and_readers_together_all_answered_no_write_lost(server_factory: Callable[..., Server]) -> None:
     """8 writers (SPARQL updates), SPARQL readers and REST readers at once: the old writer/reader deadlock hung
     every thread within seconds. Every request must be answered (a 503 'busy' is an answer) and every write

@@ -1,0 +1,323 @@
+"""The WSGI app served over granian's ASGI interface, so that no request thread waits for a request body.
+
+Under granian's WSGI interface a request reaches a Python thread as soon as its headers are in, and that thread then
+reads the body as it arrives: nine clients that announced a body and sent it slowly, or not at all, held all eight
+request threads, and the server answered nothing else, /health included, until they went away (measured on
+2026-11-30). Here granian's event loop reads the body, up to CAREERKG_MAX_BODY, and a client that sends no part of
+it for BODY_IDLE_TIMEOUT_S seconds gets 408. Only a request whose body is in is handed to the pool of request
+threads; the app's answer is sent from the event loop, a thread computing each part of a streamed answer in turn,
+so a slow reader holds no thread either. The request bodies held at once, being read or waiting for their answer,
+take at most BODY_BUDGET_BODIES times the limit: a part that does not fit waits up to BODY_IDLE_TIMEOUT_S for room
+(else 503), a stalled body holds only what it has sent, and a request without a body never waits.
+
+A streamed answer that fails after it began (a query stopped at its timeout) ends without its final message:
+granian then aborts the connection, and the client sees an incomplete answer, never a complete-looking one
+(granian's asgi/io.rs: "Closed with outstanding data"). granian's RSGI interface, tried first, has no such way.
+
+The WSGI environ is what granian's WSGI interface gives (PEP 3333): PATH_INFO and QUERY_STRING as latin-1 text of
+the raw bytes (the path percent-decoded), repeated headers joined by commas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import sys
+import threading
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from service.problems import PROBLEM_JSON, problem_document
+
+log = logging.getLogger(__name__)
+
+BODY_IDLE_TIMEOUT_S = 10.0  # a client has this long to send each part of its request body
+BODY_BUDGET_BODIES = 4  # request bodies held at once: at most this many times CAREERKG_MAX_BODY bytes
+ANSWER_BUFFER = 256 * 1024  # bytes of an answer read in the thread that began it, before it is sent part by part
+
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class _Budget:
+    """Bytes of request bodies held at once, at most ``size``; a part waits for room, a bounded time."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._room = asyncio.Condition()
+
+    async def take(self, n: int) -> None:
+        """Take room for ``n`` bytes; TimeoutError when there is none within BODY_IDLE_TIMEOUT_S."""
+        async with self._room:
+            await asyncio.wait_for(self._room.wait_for(lambda: self.free >= n), BODY_IDLE_TIMEOUT_S)
+            self.free -= n
+
+    async def give(self, n: int) -> None:
+        if n:
+            async with self._room:
+                self.free += n
+                self._room.notify_all()
+
+
+class _NoRoom(Exception):
+    """The budget had no room for a part of a request body."""
+
+
+class _Gone(Exception):
+    """The client went away before its request body was in."""
+
+
+class _Answer:
+    """One WSGI call, run step by step in a request thread: the status and headers, then each part of the body."""
+
+    def __init__(self, app: Any, environ: dict[str, Any]) -> None:
+        self.app = app
+        self.environ = environ
+        self.status = 500
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.whole: bytes | None = None
+        self._parts: Iterator[bytes] | None = None
+        self._result: Iterable[bytes] | None = None
+        self.failed: Exception | None = None
+
+    def _start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        self.status = int(status.split(" ", 1)[0])
+        self.headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+        return self._write
+
+    @staticmethod
+    def _write(data: bytes) -> None:
+        raise NotImplementedError("the WSGI write() callable is not supported: return the body instead")
+
+    def start(self) -> bytes | None:
+        """Call the app and read its answer up to ANSWER_BUFFER bytes: None when that is the whole answer (in
+        ``whole``: one trip to a thread for most answers), else its first bytes (``failed`` if it broke there)."""
+        self._result = self.app(self.environ, self._start_response)
+        if isinstance(self._result, list | tuple):
+            self.whole = b"".join(self._result)
+            self.close()
+            return None
+        self._parts = iter(self._result)  # a generator calls start_response only when first iterated
+        collected: list[bytes] = []
+        size = 0
+        try:
+            while size < ANSWER_BUFFER:
+                part = next(self._parts, None)
+                if part is None:
+                    self.whole = b"".join(collected)
+                    self.close()
+                    return None
+                collected.append(part)
+                size += len(part)
+        except Exception as exc:  # the answer broke after it began (a query stopped at its timeout)
+            self.failed = exc
+        return b"".join(collected)
+
+    def next(self) -> bytes | None:
+        """The next part of the body, None after the last."""
+        assert self._parts is not None
+        return next(self._parts, None)
+
+    def close(self) -> None:
+        """Let the app clean up (a streamed SPARQL answer stops its query worker)."""
+        close = getattr(self._result, "close", None)
+        if close is not None:
+            close()
+
+
+class ASGIApp:
+    """Serve a WSGI app over ASGI: bodies read on the event loop, the app in a pool of ``threads`` threads."""
+
+    def __init__(self, app: Any, *, threads: int, max_body: int, workers: int = 1) -> None:
+        self.app = app
+        self.threads = threads
+        self.max_body = max_body
+        self.multiprocess = workers > 1
+        self._pool: ThreadPoolExecutor | None = None
+        self._more: ThreadPoolExecutor | None = None
+        self._budget: _Budget | None = None
+        self._setup = threading.Lock()
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":  # no websockets here
+            return
+        pool, more, budget = self._resources()
+        environ = self.environ(scope)
+        held = [0]  # bytes of this request's body in the budget, given back when the answer is sent
+        try:
+            if await self._read_body(environ, scope, receive, send, held):
+                await self._answer(pool, more, environ, send)
+        except _Gone:
+            pass
+        finally:
+            await budget.give(held[0])
+
+    def _resources(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor, _Budget]:
+        """The request threads, the threads that carry on answers already begun, and the body budget (made in the
+        worker process at its first request).
+
+        Two pools: a request begins in the first, where it may wait for a query worker; the parts of an answer that
+        has begun are read in the second. In one pool, requests waiting for a worker took every thread, and the
+        answers holding the workers could not go on to release them (503 busy at 16 connections)."""
+        with self._setup:
+            if self._pool is None or self._more is None or self._budget is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="careerkg-request")
+                self._more = ThreadPoolExecutor(self.threads, thread_name_prefix="careerkg-answer")
+                self._budget = _Budget(BODY_BUDGET_BODIES * (self.max_body + 1))
+            return self._pool, self._more, self._budget
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for pool in (self._pool, self._more):
+                    if pool is not None:
+                        pool.shutdown(wait=False, cancel_futures=True)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def environ(self, scope: dict[str, Any]) -> dict[str, Any]:
+        """The WSGI environ of a request (its body not yet read)."""
+        host, port = scope.get("server") or ("", 0)
+        client, client_port = scope.get("client") or ("", 0)
+        raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": scope["method"],
+            "SCRIPT_NAME": "",
+            "PATH_INFO": urllib.parse.unquote_to_bytes(raw_path).decode("latin-1"),
+            "QUERY_STRING": scope["query_string"].decode("latin-1"),
+            "SERVER_NAME": host,
+            "SERVER_PORT": str(port),
+            "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+            "REMOTE_ADDR": client,
+            "REMOTE_PORT": str(client_port),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": scope.get("scheme", "http"),
+            "wsgi.input": io.BytesIO(),
+            "wsgi.input_terminated": True,
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": self.multiprocess,
+            "wsgi.run_once": False,
+        }
+        for raw_name, raw_value in scope["headers"]:
+            key = raw_name.decode("latin-1").upper().replace("-", "_")
+            value = raw_value.decode("latin-1")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = "HTTP_" + key
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+        return environ
+
+    async def _read_body(
+        self, environ: dict[str, Any], scope: dict[str, Any], receive: Receive, send: Send, held: list[int]
+    ) -> bool:
+        """Read the request body into the environ; False when the request was answered here (408, 503)."""
+        declared = environ.get("CONTENT_LENGTH", "")
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not chunked and declared.strip() in ("", "0"):
+            return True
+        if not chunked and not (declared.isdigit() and int(declared) <= self.max_body):
+            return True  # a length that is no number or over the limit: the app refuses it (400, 413) unread
+        try:
+            body = await self._receive(receive, self.max_body + 1, held)
+        except _NoRoom:
+            detail = "too many request bodies are being received at once: try again shortly"
+            await self._refuse(send, scope, 503, "Service Unavailable", detail, extra=[(b"retry-after", b"5")])
+            return False
+        except TimeoutError:
+            detail = f"no part of the request body arrived for {BODY_IDLE_TIMEOUT_S:g} s: send it whole, without pauses"
+            await self._refuse(send, scope, 408, "Request Timeout", detail, extra=[(b"connection", b"close")])
+            return False
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))  # over the limit by one byte: the app answers 413
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return True
+
+    async def _receive(self, receive: Receive, most: int, held: list[int]) -> bytes:
+        """At most ``most`` bytes of the body, each part counted in the budget (``held``)."""
+        _, _, budget = self._resources()
+        parts, total = [], 0
+        while total < most:
+            message = await asyncio.wait_for(receive(), BODY_IDLE_TIMEOUT_S)
+            if message["type"] == "http.disconnect":
+                raise _Gone
+            chunk = bytes(message.get("body", b""))[: most - total]
+            if chunk:
+                try:
+                    await budget.take(len(chunk))
+                except TimeoutError:
+                    raise _NoRoom from None
+                held[0] += len(chunk)
+                parts.append(chunk)
+                total += len(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(parts)
+
+    @staticmethod
+    async def _refuse(
+        send: Send, scope: dict[str, Any], status: int, title: str, detail: str, *, extra: list[tuple[bytes, bytes]]
+    ) -> None:
+        body = json.dumps(problem_document(status, title, detail, instance=scope["path"])).encode()
+        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()), *extra]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _answer(
+        self, pool: ThreadPoolExecutor, more: ThreadPoolExecutor, environ: dict[str, Any], send: Send
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        answer = _Answer(self.app, environ)
+        try:
+            part = await loop.run_in_executor(pool, answer.start)
+        except Exception:
+            log.exception("the app failed on %s %s", environ["REQUEST_METHOD"], environ["PATH_INFO"])
+            await send({"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+        if answer.whole is not None:
+            await send({"type": "http.response.body", "body": answer.whole, "more_body": False})
+            return
+        if answer.failed is not None:
+            await self._cut_off(answer, part, environ, send, answer.failed, loop, more)
+            return
+        try:
+            while part is not None:
+                if part:
+                    await send({"type": "http.response.body", "body": part, "more_body": True})
+                part = await loop.run_in_executor(more, answer.next)
+        except Exception as exc:  # cut off after it began: no final message, so granian aborts the connection
+            log.warning("an answer to %s %s was cut off: %s", environ["REQUEST_METHOD"], environ["PATH_INFO"], exc)
+            return
+        finally:
+            await loop.run_in_executor(more, answer.close)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    @staticmethod
+    async def _cut_off(  # noqa: PLR0917 - the state of one answer
+        answer: _Answer,
+        part: bytes | None,
+        environ: dict[str, Any],
+        send: Send,
+        exc: Exception,
+        loop: asyncio.AbstractEventLoop,
+        more: ThreadPoolExecutor,
+    ) -> None:
+        """An answer that broke in its first bytes: what there was, then no final message (granian aborts)."""
+        log.warning("an answer to %s %s was cut off: %s", environ["REQUEST_METHOD"], environ["PATH_INFO"], exc)
+        try:
+            if part:
+                await send({"type": "http.response.body", "body": part, "more_body": True})
+        finally:
+            await loop.run_in_executor(more, answer.close)
