@@ -1,0 +1,176 @@
+"""The ASGI adapter driven directly: the WSGI environ it builds (PEP 3333, from raw bytes), request bodies read with a
+deadline and a budget, streamed answers that end, and answers cut off that must never end complete-looking."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from service import asgi
+from service.asgi import ASGIApp
+
+pytestmark = pytest.mark.unit
+
+
+def scope(path: bytes = b"/x", query: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": path.decode("utf-8", "replace"),
+        "raw_path": path,
+        "query_string": query,
+        "headers": headers or [],
+        "server": ("127.0.0.1", 8080),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "http_version": "1.1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw_path", "path_info"),
+    [
+        (b"/id/role/ai-engineer", "/id/role/ai-engineer"),
+        (b"/a%20b", "/a b"),
+        (b"/%C3%A9", "/\xc3\xa9"),  # UTF-8 bytes, as latin-1 text (PEP 3333)
+        (b"/%FF", "/\xff"),  # not UTF-8: kept as the byte
+        (b"/a%2Fb", "/a/b"),  # as granian's WSGI interface gives it
+    ],
+)
+def test_path_info_is_latin_1_text_of_the_decoded_bytes(raw_path: bytes, path_info: str) -> None:
+    app = ASGIApp(None, threads=1, max_body=10)
+    assert app.environ(scope(raw_path))["PATH_INFO"] == path_info
+
+
+def test_query_string_headers_and_body_fields() -> None:
+    raw = [
+        (b"content-type", b"text/plain"),
+        (b"content-length", b"3"),
+        (b"x-a", b"1"),
+        (b"x-a", b"2"),
+        (b"accept", b"\xe4/x"),
+    ]
+    environ = ASGIApp(None, threads=1, max_body=10).environ(scope(query=b"q=\xc3\xa4&x=%20", headers=raw))
+    assert environ["QUERY_STRING"] == "q=\xc3\xa4&x=%20"  # raw bytes as latin-1: the app decodes them as UTF-8
+    assert environ["CONTENT_TYPE"] == "text/plain"
+    assert environ["CONTENT_LENGTH"] == "3"
+    assert "HTTP_CONTENT_TYPE" not in environ
+    assert environ["HTTP_X_A"] == "1,2"
+    assert environ["HTTP_ACCEPT"] == "\xe4/x"
+    assert (environ["SERVER_NAME"], environ["SERVER_PORT"], environ["REMOTE_ADDR"]) == (
+        "127.0.0.1",
+        "8080",
+        "127.0.0.1",
+    )
+
+
+def echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"{len(body)}:".encode() + body]
+
+
+def streamed(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+    """An answer of 300 KiB in parts, cut off by an error at the end when the query string asks for it."""
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    for _ in range(300):
+        yield b"x" * 1024
+    if environ["QUERY_STRING"] == "cut":
+        raise RuntimeError("stopped at the timeout")
+
+
+def run(app: ASGIApp, request: dict[str, Any], messages: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """Call the app with these request messages (None: the client sends nothing more); what it sent."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            message = messages.pop(0)
+            if message is not None:
+                return message
+        await asyncio.sleep(3600)  # a client that has stopped sending
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(asyncio.wait_for(app(request, receive, send), 10))  # a hang fails, not waits
+    return sent
+
+
+def body_of(sent: list[dict[str, Any]]) -> bytes:
+    return b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def test_a_body_in_parts_reaches_the_app_whole() -> None:
+    app = ASGIApp(echo, threads=2, max_body=100)
+    request = scope(headers=[(b"content-length", b"6")])
+    sent = run(
+        app,
+        request,
+        [{"type": "http.request", "body": b"abc", "more_body": True}, {"type": "http.request", "body": b"def"}],
+    )
+    assert sent[0]["status"] == 200
+    assert body_of(sent) == b"6:abcdef"
+    assert sent[-1]["more_body"] is False
+
+
+def test_a_silent_body_gets_408(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(asgi, "BODY_IDLE_TIMEOUT_S", 0.2)
+    app = ASGIApp(echo, threads=2, max_body=100)
+    sent = run(
+        app,
+        scope(headers=[(b"content-length", b"50")]),
+        [{"type": "http.request", "body": b"abc", "more_body": True}, None],
+    )
+    assert sent[0]["status"] == 408
+    assert (b"content-type", b"application/problem+json") in sent[0]["headers"]
+    assert "request body" in json.loads(body_of(sent))["detail"]
+
+
+def test_a_body_past_the_budget_waits_then_gets_503(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(asgi, "BODY_IDLE_TIMEOUT_S", 0.2)
+    app = ASGIApp(echo, threads=2, max_body=100)
+    budget = app._resources()[2]
+    budget.free = 10  # what other bodies have left
+    sent = run(app, scope(headers=[(b"content-length", b"50")]), [{"type": "http.request", "body": b"x" * 50}])
+    assert sent[0]["status"] == 503
+    assert (b"retry-after", b"5") in sent[0]["headers"]
+    assert budget.free == 10  # nothing held after the answer
+
+
+def test_a_body_over_the_limit_is_left_to_the_app_unread() -> None:
+    """Announced over the limit: not read here (receive is never called: it would hang); the service's BodyLimit
+    answers 413 from the announced length."""
+    seen: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ["CONTENT_LENGTH"])
+        start_response("413 Content Too Large", [])
+        return [b""]
+
+    sent = run(ASGIApp(app, threads=2, max_body=100), scope(headers=[(b"content-length", b"1000")]), [])
+    assert seen == ["1000"]
+    assert sent[0]["status"] == 413
+
+
+def test_a_streamed_answer_ends_with_its_final_message() -> None:
+    sent = run(ASGIApp(streamed, threads=2, max_body=100), scope(), [])
+    assert body_of(sent) == b"x" * 300 * 1024
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+@pytest.mark.parametrize("buffer", [100 * 1024, 1024 * 1024], ids=["after-parts-were-sent", "while-it-was-read-whole"])
+def test_an_answer_cut_off_never_sends_its_final_message(buffer: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """granian aborts a connection whose answer ends without the final message: the client sees it incomplete."""
+    monkeypatch.setattr(asgi, "ANSWER_BUFFER", buffer)
+    sent = run(ASGIApp(streamed, threads=2, max_body=100), {**scope(), "query_string": b"cut"}, [])
+    assert sent[0]["status"] == 200
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    assert bodies
+    assert all(m["more_body"] is True for m in bodies)
+    assert len(body_of(sent)) == 300 * 1024  # what was produced before the error, and no more
