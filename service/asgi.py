@@ -84,26 +84,23 @@ class _Answer:
         self._parts: Iterator[bytes] | None = None
         self._result: Iterable[bytes] | None = None
         self.failed: Exception | None = None
+        self._written: list[bytes] = []
 
     def _start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         self.status = int(status.split(" ", 1)[0])
         self.headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
-        return self._write
-
-    @staticmethod
-    def _write(data: bytes) -> None:
-        raise NotImplementedError("the WSGI write() callable is not supported: return the body instead")
+        return self._written.append  # PEP 3333's write(): what it is given goes before the returned body
 
     def start(self) -> bytes | None:
         """Call the app and read its answer up to ANSWER_BUFFER bytes: None when that is the whole answer (in
         ``whole``: one trip to a thread for most answers), else its first bytes (``failed`` if it broke there)."""
         self._result = self.app(self.environ, self._start_response)
         if isinstance(self._result, list | tuple):
-            self.whole = b"".join(self._result)
+            self.whole = b"".join([*self._written, *self._result])
             self.close()
             return None
         self._parts = iter(self._result)  # a generator calls start_response only when first iterated
-        collected: list[bytes] = []
+        collected: list[bytes] = self._written
         size = 0
         try:
             while size < ANSWER_BUFFER:

@@ -174,3 +174,13 @@ def test_an_answer_cut_off_never_sends_its_final_message(buffer: int, monkeypatc
     assert bodies
     assert all(m["more_body"] is True for m in bodies)
     assert len(body_of(sent)) == 300 * 1024  # what was produced before the error, and no more
+
+
+def test_what_the_app_writes_goes_before_what_it_returns() -> None:
+    def legacy(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written, ")
+        return [b"returned"]
+
+    sent = run(ASGIApp(legacy, threads=1, max_body=10), scope(), [])
+    assert body_of(sent) == b"written, returned"
