@@ -93,6 +93,18 @@ def init_app(app: Flask) -> None:
             return problem(414, "URI Too Long", f"the request URI is longer than {limit} bytes")
         return None
 
+    @app.before_request
+    def _one_valid_host() -> Response | None:
+        """RFC 9112 section 3.2: an HTTP/1.1 request without a Host, with two, or with one that is not a host is
+        400. Answers link to the host asked for. Werkzeug makes the host empty for the last two (two Host lines
+        arrive joined by a comma, which no host contains); without a Host it would take the server's address."""
+        given = request.environ.get("HTTP_HOST")
+        if given is None and request.environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
+            return problem(400, "Bad Request", "the request has no Host header (HTTP/1.1 requires one)")
+        if given is not None and not request.host:
+            return problem(400, "Bad Request", f"Host {given!r} is not one host[:port]")
+        return None
+
     @app.errorhandler(ValidationFailed)
     def invalid(exc: ValidationFailed) -> Response:
         report = exc.report

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, field_validator
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 LANG = r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$"
@@ -28,6 +28,17 @@ Kind = Literal[
 ]
 
 
+def _decimal_digits(value: Any) -> Any:
+    """A count in a query string is written in decimal digits only: Python's int() would also take "1_0", " 7",
+    "+3" or "٣" (an Arabic-Indic three), which no client means."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,18}", value):
+        raise ValueError(f"{value!r} is not a whole number written in the digits 0-9")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_decimal_digits)]
+
+
 class Strict(BaseModel):
     """Unknown query parameters are refused (400 naming them), so typos do not pass silently."""
 
@@ -47,8 +58,8 @@ class LangQuery(Strict):
 
 
 class PageQuery(LangQuery):
-    limit: int = Field(20, ge=1, le=200, description="Items per page (1-200).")
-    offset: int = Field(0, ge=0, le=1_000_000, description="Items to skip.")
+    limit: Count = Field(20, ge=1, le=200, description="Items per page (1-200).")
+    offset: Count = Field(0, ge=0, le=1_000_000, description="Items to skip.")
     q: str | None = Field(
         None, max_length=200, description="Keep items whose label or alternative label contains this text."
     )
@@ -93,8 +104,8 @@ class SearchQuery(LangQuery):
     type: Literal["role", "skill", "tool", "industry", "application", "credential"] | None = Field(
         None, description="Only resources of this type."
     )
-    limit: int = Field(20, ge=1, le=200, description="Results per page (1-200).")
-    offset: int = Field(0, ge=0, le=1_000_000, description="Results to skip.")
+    limit: Count = Field(20, ge=1, le=200, description="Results per page (1-200).")
+    offset: Count = Field(0, ge=0, le=1_000_000, description="Results to skip.")
 
 
 class SuggestQuery(LangQuery):
@@ -102,7 +113,7 @@ class SuggestQuery(LangQuery):
     type: Literal["role", "skill", "tool", "industry", "application", "credential"] | None = Field(
         None, description="Only resources of this type."
     )
-    limit: int = Field(10, ge=1, le=50, description="Suggestions to return (1-50).")
+    limit: Count = Field(10, ge=1, le=50, description="Suggestions to return (1-50).")
 
 
 class CompareQuery(LangQuery):
@@ -143,14 +154,14 @@ class GapQuery(LangQuery):
 
 class PathsQuery(LangQuery):
     to: str = Field(pattern=SLUG, description="The role to reach (id).")
-    max_steps: int = Field(4, ge=1, le=6, description="Longest path, in transitions (1-6).")
-    limit: int = Field(5, ge=1, le=20, description="Paths to return (1-20).")
+    max_steps: Count = Field(4, ge=1, le=6, description="Longest path, in transitions (1-6).")
+    limit: Count = Field(5, ge=1, le=20, description="Paths to return (1-20).")
 
 
 class MatchBody(Strict):
     skills: list[str] = Field(default_factory=list, max_length=200, description="Skill ids you have.")
     tools: list[str] = Field(default_factory=list, max_length=200, description="Tool ids you know.")
-    limit: int = Field(10, ge=1, le=100, description="Roles to return.")
+    limit: Count = Field(10, ge=1, le=100, description="Roles to return.")
 
 
 class MatchQuery(LangQuery):
@@ -537,5 +548,5 @@ class ChangePage(BaseModel):
 
 
 class ChangesQuery(Strict):
-    limit: int = Field(20, ge=1, le=200)
-    offset: int = Field(0, ge=0, le=1_000_000)
+    limit: Count = Field(20, ge=1, le=200)
+    offset: Count = Field(0, ge=0, le=1_000_000)

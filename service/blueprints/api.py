@@ -24,7 +24,7 @@ from service.api.jsonld import with_graph_literals
 from service.errors import CareerKGError, NotFound, UnsupportedMediaType
 from service.graph import current_version, forget_version, get_graph
 from service.namespaces import CKG, CREDENTIAL_KINDS
-from service.problems import no_body
+from service.problems import no_body, problem
 from service.store import Store
 from service.writes import Delta
 
@@ -166,6 +166,22 @@ def _not_modified() -> Response | None:
     cached = _answers().get(etag)
     if cached is not None:
         return _finish(Response(cached[0], mimetype=cached[1]), etag, cached[2], cached[3])
+    return None
+
+
+@bp.before_request
+def _one_value_each() -> Response | None:
+    """A query parameter given twice is 400 naming it: no REST parameter takes several values (lists are
+    comma-separated), and silently answering for the first of two would hide the client's mistake."""
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        params = [{"name": name, "reason": "given more than once; give it once"} for name in repeated]
+        return problem(
+            400,
+            "Bad Request",
+            "; ".join(f"{p['name']}: {p['reason']}" for p in params),
+            **{"invalid-params": params},
+        )
     return None
 
 

@@ -11,6 +11,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 import requests
+from werkzeug.test import EnvironBuilder
 
 from service import dataset, rdfio
 from service.api import examples
@@ -205,6 +206,12 @@ def test_skill_category_filter_reaches_every_depth(site: Site) -> None:
         ("/api/v1/search?q=%20%20", "q"),  # only spaces: not a search for everything
         ("/api/v1/compare?roles=ai-engineer", "roles"),
         ("/api/v1/roles/ai-engineer/paths", "to"),
+        ("/api/v1/roles?limit=1_0", "limit"),  # int() reads 10; no client means that
+        ("/api/v1/roles?offset=%2B3", "offset"),
+        ("/api/v1/roles?limit=%20 7", "limit"),
+        ("/api/v1/search?q=data&limit=%D9%A3", "limit"),  # an Arabic-Indic three
+        ("/api/v1/roles?limit=5&limit=500", "limit"),  # given twice: neither is taken silently
+        ("/api/v1/search?q=data&q=python", "q"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_parameter(site: Site, path: str, param: str) -> None:
@@ -217,6 +224,26 @@ def test_bad_parameters_are_400_naming_the_parameter(site: Site, path: str, para
 def test_answers_tell_browsers_not_to_sniff(site: Site, path: str) -> None:
     assert get(site, path).headers["X-Content-Type-Options"] == "nosniff"
     assert get(site, "/api/v1/roles/no-such-role").headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("host", "named"),
+    [(None, "no Host header"), ("a.example, b.example", "'a.example, b.example'"), ("bad host", "'bad host'")],
+)
+def test_a_request_without_one_valid_host_is_400(site: Site, host: str | None, named: str) -> None:
+    """Links in answers are built from the Host asked for: without one valid Host there is nothing to build on."""
+    environ = EnvironBuilder(path="/api/v1/roles", query_string="limit=2").get_environ()
+    if host is None:
+        del environ["HTTP_HOST"]
+    else:
+        environ["HTTP_HOST"] = host
+    got: list[str] = []
+    body = b"".join(site.app(environ, lambda status, headers, *_: got.append(status)))  # type: ignore[arg-type]
+    assert got[0].startswith("400"), body[:300]
+    assert named in json.loads(body)["detail"]
+    good = site.app.test_client().get("/api/v1/roles?limit=2", headers={"Host": "careerkg.example:8080"})
+    assert good.status_code == 200
+    assert good.get_json()["next"].startswith("http://careerkg.example:8080/api/v1/roles?")
 
 
 def test_unknown_ids_and_routes_are_404(site: Site) -> None:

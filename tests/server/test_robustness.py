@@ -52,6 +52,8 @@ def test_the_corpus_kills_no_process_and_gets_no_5xx(server: Server) -> None:
         (b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nHost: x\r\nX-Bad: \x00\r\n\r\n", 400),
         (b"NONSENSE\r\n\r\n", 400),
+        (b"GET /api/v1/roles?limit=2 HTTP/1.1\r\n\r\n", 400),  # no Host: RFC 9112 section 3.2
+        (b"GET /api/v1/roles?limit=2 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
     ],
 )
 def test_malformed_http_is_refused(server: Server, request_text: bytes, expected: int) -> None:
