@@ -35,6 +35,7 @@ KINDS = {
 # Subclasses of ckg:Credential the data uses (the report counts without inference).
 CREDENTIAL_CLASSES = {CKG + "Credential", *CREDENTIAL_KINDS.values()}
 ESCO_ID = "http://data.europa.eu/esco/"
+CURATION = ID + "source/careerkg-curation"  # the record of what CareerKG's curators state themselves
 LANGUAGES = ("en", "de", "fr", "es")
 ONET = re.compile(r"^\d{2}-\d{4}\.\d{2}$")
 
@@ -121,7 +122,8 @@ class Quality:
             "",
             f"Provenance: {self.provenance['sourced']} of {self.provenance['resources']} resources name a source; "
             f"{self.provenance['statements_with_a_source']} of {self.provenance['statements']} statements have a "
-            "record citing a source",
+            f"record citing a source ({self.provenance['statements_of_careerkg_curation_only']} of them cite only "
+            "CareerKG's own curation)",
         ]
         lines += [f"  {name:<40} {n:>5}" for name, n in self.provenance["by_source"].items()]
         lines += ["", "Labels per language"]
@@ -189,10 +191,14 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
     # statement's record) that a record citing a source stands for (docs/provenance.md).
     records = {s for s in out if s.startswith(ID) and RDF + "Statement" in values(s, RDF + "type")}
     stated = set()
+    curated_only = set()  # statements whose only source is CareerKG's own curation: its judgement, not a fact read
     for record in records:
         parts = [out[record].get(RDF + name, []) for name in ("subject", "predicate", "object")]
-        if all(len(part) == 1 for part in parts) and out[record].get(DCTERMS + "source"):
+        cited = {v.value for v in out[record].get(DCTERMS + "source", [])}
+        if all(len(part) == 1 for part in parts) and cited:
             stated.add((parts[0][0], parts[1][0], parts[2][0]))
+            if cited == {CURATION}:
+                curated_only.add((parts[0][0], parts[1][0], parts[2][0]))
     skip = set(members["source"]) | records
     statements = {
         (q.subject, q.predicate, q.object)
@@ -205,6 +211,7 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
     provenance = {
         "statements": len(statements),
         "statements_with_a_source": len(statements & stated),
+        "statements_of_careerkg_curation_only": len(statements & curated_only),
         "resources": len(described),
         "sourced": len(sourced),
         "unsourced": sorted(set(described) - set(sourced)),

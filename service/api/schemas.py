@@ -181,7 +181,8 @@ class Item(BaseModel):
     stated_by: list[str] | None = Field(
         None,
         description="In a resource's detail, the link to this item: the ids of the source documents that state it "
-        "(empty when no source does; CareerKG's own addition). Absent from lists.",
+        "(careerkg-curation: CareerKG's own statement, no source document makes it; empty for a link a write added "
+        "without a source). Absent from lists.",
     )
 
 

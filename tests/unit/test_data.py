@@ -51,6 +51,27 @@ def test_each_data_file_parses_and_has_no_results(path, report) -> None:  # type
     assert not [r for r in report.results if r.focus_node in mine]
 
 
+@pytest.mark.parametrize("path", DATA_FILES, ids=lambda p: p.name)
+def test_every_statement_of_a_data_file_names_who_says_so(path) -> None:  # type: ignore[no-untyped-def]
+    """docs/provenance.md: a statement sits in the graph of the source that makes it, CareerKG's own in the graph of
+    source:careerkg-curation. Outside any graph stand only the records of the sources and the resources' citations."""
+    source = ox.NamedNode("https://w3id.org/careerkg/id/source/")
+    unsourced = [
+        q
+        for q in ox.parse(path=str(path), format=ox.RdfFormat.TRIG)
+        if q.graph_name == ox.DefaultGraph()
+        and not q.subject.value.startswith(source.value)
+        and q.predicate.value != "http://purl.org/dc/terms/source"
+    ]
+    assert not unsourced, f"{path.name}: {len(unsourced)} statements in no source's graph, e.g. {unsourced[0]}"
+    graphs = {
+        q.graph_name.value
+        for q in ox.parse(path=str(path), format=ox.RdfFormat.TRIG)
+        if q.graph_name != ox.DefaultGraph()
+    }
+    assert all(g.startswith(source.value) for g in graphs), graphs
+
+
 def ask(store: Store, query: str) -> bool:
     result = store.query(PREFIXES + query)
     assert isinstance(result, ox.QueryBoolean)
