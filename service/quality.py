@@ -187,27 +187,7 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
     for s in described:
         for source in values(s, DCTERMS + "source"):
             by_source[source.removeprefix(ID + "source/")] += 1
-    # Statement level: each statement about a resource (not a source document's own record, not a citation, not a
-    # statement's record) that a record citing a source stands for (docs/provenance.md).
-    records = {s for s in out if s.startswith(ID) and RDF + "Statement" in values(s, RDF + "type")}
-    stated = set()
-    curated_only = set()  # statements whose only source is CareerKG's own curation: its judgement, not a fact read
-    for record in records:
-        parts = [out[record].get(RDF + name, []) for name in ("subject", "predicate", "object")]
-        cited = {v.value for v in out[record].get(DCTERMS + "source", [])}
-        if all(len(part) == 1 for part in parts) and cited:
-            stated.add((parts[0][0], parts[1][0], parts[2][0]))
-            if cited == {CURATION}:
-                curated_only.add((parts[0][0], parts[1][0], parts[2][0]))
-    skip = set(members["source"]) | records
-    statements = {
-        (q.subject, q.predicate, q.object)
-        for q in quads
-        if isinstance(q.subject, ox.NamedNode)
-        and q.subject.value.startswith(ID)
-        and q.subject.value not in skip
-        and q.predicate.value != DCTERMS + "source"
-    }
+    statements, stated, curated_only = _statement_sources(quads, out, set(members["source"]))
     provenance = {
         "statements": len(statements),
         "statements_with_a_source": len(statements & stated),
@@ -296,3 +276,38 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
             "warnings": len(checked.warnings),
         }
     return report
+
+
+Subjects = dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode]]]
+Statement = tuple[ox.NamedNode, ox.NamedNode, ox.NamedNode | ox.Literal | ox.BlankNode]
+
+
+def _statement_sources(
+    quads: list[ox.Quad], out: Subjects, sources: set[str]
+) -> tuple[set[Statement], set[Statement], set[Statement]]:
+    """Statement level: each statement about a resource (not a source document's own record, not a citation, not a
+    statement's record); those a record citing a source stands for (docs/provenance.md); and those whose only
+    source is CareerKG's own curation (its judgement, not a fact read in a source)."""
+    records = {
+        s for s in out if s.startswith(ID) and RDF + "Statement" in [v.value for v in out[s].get(RDF + "type", [])]
+    }
+    stated: set[Statement] = set()
+    curated_only: set[Statement] = set()
+    for record in records:
+        parts = [out[record].get(RDF + name, []) for name in ("subject", "predicate", "object")]
+        cited = {v.value for v in out[record].get(DCTERMS + "source", [])}
+        if all(len(part) == 1 for part in parts) and cited:
+            statement = (parts[0][0], parts[1][0], parts[2][0])
+            stated.add(statement)  # type: ignore[arg-type]
+            if cited == {CURATION}:
+                curated_only.add(statement)  # type: ignore[arg-type]
+    skip = sources | records
+    statements: set[Statement] = {
+        (q.subject, q.predicate, q.object)  # type: ignore[misc]
+        for q in quads
+        if isinstance(q.subject, ox.NamedNode)
+        and q.subject.value.startswith(ID)
+        and q.subject.value not in skip
+        and q.predicate.value != DCTERMS + "source"
+    }
+    return statements, stated, curated_only

@@ -166,10 +166,16 @@ def statement_iri(subject: Any, predicate: Any, obj: Any) -> ox.NamedNode:
 def stated(quad: ox.Quad, graph: ox.NamedNode | ox.DefaultGraph) -> list[ox.Quad]:
     """What a statement of a source graph becomes in ``graph``: the statement, and its record (standard RDF
     reification: an rdf:Statement with its subject, predicate and object) citing the source. A statement about a
-    blank node is asserted without a record (a blank node has no name to record it by)."""
+    blank node is asserted without a record (a blank node has no name to record it by), and so is a citation (a
+    resource's dcterms:source, which sums up the records: a record of it would only repeat it)."""
     s, p, o, source = quad.subject, quad.predicate, quad.object, quad.graph_name
     out = [ox.Quad(s, p, o, graph)]
-    if isinstance(source, ox.NamedNode) and not isinstance(s, ox.BlankNode) and not isinstance(o, ox.BlankNode):
+    if (
+        isinstance(source, ox.NamedNode)
+        and not isinstance(s, ox.BlankNode)
+        and not isinstance(o, ox.BlankNode)
+        and p != _SOURCE
+    ):
         record = statement_iri(s, p, o)
         out += [
             ox.Quad(record, _TYPE, STATEMENT, graph),
