@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
+from collections.abc import Iterator
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
@@ -20,6 +22,7 @@ bp = Blueprint("graph_store", __name__)
 
 GRAPH_OFFERED = (negotiation.TURTLE, negotiation.NTRIPLES, negotiation.RDFXML, negotiation.JSONLD)
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
+PART = 20_000  # triples of a graph serialised at a time
 
 
 @bp.route("/graph-store", methods=METHODS)
@@ -61,9 +64,13 @@ def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValu
         fmt = negotiation.choose(request.headers.get("Accept"), GRAPH_OFFERED)
         assert fmt.rdf is not None
         triples = (ox.Triple(q.subject, q.predicate, q.object) for q in served.graph_quads(graph))
-        prefixes = PREFIXES if fmt.rdf == ox.RdfFormat.TURTLE else None
-        body = ox.serialize(triples, format=fmt.rdf, prefixes=prefixes) or b""
-        response = Response(body, content_type=fmt.content_type)
+        parts = _serialised(triples, fmt.rdf)
+        first = next(parts)
+        rest = next(parts, None)
+        if rest is None:  # the whole graph in one part: sent whole, with its length and ETag
+            response = Response(first, content_type=fmt.content_type)
+        else:
+            response = Response(itertools.chain((first, rest), parts), content_type=fmt.content_type)
         response.headers["Vary"] = "Accept"
         return response
 
@@ -86,6 +93,20 @@ def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValu
     if report.warnings:
         response.headers["CareerKG-Warnings"] = str(len(report.warnings))
     return response
+
+
+def _serialised(triples: Iterator[ox.Triple], rdf: ox.RdfFormat) -> Iterator[bytes]:
+    """A graph in the format asked for, in parts of PART triples for Turtle and N-Triples, so that a large graph is
+    never held whole as text (each Turtle part declares the prefixes again: Turtle allows that anywhere). RDF/XML and
+    JSON-LD are one document each, serialised whole. At least one part, empty for an empty graph."""
+    if rdf not in (ox.RdfFormat.TURTLE, ox.RdfFormat.N_TRIPLES):
+        yield ox.serialize(triples, format=rdf) or b""
+        return
+    prefixes = PREFIXES if rdf == ox.RdfFormat.TURTLE else None
+    part = list(itertools.islice(triples, PART))
+    yield ox.serialize(part, format=rdf, prefixes=prefixes) or b""
+    while part := list(itertools.islice(triples, PART)):
+        yield b"\n" + (ox.serialize(part, format=rdf, prefixes=prefixes) or b"")
 
 
 def _body_quads(graph: GraphName) -> list[ox.Quad]:
