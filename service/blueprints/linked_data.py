@@ -31,6 +31,7 @@ ONTOLOGY = CKG.rstrip("#")
 MEDIATYPE_NAMES = {"html": HTML, **negotiation.GRAPH_NAMES}
 FIRST = (RDF + "type", RDFS + "label", DCTERMS + "description")  # shown first, in this order
 LAST = DCTERMS + "source"  # who says so: after the statements
+STATES_SHOWN = 500  # statements of a source listed on its page (the query editor has them all)
 
 
 @bp.get("/id/<kind>/<slug>")
@@ -54,6 +55,8 @@ def resource(kind: str, slug: str) -> ResponseReturnValue:
         lang = _language(index)
         said = cat.stated_by(subject.value)
         page = _document(subject, triples, [(r["s"], r["p"]) for r in incoming], index, lang, said=said)
+        if kind == "source":
+            page.update(_states(subject, index, lang))
         response = Response(render_template("document.html", **page))
         response.headers["Content-Language"] = page["lang"]
     else:
@@ -213,6 +216,25 @@ def _document(
             (f.media_type, url_for(request.endpoint or "", **(request.view_args or {}), _mediatype=f.media_type))
             for f in RDF_OFFERED
         ],
+    }
+
+
+def _states(source: ox.NamedNode, index: Index, lang: str) -> dict[str, Any]:
+    """What a source document states, as its page lists it: each statement as subject, property and value,
+    labelled, the first STATES_SHOWN of them, with a link to all of them in the query editor."""
+    found = get_graph().select(queries.load("states"), bindings={"this": source})
+    assert isinstance(found, ox.QuerySolutions)
+    names = _ontology_labels()
+    rows = [
+        (_value(r["s"], index, lang, names), _name(r["p"].value, names), _value(r["o"], index, lang, names))
+        for r in found
+    ]
+    rows.sort(key=lambda r: (r[0]["text"].casefold(), r[1], r[2]["text"].casefold()))
+    query = queries.load("states") + f"VALUES ?this {{ <{source.value}> }}\n"  # an IRI of ours (a checked slug)
+    return {
+        "states": rows[:STATES_SHOWN],
+        "states_total": len(rows),
+        "states_query": url_for("sparql.endpoint", query=query),
     }
 
 

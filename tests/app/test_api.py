@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +17,7 @@ from werkzeug.test import EnvironBuilder
 
 from service import dataset, rdfio
 from service.api import examples
+from service.blueprints.linked_data import STATES_SHOWN
 from tests.inprocess import Site
 from tests.support import WRITE_TOKEN
 
@@ -1040,6 +1043,33 @@ def test_a_resource_page_says_who_states_each_value(site: Site) -> None:
     item = tensorflow[: tensorflow.index("</li>")]
     assert "stated by" in item
     assert 'href="/id/source/ai-engineer-vs-ml-engineer"' in item
+
+
+@pytest.mark.parametrize("source", ["ai-engineer-vs-ml-engineer", "careerkg-curation"])
+def test_a_source_page_lists_what_it_states(site: Site, source: str) -> None:
+    """A source's page lists the statements its records cite, labelled (not the records' hashes); past the first
+    STATES_SHOWN, a link to all of them in the query editor, which answers every one."""
+    query = f"""PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT ?s ?p ?o WHERE {{ ?r dcterms:source <{ID}source/{source}> ; a rdf:Statement ;
+            rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o . ?s ?p ?o }}"""
+    stated = list(site.core.store.query(query))
+    page = get(site, f"/id/source/{source}", Accept="text/html").text
+    assert f"What it states <small>({len(stated)} statements)</small>" in page
+    listed = page[page.index('<ul class="states">') : page.index("</ul>", page.index('<ul class="states">'))]
+    assert listed.count("<li>") == min(len(stated), STATES_SHOWN)
+    assert "/id/statement/" not in page  # the records themselves are not listed as pointing here
+    if source == "ai-engineer-vs-ml-engineer":
+        assert (
+            '<a href="/id/role/ai-engineer">AI Engineer</a> <span class="property">uses tool</span> '
+            '<a href="/id/tool/tensorflow">TensorFlow</a>' in listed
+        )
+    else:
+        assert len(stated) > STATES_SHOWN
+        link = re.search(r'<a href="([^"]+)">all (\d+) in the query editor', page)
+        assert link is not None
+        assert int(link.group(2)) == len(stated)
+        answer = get(site, html.unescape(link.group(1)), Accept="application/sparql-results+json")
+        assert len(answer.json()["results"]["bindings"]) == len(stated)
 
 
 def test_a_value_many_sources_state_shows_two_and_folds_the_rest(site: Site) -> None:
