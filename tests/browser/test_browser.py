@@ -214,6 +214,19 @@ def test_a_role_page_links_to_the_pages_of_what_it_names(browser: webdriver.Chro
     assert browser.find_element(By.ID, "Role").is_displayed()
 
 
+def test_a_source_page_lists_what_it_states_and_links_each_part(
+    browser: webdriver.Chrome, writable_server: Server
+) -> None:
+    browser.get(writable_server.url + "/id/source/ai-engineer-vs-ml-engineer")
+    states = browser.find_element(By.CSS_SELECTOR, "ul.states")
+    first = states.find_element(By.TAG_NAME, "li")
+    subject = first.find_element(By.TAG_NAME, "a")
+    name = subject.text
+    subject.click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == name)
+    assert "AI Engineer vs ML Engineer (article, 2024)" in browser.find_element(By.TAG_NAME, "main").text
+
+
 def test_a_missing_page_is_a_page_for_a_browser(browser: webdriver.Chrome, writable_server: Server) -> None:
     browser.get(writable_server.url + "/id/role/no-such-role")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Not found"
@@ -326,6 +339,7 @@ PAGES = {
     "role": "/id/role/ai-engineer",
     "tool": "/id/tool/pytorch",
     "id-skill": "/id/skill/deep-learning",
+    "source": "/id/source/careerkg-curation",
     "sparql": "/sparql",
     "ontology": "/ontology",
     "not-found": "/id/role/no-such-role",
