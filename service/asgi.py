@@ -4,18 +4,24 @@ Under granian's WSGI interface a request reaches a Python thread as soon as its 
 reads the body as it arrives: nine clients that announced a body and sent it slowly, or not at all, held all eight
 request threads, and the server answered nothing else, /health included, until they went away (measured on
 2026-11-30). Here granian's event loop reads the body, up to CAREERKG_MAX_BODY, and a client that sends no part of
-it for BODY_IDLE_TIMEOUT_S seconds gets 408. Only a request whose body is in is handed to the pool of request
-threads; the app's answer is sent from the event loop, a thread computing each part of a streamed answer in turn,
-so a slow reader holds no thread either. The request bodies held at once, being read or waiting for their answer,
-take at most BODY_BUDGET_BODIES times the limit: a part that does not fit waits up to BODY_IDLE_TIMEOUT_S for room
-(else 503), a stalled body holds only what it has sent, and a request without a body never waits.
+it for BODY_IDLE_TIMEOUT_S seconds, or averages under BODY_MIN_RATE after that long, gets 408; one that sends it in
+a great many tiny parts (each costs the loop a tenth of a millisecond) gets 400. Only a request whose body is in is
+handed to the pool of request threads; the app's answer is sent from the event loop, a thread computing each part
+of a streamed answer in turn, so a slow reader holds no thread either. The request bodies held at once, while they
+are read and until the app has taken them, take at most BODY_BUDGET_BODIES times the limit: a part that does not
+fit waits up to BODY_IDLE_TIMEOUT_S for room (else 503), and a request without a body never waits.
 
 A streamed answer that fails after it began (a query stopped at its timeout) ends without its final message:
 granian then aborts the connection, and the client sees an incomplete answer, never a complete-looking one
 (granian's asgi/io.rs: "Closed with outstanding data"). granian's RSGI interface, tried first, has no such way.
+HTTP/1.0 has no such way either (the close of the connection ends the body): an HTTP/1.0 client gets an answer
+whole, with its length, or a 503. granian's send does not fail once a client has gone, so a task watches for
+http.disconnect and the rest of the answer is not made; and a client that takes no part of its answer for
+SEND_IDLE_TIMEOUT_S is cut off (granian has no write timeout).
 
 The WSGI environ is what granian's WSGI interface gives (PEP 3333): PATH_INFO and QUERY_STRING as latin-1 text of
-the raw bytes (the path percent-decoded), repeated headers joined by commas.
+the raw bytes (the path percent-decoded), repeated headers joined by commas; header names with an underscore are
+dropped (X_Forwarded_Host would take X-Forwarded-Host's key), as gunicorn does.
 """
 
 from __future__ import annotations
@@ -36,8 +42,13 @@ from service.problems import PROBLEM_JSON, problem_document
 log = logging.getLogger(__name__)
 
 BODY_IDLE_TIMEOUT_S = 10.0  # a client has this long to send each part of its request body
+BODY_MIN_RATE = 64 * 1024  # bytes a second a body averages, after its first BODY_IDLE_TIMEOUT_S, or it is 408
+BODY_PARTS_FREE = 1024  # parts a body may arrive in before they must average BODY_PART_MIN bytes
+BODY_PART_MIN = 64  # (a client sending N-Triples a line a chunk sends about 100 bytes a part)
 BODY_BUDGET_BODIES = 4  # request bodies held at once: at most this many times CAREERKG_MAX_BODY bytes
 ANSWER_BUFFER = 256 * 1024  # bytes of an answer read in the thread that began it, before it is sent part by part
+SEND_IDLE_TIMEOUT_S = 60.0  # a client that takes no part of its answer for this long is cut off
+HTTP10_ANSWER_MOST = 16 * 1024 * 1024  # an HTTP/1.0 client gets an answer only whole: at most this many bytes
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -53,6 +64,9 @@ class _Budget:
 
     async def take(self, n: int) -> None:
         """Take room for ``n`` bytes; TimeoutError when there is none within BODY_IDLE_TIMEOUT_S."""
+        if self.free >= n:  # the usual case, without a lock: the event loop runs one coroutine at a time
+            self.free -= n
+            return
         async with self._room:
             await asyncio.wait_for(self._room.wait_for(lambda: self.free >= n), BODY_IDLE_TIMEOUT_S)
             self.free -= n
@@ -69,7 +83,11 @@ class _NoRoom(Exception):
 
 
 class _Gone(Exception):
-    """The client went away before its request body was in."""
+    """The client went away (before its request body was in, or while its answer was sent)."""
+
+
+class _TooSlow(Exception):
+    """A request body that arrives too slowly, or in too many small parts."""
 
 
 class _Answer:
@@ -148,14 +166,13 @@ class ASGIApp:
             return
         pool, more, budget = self._resources()
         environ = self.environ(scope)
-        held = [0]  # bytes of this request's body in the budget, given back when the answer is sent
+        held = [0]  # bytes of this request's body in the budget, given back once the app has taken it
         try:
             if await self._read_body(environ, scope, receive, send, held):
-                await self._answer(pool, more, environ, send)
-        except _Gone:
-            pass
+                await self._answer(pool, more, environ, receive, send, held)
         finally:
             await budget.give(held[0])
+            held[0] = 0
 
     def _resources(self) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor, _Budget]:
         """The request threads, the threads that carry on answers already begun, and the body budget (made in the
@@ -195,7 +212,8 @@ class ASGIApp:
             "QUERY_STRING": scope["query_string"].decode("latin-1"),
             "SERVER_NAME": host,
             "SERVER_PORT": str(port),
-            "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+            # granian says "1" of HTTP/1.0 (ASGI says "1.0"); WSGI apps compare with "HTTP/1.0"
+            "SERVER_PROTOCOL": "HTTP/1.0" if scope["http_version"] in ("1", "1.0") else f"HTTP/{scope['http_version']}",
             "REMOTE_ADDR": client,
             "REMOTE_PORT": str(client_port),
             "wsgi.version": (1, 0),
@@ -208,6 +226,8 @@ class ASGIApp:
             "wsgi.run_once": False,
         }
         for raw_name, raw_value in scope["headers"]:
+            if b"_" in raw_name:  # X_Forwarded_Host would become X-Forwarded-Host's key: dropped, as gunicorn does
+                continue
             key = raw_name.decode("latin-1").upper().replace("-", "_")
             value = raw_value.decode("latin-1")
             if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
@@ -225,6 +245,7 @@ class ASGIApp:
             return True
         if not chunked and not (declared.isdigit() and int(declared) <= self.max_body):
             return True  # a length that is no number or over the limit: the app refuses it (400, 413) unread
+        close = [(b"connection", b"close")]
         try:
             body = await self._receive(receive, self.max_body + 1, held)
         except _NoRoom:
@@ -232,8 +253,18 @@ class ASGIApp:
             await self._refuse(send, scope, 503, "Service Unavailable", detail, extra=[(b"retry-after", b"5")])
             return False
         except TimeoutError:
-            detail = f"no part of the request body arrived for {BODY_IDLE_TIMEOUT_S:g} s: send it whole, without pauses"
-            await self._refuse(send, scope, 408, "Request Timeout", detail, extra=[(b"connection", b"close")])
+            detail = (
+                f"the request body came too slowly (a pause of {BODY_IDLE_TIMEOUT_S:g} s, or under "
+                f"{BODY_MIN_RATE // 1024} KiB/s after the first {BODY_IDLE_TIMEOUT_S:g} s): send it without pauses"
+            )
+            await self._refuse(send, scope, 408, "Request Timeout", detail, extra=close)
+            return False
+        except _TooSlow as exc:
+            await self._refuse(send, scope, 400, "Bad Request", str(exc), extra=close)
+            return False
+        except _Gone:  # granian says so of a client that left, and of a body whose chunked framing is broken
+            detail = "the request body ended before it was complete, or its chunked framing is not valid"
+            await self._refuse(send, scope, 400, "Bad Request", detail, extra=close)
             return False
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))  # over the limit by one byte: the app answers 413
@@ -243,11 +274,25 @@ class ASGIApp:
     async def _receive(self, receive: Receive, most: int, held: list[int]) -> bytes:
         """At most ``most`` bytes of the body, each part counted in the budget (``held``)."""
         _, _, budget = self._resources()
-        parts, total = [], 0
+        parts, total, count = [], 0, 0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         while total < most:
-            message = await asyncio.wait_for(receive(), BODY_IDLE_TIMEOUT_S)
+            # Each part within BODY_IDLE_TIMEOUT_S, and the whole at BODY_MIN_RATE after its first seconds: a body
+            # trickled a byte at a time cannot hold its room in the budget for long.
+            wait = min(BODY_IDLE_TIMEOUT_S, started + BODY_IDLE_TIMEOUT_S + total / BODY_MIN_RATE - loop.time())
+            if wait <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(wait):
+                message = await receive()
             if message["type"] == "http.disconnect":
                 raise _Gone
+            count += 1
+            if count > BODY_PARTS_FREE and total < count * BODY_PART_MIN:
+                raise _TooSlow(
+                    f"the request body arrives in too many small parts ({count} parts, {total} bytes):"
+                    " send it in larger parts"
+                )
             chunk = bytes(message.get("body", b""))[: most - total]
             if chunk:
                 try:
@@ -270,51 +315,135 @@ class ASGIApp:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    async def _answer(
-        self, pool: ThreadPoolExecutor, more: ThreadPoolExecutor, environ: dict[str, Any], send: Send
+    async def _answer(  # noqa: PLR0917 - one request's state
+        self,
+        pool: ThreadPoolExecutor,
+        more: ThreadPoolExecutor,
+        environ: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        held: list[int],
     ) -> None:
         loop = asyncio.get_running_loop()
         answer = _Answer(self.app, environ)
         try:
-            part = await loop.run_in_executor(pool, answer.start)
+            try:
+                part = await loop.run_in_executor(pool, answer.start)
+            finally:  # the app has taken the body: its room goes to other requests, however long the answer takes
+                environ["wsgi.input"] = io.BytesIO()
+                _, _, budget = self._resources()
+                await budget.give(held[0])
+                held[0] = 0
         except Exception:
             log.exception("the app failed on %s %s", environ["REQUEST_METHOD"], environ["PATH_INFO"])
             await send({"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
-        if answer.whole is not None:
-            await send({"type": "http.response.body", "body": answer.whole, "more_body": False})
-            return
-        if answer.failed is not None:
-            await self._cut_off(answer, part, environ, send, answer.failed, loop, more)
-            return
         try:
+            if answer.whole is None and environ["SERVER_PROTOCOL"] == "HTTP/1.0":
+                await self._whole_for_http10(answer, part, environ, send, loop, more)
+                if answer.whole is None:
+                    return
+            await _sent(send, {"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+            if answer.whole is not None:
+                await _sent(send, {"type": "http.response.body", "body": answer.whole, "more_body": False})
+                return
+            await self._stream(answer, part, environ, receive, send, loop, more)
+        except TimeoutError:  # no final message: granian aborts the connection
+            log.warning(
+                "%s %s: the client took no part of its answer for %g s, so it was cut off",
+                environ["REQUEST_METHOD"],
+                environ["PATH_INFO"],
+                SEND_IDLE_TIMEOUT_S,
+            )
+
+    async def _stream(  # noqa: PLR0917 - the state of one answer
+        self,
+        answer: _Answer,
+        part: bytes | None,
+        environ: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        loop: asyncio.AbstractEventLoop,
+        more: ThreadPoolExecutor,
+    ) -> None:
+        """An answer sent part by part, each part read in a thread when the one before is sent. It ends with the
+        final message only when it is complete: cut off (the query's timeout), or when the client has gone
+        (granian's send does not say so: a task watches for it), it ends without one and the rest is not made."""
+        gone = asyncio.ensure_future(_until_gone(receive))
+        try:
+            if answer.failed is not None:
+                if part:
+                    await _sent(send, {"type": "http.response.body", "body": part, "more_body": True})
+                raise answer.failed
             while part is not None:
                 if part:
-                    await send({"type": "http.response.body", "body": part, "more_body": True})
+                    await _sent(send, {"type": "http.response.body", "body": part, "more_body": True})
+                if gone.done():
+                    log.info(
+                        "%s %s: the client left during its answer", environ["REQUEST_METHOD"], environ["PATH_INFO"]
+                    )
+                    return
                 part = await loop.run_in_executor(more, answer.next)
+        except TimeoutError:
+            raise
         except Exception as exc:  # cut off after it began: no final message, so granian aborts the connection
             log.warning("an answer to %s %s was cut off: %s", environ["REQUEST_METHOD"], environ["PATH_INFO"], exc)
             return
         finally:
+            gone.cancel()
             await loop.run_in_executor(more, answer.close)
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await _sent(send, {"type": "http.response.body", "body": b"", "more_body": False})
 
-    @staticmethod
-    async def _cut_off(  # noqa: PLR0917 - the state of one answer
+    async def _whole_for_http10(  # noqa: PLR0917 - the state of one answer
+        self,
         answer: _Answer,
         part: bytes | None,
         environ: dict[str, Any],
         send: Send,
-        exc: Exception,
         loop: asyncio.AbstractEventLoop,
         more: ThreadPoolExecutor,
     ) -> None:
-        """An answer that broke in its first bytes: what there was, then no final message (granian aborts)."""
-        log.warning("an answer to %s %s was cut off: %s", environ["REQUEST_METHOD"], environ["PATH_INFO"], exc)
+        """The rest of a streamed answer read here, for an HTTP/1.0 client: its body ends when the connection
+        closes, so an answer cut off after it began would look complete. It gets the answer whole, with its length
+        (``answer.whole``), or, if the answer is cut off or over HTTP10_ANSWER_MOST, a 503 and nothing of it."""
+        parts, size = [part or b""], len(part or b"")
+        why: str | None = str(answer.failed) if answer.failed is not None else None
         try:
-            if part:
-                await send({"type": "http.response.body", "body": part, "more_body": True})
+            while why is None:
+                following = await loop.run_in_executor(more, answer.next)
+                if following is None:
+                    break
+                parts.append(following)
+                size += len(following)
+                if size > HTTP10_ANSWER_MOST:
+                    why = f"it is over {HTTP10_ANSWER_MOST // (1024 * 1024)} MiB"
+        except Exception as exc:
+            why = str(exc) or type(exc).__name__
         finally:
             await loop.run_in_executor(more, answer.close)
+        if why is not None:
+            detail = (
+                f"the answer could not be sent whole ({why}); over HTTP/1.0 an answer is sent only whole, since a "
+                "cut-off one would look complete: ask over HTTP/1.1 to have it streamed"
+            )
+            await self._refuse(send, {"path": environ["PATH_INFO"]}, 503, "Service Unavailable", detail, extra=[])
+            return
+        answer.whole = b"".join(parts)
+        answer.headers = [
+            (name, value) for name, value in answer.headers if name not in (b"content-length", b"transfer-encoding")
+        ]
+        answer.headers.append((b"content-length", str(len(answer.whole)).encode()))
+
+
+async def _sent(send: Send, message: Message) -> None:
+    """Send a message, or TimeoutError when the client takes none of it for SEND_IDLE_TIMEOUT_S (granian has no
+    write timeout of its own: a client that never reads would hold the answer for as long as it stays connected)."""
+    async with asyncio.timeout(SEND_IDLE_TIMEOUT_S):
+        await send(message)
+
+
+async def _until_gone(receive: Receive) -> None:
+    """Return when the client has gone (granian also says so once the answer is complete)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass

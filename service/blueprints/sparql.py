@@ -52,7 +52,7 @@ def endpoint() -> ResponseReturnValue:
             response.headers["CareerKG-Warnings"] = str(len(report.warnings))
         return response
     asked_for = params.get("format") or params.get("output")
-    if request.method == "GET" and not asked_for and service_description.wants_the_editor(ANSWER_TYPES):
+    if request.method in ("GET", "HEAD") and not asked_for and service_description.wants_the_editor(ANSWER_TYPES):
         return service_description.editor_page()  # a shared link to a query, opened in a browser: the page runs it
     answer = get_graph().query(
         QueryRequest(

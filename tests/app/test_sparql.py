@@ -89,7 +89,11 @@ def test_construct_negotiation(site: Site, accept: str | None, expected: str) ->
 
 
 def test_head_answers_as_get_does_without_the_body(site: Site) -> None:
-    for params, accept in (({"query": "ASK {}"}, "application/sparql-results+json"), ({}, "text/turtle")):
+    for params, accept in (
+        ({"query": "ASK {}"}, "application/sparql-results+json"),
+        ({}, "text/turtle"),
+        ({"query": "ASK {}"}, "text/html"),  # a shared query link, opened by a browser: the editor page
+    ):
         got = site.http.get(
             site.url + "/sparql", params=params, headers={"Accept": accept, "Accept-Encoding": "identity"}, timeout=30
         )

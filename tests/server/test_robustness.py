@@ -117,6 +117,65 @@ def test_a_query_timing_out_after_it_began_never_looks_complete(server_factory: 
     assert "careerkg_query_timeouts_total 2.0" in metrics
 
 
+def test_an_http_1_0_client_never_gets_a_cut_off_answer_that_looks_complete(
+    server_factory: Callable[..., Server],
+) -> None:
+    """Over HTTP/1.0 (nginx's default to its upstreams) the close of the connection ends the body, so an answer cut
+    off at the timeout would look complete: such a client gets an answer whole, with its length, or a 503."""
+    server = server_factory("--store", "memory", env={"CAREERKG_QUERY_TIMEOUT": "2"})
+    port = int(server.url.rsplit(":", 1)[1])
+
+    def over_http_1_0(query: bytes) -> tuple[bytes, bytes]:
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall(
+                b"POST /sparql HTTP/1.0\r\nHost: x\r\nContent-Type: application/sparql-query\r\nAccept: text/csv\r\n"
+                + b"Content-Length: %d\r\n\r\n" % len(query)
+                + query
+            )
+            answer = b""
+            while part := sock.recv(1 << 16):
+                answer += part
+        head, _, body = answer.partition(b"\r\n\r\n")
+        return head, body
+
+    head, body = over_http_1_0(b"SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }")  # begins in time, then cut off
+    assert head.startswith(b"HTTP/1.0 503 ") or head.startswith(b"HTTP/1.1 503 "), head[:100]
+    assert "HTTP/1.1" in json.loads(body)["detail"]
+    head, body = over_http_1_0(b"SELECT * WHERE { ?a ?b ?c } LIMIT 1000")
+    assert b" 200 " in head.split(b"\r\n")[0]
+    length = [line for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]
+    assert length == [b"content-length: %d" % len(body)]
+    assert body.count(b"\n") == 1001  # the header row and every row
+
+
+def test_a_client_that_hangs_up_mid_answer_frees_its_query_worker(server_factory: Callable[..., Server]) -> None:
+    """granian's send does not fail once the client has gone: without a watch on the connection, each hang-up kept
+    its query worker busy until the timeout, and four of them made every other query 503."""
+    server = server_factory("--store", "memory", env={"CAREERKG_QUERY_TIMEOUT": "20"})
+    port = int(server.url.rsplit(":", 1)[1])
+    query = b"SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"
+    for _ in range(4):  # as many as there are query workers
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(
+                b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nAccept: text/csv\r\n"
+                + b"Content-Length: %d\r\n\r\n" % len(query)
+                + query
+            )
+            got = 0
+            while got < 300_000:
+                got += len(sock.recv(1 << 16))
+    time.sleep(1)
+    with ThreadPoolExecutor(4) as pool:
+        asks = list(
+            pool.map(
+                lambda _: requests.get(server.url + "/sparql", params={"query": "ASK {}"}, timeout=30).status_code,
+                range(4),
+            )
+        )
+    assert asks == [200] * 4
+    assert "careerkg_query_timeouts_total 0.0" in requests.get(server.url + "/metrics", timeout=10).text
+
+
 def test_slow_queries_and_silent_clients_leave_health_answering(server_factory: Callable[..., Server]) -> None:
     server = server_factory("--store", "memory", env={"CAREERKG_QUERY_TIMEOUT": "4"})
     port = int(server.url.rsplit(":", 1)[1])
@@ -213,10 +272,11 @@ def test_stalled_request_bodies_hold_no_thread_and_get_408(server_factory: Calla
 def test_bodies_past_the_memory_budget_wait_then_get_503(server_factory: Callable[..., Server]) -> None:
     """Request bodies held at once are bounded (four times CAREERKG_MAX_BODY): clients that keep sending parts of
     large bodies hold their room, and a body that finds none gets 503 with Retry-After, not a hang or an unbounded
-    buffer; requests without a body are answered meanwhile."""
-    server = server_factory("--store", "memory", env={"CAREERKG_MAX_BODY": "1000"})
+    buffer; requests without a body are answered meanwhile. (A body holds its room only while it keeps to 64 KiB/s
+    on average after its first 10 s: 1,990,000 bytes sent at once keep a trickle going for about 40 s.)"""
+    server = server_factory("--store", "memory", env={"CAREERKG_MAX_BODY": "2000000"})
     port = int(server.url.rsplit(":", 1)[1])
-    holders = [stalled_post(port, 1000, b"#" * 950) for _ in range(4)]  # 3,800 of the 4,004 bytes of room
+    holders = [stalled_post(port, 2_000_000, b"#" * 1_990_000) for _ in range(4)]  # all but 40,004 bytes of room
     stop = threading.Event()
 
     def trickle() -> None:  # a part every 2 s: never silent for the 10 s that would end them
@@ -230,7 +290,7 @@ def test_bodies_past_the_memory_budget_wait_then_get_503(server_factory: Callabl
         time.sleep(1)
         refused = requests.post(
             server.url + "/sparql",
-            data=b"ASK {} #" + b"#" * 300,
+            data=b"ASK {} #" + b"#" * 50_000,
             headers={"Content-Type": "application/sparql-query"},
             timeout=30,
         )

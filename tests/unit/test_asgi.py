@@ -184,3 +184,123 @@ def test_what_the_app_writes_goes_before_what_it_returns() -> None:
 
     sent = run(ASGIApp(legacy, threads=1, max_body=10), scope(), [])
     assert body_of(sent) == b"written, returned"
+
+
+def test_a_body_taken_by_the_app_leaves_the_budget_while_its_answer_waits_for_the_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A client that never reads its answer holds no room for request bodies (four of them used to lock out every
+    POST for as long as they stayed connected), and is cut off after SEND_IDLE_TIMEOUT_S: no final message."""
+    monkeypatch.setattr(asgi, "SEND_IDLE_TIMEOUT_S", 0.3)
+    app = ASGIApp(streamed, threads=2, max_body=100)
+    budget = app._resources()[2]
+    full = budget.free
+    free_while_stalled: list[int] = []
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if not sent:
+            return {"type": "http.request", "body": b"x" * 50}
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":  # the client reads nothing of the body
+            free_while_stalled.append(budget.free)
+            await asyncio.sleep(3600)
+
+    asyncio.run(asyncio.wait_for(app(scope(headers=[(b"content-length", b"50")]), receive, send), 10))
+    assert free_while_stalled == [full]
+    assert sent[0]["status"] == 200
+    assert all(m.get("more_body", True) for m in sent)  # cut off: never the final message
+
+
+def test_a_trickled_body_gets_408_however_short_its_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each part within BODY_IDLE_TIMEOUT_S is not enough: the body must average BODY_MIN_RATE after that long."""
+    monkeypatch.setattr(asgi, "BODY_IDLE_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(asgi, "BODY_MIN_RATE", 20)  # bytes a second; the client sends 5
+    app = ASGIApp(echo, threads=2, max_body=100)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(0.2)
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(asyncio.wait_for(app(scope(headers=[(b"content-length", b"100")]), receive, send), 10))
+    assert sent[0]["status"] == 408
+    assert "too slowly" in json.loads(body_of(sent))["detail"]
+    assert app._resources()[2].free == 4 * 101  # nothing held after the answer
+
+
+def test_a_body_in_too_many_small_parts_is_400(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(asgi, "BODY_PARTS_FREE", 5)
+    parts = [{"type": "http.request", "body": b"x", "more_body": True} for _ in range(10)]
+    sent = run(ASGIApp(echo, threads=2, max_body=100), scope(headers=[(b"content-length", b"50")]), parts)
+    assert sent[0]["status"] == 400
+    assert "too many small parts" in json.loads(body_of(sent))["detail"]
+
+
+def test_a_body_that_breaks_off_is_400_not_granians_500() -> None:
+    """granian says http.disconnect both of a client that left and of broken chunked framing: a 400 either way
+    (returning without an answer made granian send its own plain-text 500)."""
+    sent = run(
+        ASGIApp(echo, threads=2, max_body=100),
+        scope(headers=[(b"transfer-encoding", b"chunked")]),
+        [{"type": "http.request", "body": b"abc", "more_body": True}, {"type": "http.disconnect"}],
+    )
+    assert sent[0]["status"] == 400
+    assert (b"content-type", b"application/problem+json") in sent[0]["headers"]
+
+
+def test_header_names_with_underscores_are_dropped() -> None:
+    """X_Forwarded_Host would take X-Forwarded-Host's place in the environ (and Content_Type Content-Type's)."""
+    raw = [(b"x-forwarded-host", b"real.example"), (b"x_forwarded_host", b"evil.example"), (b"content_type", b"a/b")]
+    environ = ASGIApp(None, threads=1, max_body=10).environ(scope(headers=raw))
+    assert environ["HTTP_X_FORWARDED_HOST"] == "real.example"
+    assert "CONTENT_TYPE" not in environ
+
+
+def test_a_client_that_leaves_mid_answer_stops_it() -> None:
+    """granian's send does not fail once the client has gone: the adapter watches for http.disconnect and stops
+    making the answer (it used to run the query to its timeout, holding a query worker)."""
+    closed: list[bool] = []
+
+    class Parts:
+        def __init__(self) -> None:
+            self.parts = iter([b"x" * 1024] * 1000)
+
+        def __iter__(self) -> Iterator[bytes]:
+            return self.parts
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Parts:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return Parts()
+
+    sent = run(ASGIApp(app, threads=2, max_body=100), scope(), [{"type": "http.disconnect"}])
+    assert len(body_of(sent)) < 1000 * 1024
+    assert all(m.get("more_body", True) for m in sent)
+    assert closed == [True]
+
+
+@pytest.mark.parametrize("version", ["1", "1.0"])  # granian says "1"
+@pytest.mark.parametrize("cut", [False, True])
+def test_an_http_1_0_client_gets_an_answer_whole_or_a_503(cut: bool, version: str) -> None:
+    """Over HTTP/1.0 the end of the connection is the end of the body: a cut-off answer would look complete. So the
+    answer is read whole first and sent with its length; one cut off is a 503 with nothing of it."""
+    request = {**scope(), "http_version": version, "query_string": b"cut" if cut else b""}
+    sent = run(ASGIApp(streamed, threads=2, max_body=100), request, [])
+    if cut:
+        assert sent[0]["status"] == 503
+        assert "HTTP/1.1" in json.loads(body_of(sent))["detail"]
+    else:
+        assert sent[0]["status"] == 200
+        assert (b"content-length", str(300 * 1024).encode()) in sent[0]["headers"]
+        assert body_of(sent) == b"x" * 300 * 1024
+        assert sent[-1]["more_body"] is False
