@@ -61,15 +61,20 @@ class _Budget:
     def __init__(self, size: int) -> None:
         self.free = size
         self._room = asyncio.Condition()
+        self._waiting = 0
 
     async def take(self, n: int) -> None:
         """Take room for ``n`` bytes; TimeoutError when there is none within BODY_IDLE_TIMEOUT_S."""
-        if self.free >= n:  # the usual case, without a lock: the event loop runs one coroutine at a time
-            self.free -= n
+        if self.free >= n and not self._waiting:  # the usual case, without a lock (the event loop runs one
+            self.free -= n  # coroutine at a time), unless parts wait for room: they go first
             return
-        async with self._room:
-            await asyncio.wait_for(self._room.wait_for(lambda: self.free >= n), BODY_IDLE_TIMEOUT_S)
-            self.free -= n
+        self._waiting += 1
+        try:
+            async with self._room:
+                await asyncio.wait_for(self._room.wait_for(lambda: self.free >= n), BODY_IDLE_TIMEOUT_S)
+                self.free -= n
+        finally:
+            self._waiting -= 1
 
     async def give(self, n: int) -> None:
         if n:
@@ -88,6 +93,10 @@ class _Gone(Exception):
 
 class _TooSlow(Exception):
     """A request body that arrives too slowly, or in too many small parts."""
+
+
+class _Stalled(Exception):
+    """The client took no part of its answer for SEND_IDLE_TIMEOUT_S."""
 
 
 class _Answer:
@@ -250,7 +259,7 @@ class ASGIApp:
             body = await self._receive(receive, self.max_body + 1, held)
         except _NoRoom:
             detail = "too many request bodies are being received at once: try again shortly"
-            await self._refuse(send, scope, 503, "Service Unavailable", detail, extra=[(b"retry-after", b"5")])
+            await self._refuse(send, scope, 503, "Service Unavailable", detail, extra=[(b"retry-after", b"5"), *close])
             return False
         except TimeoutError:
             detail = (
@@ -295,10 +304,12 @@ class ASGIApp:
                 )
             chunk = bytes(message.get("body", b""))[: most - total]
             if chunk:
+                waited = loop.time()
                 try:
                     await budget.take(len(chunk))
                 except TimeoutError:
                     raise _NoRoom from None
+                started += loop.time() - waited  # waiting for room is the server's time, not the client's
                 held[0] += len(chunk)
                 parts.append(chunk)
                 total += len(chunk)
@@ -339,38 +350,43 @@ class ASGIApp:
             await send({"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        try:
-            if answer.whole is None and environ["SERVER_PROTOCOL"] == "HTTP/1.0":
-                await self._whole_for_http10(answer, part, environ, send, loop, more)
-                if answer.whole is None:
-                    return
-            await _sent(send, {"type": "http.response.start", "status": answer.status, "headers": answer.headers})
-            if answer.whole is not None:
+        if answer.whole is not None:
+            try:
+                await _sent(send, {"type": "http.response.start", "status": answer.status, "headers": answer.headers})
                 await _sent(send, {"type": "http.response.body", "body": answer.whole, "more_body": False})
-                return
-            await self._stream(answer, part, environ, receive, send, loop, more)
-        except TimeoutError:  # no final message: granian aborts the connection
-            log.warning(
-                "%s %s: the client took no part of its answer for %g s, so it was cut off",
-                environ["REQUEST_METHOD"],
-                environ["PATH_INFO"],
-                SEND_IDLE_TIMEOUT_S,
-            )
+            except _Stalled:
+                _log_stalled(environ)
+            return
+        # granian's send does not fail once the client has gone: this task says so, and the rest is not made
+        gone = asyncio.ensure_future(_until_gone(receive))
+        try:
+            if environ["SERVER_PROTOCOL"] == "HTTP/1.0":
+                await self._whole_for_http10(answer, part, environ, send, gone, loop, more)
+            else:
+                await self._stream(answer, part, environ, send, gone, loop, more)
+        except _Stalled:  # no final message: granian aborts the connection
+            _log_stalled(environ)
+        finally:
+            gone.cancel()
+            try:
+                await loop.run_in_executor(more, answer.close)
+            except Exception:
+                log.exception("closing the answer to %s %s failed", environ["REQUEST_METHOD"], environ["PATH_INFO"])
 
+    @staticmethod
     async def _stream(  # noqa: PLR0917 - the state of one answer
-        self,
         answer: _Answer,
         part: bytes | None,
         environ: dict[str, Any],
-        receive: Receive,
         send: Send,
+        gone: asyncio.Future[None],
         loop: asyncio.AbstractEventLoop,
         more: ThreadPoolExecutor,
     ) -> None:
         """An answer sent part by part, each part read in a thread when the one before is sent. It ends with the
-        final message only when it is complete: cut off (the query's timeout), or when the client has gone
-        (granian's send does not say so: a task watches for it), it ends without one and the rest is not made."""
-        gone = asyncio.ensure_future(_until_gone(receive))
+        final message only when it is complete: cut off (the query's timeout), or when the client has ``gone``, it
+        ends without one (granian then aborts the connection) and the rest is not made."""
+        await _sent(send, {"type": "http.response.start", "status": answer.status, "headers": answer.headers})
         try:
             if answer.failed is not None:
                 if part:
@@ -385,14 +401,11 @@ class ASGIApp:
                     )
                     return
                 part = await loop.run_in_executor(more, answer.next)
-        except TimeoutError:
+        except _Stalled:
             raise
         except Exception as exc:  # cut off after it began: no final message, so granian aborts the connection
             log.warning("an answer to %s %s was cut off: %s", environ["REQUEST_METHOD"], environ["PATH_INFO"], exc)
             return
-        finally:
-            gone.cancel()
-            await loop.run_in_executor(more, answer.close)
         await _sent(send, {"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _whole_for_http10(  # noqa: PLR0917 - the state of one answer
@@ -401,16 +414,19 @@ class ASGIApp:
         part: bytes | None,
         environ: dict[str, Any],
         send: Send,
+        gone: asyncio.Future[None],
         loop: asyncio.AbstractEventLoop,
         more: ThreadPoolExecutor,
     ) -> None:
         """The rest of a streamed answer read here, for an HTTP/1.0 client: its body ends when the connection
-        closes, so an answer cut off after it began would look complete. It gets the answer whole, with its length
-        (``answer.whole``), or, if the answer is cut off or over HTTP10_ANSWER_MOST, a 503 and nothing of it."""
+        closes, so an answer cut off after it began would look complete. It gets the answer whole, with its length,
+        or, if the answer is cut off or over HTTP10_ANSWER_MOST, a 503 and nothing of it."""
         parts, size = [part or b""], len(part or b"")
         why: str | None = str(answer.failed) if answer.failed is not None else None
         try:
             while why is None:
+                if gone.done():
+                    return
                 following = await loop.run_in_executor(more, answer.next)
                 if following is None:
                     break
@@ -420,8 +436,6 @@ class ASGIApp:
                     why = f"it is over {HTTP10_ANSWER_MOST // (1024 * 1024)} MiB"
         except Exception as exc:
             why = str(exc) or type(exc).__name__
-        finally:
-            await loop.run_in_executor(more, answer.close)
         if why is not None:
             detail = (
                 f"the answer could not be sent whole ({why}); over HTTP/1.0 an answer is sent only whole, since a "
@@ -429,18 +443,32 @@ class ASGIApp:
             )
             await self._refuse(send, {"path": environ["PATH_INFO"]}, 503, "Service Unavailable", detail, extra=[])
             return
-        answer.whole = b"".join(parts)
-        answer.headers = [
+        whole = b"".join(parts)
+        headers = [
             (name, value) for name, value in answer.headers if name not in (b"content-length", b"transfer-encoding")
         ]
-        answer.headers.append((b"content-length", str(len(answer.whole)).encode()))
+        headers.append((b"content-length", str(len(whole)).encode()))
+        await _sent(send, {"type": "http.response.start", "status": answer.status, "headers": headers})
+        await _sent(send, {"type": "http.response.body", "body": whole, "more_body": False})
+
+
+def _log_stalled(environ: dict[str, Any]) -> None:
+    log.warning(
+        "%s %s: the client took no part of its answer for %g s, so it was cut off",
+        environ["REQUEST_METHOD"],
+        environ["PATH_INFO"],
+        SEND_IDLE_TIMEOUT_S,
+    )
 
 
 async def _sent(send: Send, message: Message) -> None:
-    """Send a message, or TimeoutError when the client takes none of it for SEND_IDLE_TIMEOUT_S (granian has no
-    write timeout of its own: a client that never reads would hold the answer for as long as it stays connected)."""
-    async with asyncio.timeout(SEND_IDLE_TIMEOUT_S):
-        await send(message)
+    """Send a message, or _Stalled when the client takes none of it for SEND_IDLE_TIMEOUT_S (granian has no write
+    timeout of its own: a client that never reads would hold the answer for as long as it stays connected)."""
+    try:
+        async with asyncio.timeout(SEND_IDLE_TIMEOUT_S):
+            await send(message)
+    except TimeoutError:
+        raise _Stalled from None
 
 
 async def _until_gone(receive: Receive) -> None:
