@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pyoxigraph as ox
 import pytest
@@ -46,19 +46,24 @@ def guarded(filled_store: object) -> Site:
 
 
 @pytest.fixture(scope="module")
-def original(guarded: Site) -> bytes:
-    """The data the guarded app began with."""
-    return dump(guarded)
+def original(guarded: Site) -> Iterator[tuple[int, str]]:
+    """The size and write count of the data the guarded app began with; once this process's cases are done, its
+    data is compared with what it began with, statement for statement (a dump per case took 6 s of the fast tier)."""
+    before = dump(guarded)
+    store = guarded.core.store
+    yield len(store), store.version_token()
+    assert_unchanged(guarded, before, "a case of the corpus")
 
 
 @pytest.mark.parametrize("bad", CORPUS, ids=lambda b: b.name)
-def test_bad_input_gets_no_5xx_and_changes_nothing(guarded: Site, original: bytes, bad: Bad) -> None:
+def test_bad_input_gets_no_5xx_and_changes_nothing(guarded: Site, original: tuple[int, str], bad: Bad) -> None:
     response = send(guarded, bad)
     assert response.status_code < 500, f"{bad.name}: {response.status_code} {response.text[:300]}"
     if response.status_code >= 400 and response.content:
         assert response.headers["Content-Type"] == "application/problem+json", bad.name
         assert response.json()["detail"], bad.name
-    assert_unchanged(guarded, original, bad.name)
+    store = guarded.core.store
+    assert (len(store), store.version_token()) == original, f"{bad.name} changed the data"
     assert guarded.http.get(guarded.url + "/health", timeout=10).status_code == 200
 
 

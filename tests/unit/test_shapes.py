@@ -390,10 +390,10 @@ def results_in_graph(report: Report) -> set[tuple[str, str | None, str]]:
 
 
 # The fast tier runs the XFAIL case and incremental validation against the service's whole validation for one break of
-# each way a change reaches the nodes incremental validation must look at, the PASS case of every shape, and the
-# agreement of the service's whole validation with pySHACL's (the reference) on one break (AGREEMENT_FAST). The other
-# cases are marked exhaustive and run with `pytest -m ''` (what .ci/run does): there every break is held to pySHACL's
-# full validation (about 7 s of one worker a break), so every XFAIL case holds for pySHACL's report too.
+# each way a change reaches the nodes incremental validation must look at, and the PASS case of every shape. The other
+# cases are marked exhaustive and run with `pytest -m ''` (what .ci/run does): there the service's whole validation is
+# held to pySHACL's full validation (the reference, about 9 s of one worker a case) on the shipped data and every
+# break, so every XFAIL case holds for pySHACL's report too.
 FAST_BREAKS = {
     "label-missing",  # the shape every resource meets (the fast engine's first group), a statement removed
     "credential-unused",  # a SHACL-SPARQL constraint on the node a removed link pointed to (an inverse check)
@@ -402,7 +402,7 @@ FAST_BREAKS = {
     "salary-figure-min-above-max",  # a new node, linked from an existing one
     "source-dated-in-words",  # a value replaced (removed and added at once) that sh:or checks
 }
-AGREEMENT_FAST = {"label-missing"}
+AGREEMENT_FAST: set[str] = set()  # pySHACL over the whole data takes 9 s a case: the exhaustive tier (CI) holds them
 assert set(BREAKS) >= FAST_BREAKS >= AGREEMENT_FAST
 
 
@@ -524,8 +524,9 @@ def test_inverse_checked_predicates_match_the_shapes() -> None:
     assert followed <= writes.INVERSE_CHECKED
 
 
-# The fast tier holds the engines equal on one break (every other node of the shipped data included: the results
-# must be the same set); the shipped data alone (8 s of pySHACL) and the other breaks in the exhaustive tier.
+# The exhaustive tier (`pytest -m ''`, which .ci/run runs) holds the engines equal on the shipped data and on every
+# break: pySHACL over the whole data takes about 9 s a case, too long for the fast tier, which compares against
+# validate_whole and checks chosen nodes against pySHACL (test_validating_chosen_nodes_...).
 @pytest.mark.parametrize("name", grouped([None, *BREAKS], AGREEMENT_FAST, shipped_fast=False))
 def test_the_fast_engine_agrees_with_pyshacl(filled_store: Store, name: str | None) -> None:
     """pyshacl-turbo, which finds the failing nodes in whole-dataset validations (its shapes in two groups run at once,
