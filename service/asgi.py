@@ -35,7 +35,7 @@ import threading
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 from service.problems import PROBLEM_JSON, problem_document
 
@@ -359,11 +359,12 @@ class ASGIApp:
             return
         # granian's send does not fail once the client has gone: this task says so, and the rest is not made
         gone = asyncio.ensure_future(_until_gone(receive))
+        sending = _Sending(answer, environ, send, gone, loop, more)
         try:
             if environ["SERVER_PROTOCOL"] == "HTTP/1.0":
-                await self._whole_for_http10(answer, part, environ, send, gone, loop, more)
+                await self._whole_for_http10(sending, part)
             else:
-                await self._stream(answer, part, environ, send, gone, loop, more)
+                await self._stream(sending, part)
         except _Stalled:  # no final message: granian aborts the connection
             _log_stalled(environ)
         finally:
@@ -374,18 +375,11 @@ class ASGIApp:
                 log.exception("closing the answer to %s %s failed", environ["REQUEST_METHOD"], environ["PATH_INFO"])
 
     @staticmethod
-    async def _stream(  # noqa: PLR0917 - the state of one answer
-        answer: _Answer,
-        part: bytes | None,
-        environ: dict[str, Any],
-        send: Send,
-        gone: asyncio.Future[None],
-        loop: asyncio.AbstractEventLoop,
-        more: ThreadPoolExecutor,
-    ) -> None:
+    async def _stream(sending: _Sending, part: bytes | None) -> None:
         """An answer sent part by part, each part read in a thread when the one before is sent. It ends with the
         final message only when it is complete: cut off (the query's timeout), or when the client has ``gone``, it
         ends without one (granian then aborts the connection) and the rest is not made."""
+        answer, environ, send, gone, loop, more = sending
         await _sent(send, {"type": "http.response.start", "status": answer.status, "headers": answer.headers})
         try:
             if answer.failed is not None:
@@ -408,19 +402,11 @@ class ASGIApp:
             return
         await _sent(send, {"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _whole_for_http10(  # noqa: PLR0917 - the state of one answer
-        self,
-        answer: _Answer,
-        part: bytes | None,
-        environ: dict[str, Any],
-        send: Send,
-        gone: asyncio.Future[None],
-        loop: asyncio.AbstractEventLoop,
-        more: ThreadPoolExecutor,
-    ) -> None:
+    async def _whole_for_http10(self, sending: _Sending, part: bytes | None) -> None:
         """The rest of a streamed answer read here, for an HTTP/1.0 client: its body ends when the connection
         closes, so an answer cut off after it began would look complete. It gets the answer whole, with its length,
         or, if the answer is cut off or over HTTP10_ANSWER_MOST, a 503 and nothing of it."""
+        answer, environ, send, gone, loop, more = sending
         parts, size = [part or b""], len(part or b"")
         why: str | None = str(answer.failed) if answer.failed is not None else None
         try:
@@ -450,6 +436,18 @@ class ASGIApp:
         headers.append((b"content-length", str(len(whole)).encode()))
         await _sent(send, {"type": "http.response.start", "status": answer.status, "headers": headers})
         await _sent(send, {"type": "http.response.body", "body": whole, "more_body": False})
+
+
+class _Sending(NamedTuple):
+    """What sending one answer takes: the answer, its request, the ASGI send, the watch on the connection, the
+    event loop and the threads that make the answer's parts."""
+
+    answer: _Answer
+    environ: dict[str, Any]
+    send: Send
+    gone: asyncio.Future[None]
+    loop: asyncio.AbstractEventLoop
+    more: ThreadPoolExecutor
 
 
 def _log_stalled(environ: dict[str, Any]) -> None:
