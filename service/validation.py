@@ -359,9 +359,9 @@ def turbo_shapes_graph() -> rdflib.Graph:
         shapes.add(triple)
     for head in list(shapes.objects(None, SH["in"])):
         members = Collection(shapes, head)
-        for item in list(members):
-            if isinstance(item, rdflib.Literal) and item.datatype is None and item.language is None:
-                members.append(rdflib.Literal(str(item), datatype=XSD.string))
+        plain = [i for i in members if isinstance(i, rdflib.Literal) and i.datatype is None and i.language is None]
+        if plain:  # all at once: Collection.append walks the list each time (a second at start-up)
+            members += [rdflib.Literal(str(item), datatype=XSD.string) for item in plain]
     for shape, constraint in list(shapes.subject_objects(SH.sparql)):
         if _selects_missing_english_label(shapes.value(constraint, SH.select)):
             _as_qualified_value_shape(shapes, shape, constraint)
