@@ -12,7 +12,6 @@ from functools import cache
 from typing import Any
 
 import pyoxigraph as ox
-import pyshacl
 import pyshacl_turbo
 import rdflib
 import rdflib.plugins.sparql.processor
@@ -410,6 +409,8 @@ def validate(
         if not all(_taken_as_is(node) for node in focus_nodes):
             chosen = {_node_id(n) if isinstance(n, rdflib.BNode) else str(n) for n in focus_nodes}
             return _about(validate(data, with_ontology=with_ontology), chosen)
+    import pyshacl  # here, not at the top: a server on conforming data never needs it, and it costs 0.2 s to import
+
     has_ontology = (rdflib.URIRef(ONTOLOGY_IRI), None, None) in data
     conforms, report_graph, _ = pyshacl.validate(
         data,
