@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
+import tempfile
 import uuid
 from collections.abc import Iterator
+from typing import IO
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
+from werkzeug.wsgi import wrap_file
 
 from service import auth, negotiation, rdfio
 from service.config import Settings
@@ -22,7 +24,8 @@ bp = Blueprint("graph_store", __name__)
 
 GRAPH_OFFERED = (negotiation.TURTLE, negotiation.NTRIPLES, negotiation.RDFXML, negotiation.JSONLD)
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE"]
-PART = 20_000  # triples of a graph serialised at a time
+IN_MEMORY = 1024 * 1024  # bytes of a serialised graph held in memory; past that, in a temporary file
+PART = 64 * 1024  # bytes of a graph's file sent at a time
 
 
 @bp.route("/graph-store", methods=METHODS)
@@ -64,13 +67,16 @@ def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValu
         fmt = negotiation.choose(request.headers.get("Accept"), GRAPH_OFFERED)
         assert fmt.rdf is not None
         triples = (ox.Triple(q.subject, q.predicate, q.object) for q in served.graph_quads(graph))
-        parts = _serialised(triples, fmt.rdf)
-        first = next(parts)
-        rest = next(parts, None)
-        if rest is None:  # the whole graph in one part: sent whole, with its length and ETag
-            response = Response(first, content_type=fmt.content_type)
+        spooled = _serialised(triples, fmt.rdf)
+        size = spooled.tell()
+        spooled.seek(0)
+        if size <= IN_MEMORY:  # sent whole, with its ETag
+            response = Response(spooled.read(), content_type=fmt.content_type)
+            spooled.close()
         else:
-            response = Response(itertools.chain((first, rest), parts), content_type=fmt.content_type)
+            response = Response(wrap_file(request.environ, spooled, PART), content_type=fmt.content_type)
+            response.direct_passthrough = True
+            response.content_length = size
         response.headers["Vary"] = "Accept"
         return response
 
@@ -95,18 +101,14 @@ def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValu
     return response
 
 
-def _serialised(triples: Iterator[ox.Triple], rdf: ox.RdfFormat) -> Iterator[bytes]:
-    """A graph in the format asked for, in parts of PART triples for Turtle and N-Triples, so that a large graph is
-    never held whole as text (each Turtle part declares the prefixes again: Turtle allows that anywhere). RDF/XML and
-    JSON-LD are one document each, serialised whole. At least one part, empty for an empty graph."""
-    if rdf not in (ox.RdfFormat.TURTLE, ox.RdfFormat.N_TRIPLES):
-        yield ox.serialize(triples, format=rdf) or b""
-        return
-    prefixes = PREFIXES if rdf == ox.RdfFormat.TURTLE else None
-    part = list(itertools.islice(triples, PART))
-    yield ox.serialize(part, format=rdf, prefixes=prefixes) or b""
-    while part := list(itertools.islice(triples, PART)):
-        yield b"\n" + (ox.serialize(part, format=rdf, prefixes=prefixes) or b"")
+def _serialised(triples: Iterator[ox.Triple], rdf: ox.RdfFormat) -> IO[bytes]:
+    """A graph in the format asked for, written whole in this thread (the store's iterator may not be read from
+    another: the part of an answer after its first is read in another thread, and pyoxigraph panicked, ending the
+    server) to a file held in memory up to IN_MEMORY bytes and on disk past that, so that a large graph is never
+    held whole in memory. The file is at its end."""
+    spooled = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY)  # noqa: SIM115 - the answer closes it
+    ox.serialize(triples, spooled, format=rdf, prefixes=PREFIXES if rdf == ox.RdfFormat.TURTLE else None)
+    return spooled
 
 
 def _body_quads(graph: GraphName) -> list[ox.Quad]:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 import requests
 
@@ -174,6 +175,24 @@ def test_a_client_that_hangs_up_mid_answer_frees_its_query_worker(server_factory
         )
     assert asks == [200] * 4
     assert "careerkg_query_timeouts_total 0.0" in requests.get(server.url + "/metrics", timeout=10).text
+
+
+def test_the_default_graph_is_sent_whole_and_the_server_goes_on(server_factory: Callable[..., Server]) -> None:
+    """Its parts after the first are read in another thread than the one that began the answer: a store iterator held
+    across them made pyoxigraph panic, and the server ended (one anonymous GET)."""
+    server = server_factory("--store", "memory")
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    expected = int(
+        requests.get(server.url + "/sparql", params={"query": query}, timeout=30).json()["results"]["bindings"][0]["n"][
+            "value"
+        ]
+    )
+    for media_type, rdf in [("application/n-triples", ox.RdfFormat.N_TRIPLES), ("text/turtle", ox.RdfFormat.TURTLE)]:
+        answer = requests.get(server.url + "/graph-store?default", headers={"Accept": media_type}, timeout=60)
+        assert answer.status_code == 200
+        assert len(list(ox.parse(answer.content, format=rdf))) == expected
+        assert requests.get(server.url + "/health", timeout=10).status_code == 200
+    assert server.proc.poll() is None
 
 
 def test_slow_queries_and_silent_clients_leave_health_answering(server_factory: Callable[..., Server]) -> None:
