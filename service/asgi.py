@@ -237,6 +237,8 @@ class ASGIApp:
         for raw_name, raw_value in scope["headers"]:
             if b"_" in raw_name:  # X_Forwarded_Host would become X-Forwarded-Host's key: dropped, as gunicorn does
                 continue
+            if raw_name == b"host" and not raw_value:  # granian's stand-in for a request that sent none
+                continue
             key = raw_name.decode("latin-1").upper().replace("-", "_")
             value = raw_value.decode("latin-1")
             if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
@@ -296,7 +298,7 @@ class ASGIApp:
                 message = await receive()
             if message["type"] == "http.disconnect":
                 raise _Gone
-            count += 1
+            count += bool(message.get("body"))  # the closing empty message is no part
             if count > BODY_PARTS_FREE and total < count * BODY_PART_MIN:
                 raise _TooSlow(
                     f"the request body arrives in too many small parts ({count} parts, {total} bytes):"
@@ -429,13 +431,19 @@ class ASGIApp:
             )
             await self._refuse(send, {"path": environ["PATH_INFO"]}, 503, "Service Unavailable", detail, extra=[])
             return
-        whole = b"".join(parts)
         headers = [
             (name, value) for name, value in answer.headers if name not in (b"content-length", b"transfer-encoding")
         ]
-        headers.append((b"content-length", str(len(whole)).encode()))
+        headers.append((b"content-length", str(size).encode()))
         await _sent(send, {"type": "http.response.start", "status": answer.status, "headers": headers})
-        await _sent(send, {"type": "http.response.body", "body": whole, "more_body": False})
+        # In parts, as a stream is: a client that stops reading is cut off after SEND_IDLE_TIMEOUT_S (short of its
+        # Content-Length: visibly incomplete) instead of holding the whole answer for as long as it stays connected.
+        for piece in parts:
+            if gone.done():
+                return
+            if piece:
+                await _sent(send, {"type": "http.response.body", "body": piece, "more_body": True})
+        await _sent(send, {"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class _Sending(NamedTuple):

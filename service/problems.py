@@ -94,14 +94,14 @@ def init_app(app: Flask) -> None:
         return None
 
     @app.before_request
-    def _one_valid_host() -> Response | None:
-        """RFC 9112 section 3.2: an HTTP/1.1 request without a Host, with two, or with one that is not a host is
-        400. Answers link to the host asked for. Werkzeug makes the host empty for the last two (two Host lines
-        arrive joined by a comma, which no host contains); without a Host it would take the server's address."""
+    def _one_host() -> Response | None:
+        """RFC 9112 section 3.2: an HTTP/1.1 request without a Host, or with two (they arrive joined by a comma), is
+        400: answers link to the host asked for. Other Host values werkzeug will not build links on (a name with an
+        underscore, as docker-compose gives) are served, as they were: refusing them would refuse deployments."""
         given = request.environ.get("HTTP_HOST")
         if given is None and request.environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
             return problem(400, "Bad Request", "the request has no Host header (HTTP/1.1 requires one)")
-        if given is not None and not request.host:
+        if given is not None and ("," in given or not given or any(c.isspace() for c in given)):
             return problem(400, "Bad Request", f"Host {given!r} is not one host[:port]")
         return None
 

@@ -170,6 +170,13 @@ def _not_modified() -> Response | None:
 
 
 @bp.before_request
+def _writers_first() -> None:
+    """A write without a valid token is 401/403 before its body is looked at (no 400 to someone not allowed)."""
+    if request.method in ("PUT", "PATCH", "DELETE", "POST") and request.endpoint != "api.match":
+        auth.require_writer(request, current_app.config["CAREERKG"])
+
+
+@bp.before_request
 def _one_value_each() -> Response | None:
     """A query parameter given twice is 400 naming it: no REST parameter takes several values (lists are
     comma-separated), and silently answering for the first of two would hide the client's mistake."""
@@ -183,13 +190,6 @@ def _one_value_each() -> Response | None:
             **{"invalid-params": params},
         )
     return None
-
-
-@bp.before_request
-def _writers_first() -> None:
-    """A write without a valid token is 401/403 before its body is looked at (no 400 to someone not allowed)."""
-    if request.method in ("PUT", "PATCH", "DELETE", "POST") and request.endpoint != "api.match":
-        auth.require_writer(request, current_app.config["CAREERKG"])
 
 
 @bp.before_request

@@ -247,6 +247,8 @@ def test_a_request_without_one_valid_host_is_400(site: Site, host: str | None, n
     good = site.app.test_client().get("/api/v1/roles?limit=2", headers={"Host": "careerkg.example:8080"})
     assert good.status_code == 200
     assert good.get_json()["next"].startswith("http://careerkg.example:8080/api/v1/roles?")
+    # A name werkzeug builds no links on, as docker-compose gives: served, not refused (it would refuse deployments)
+    assert site.app.test_client().get("/health", headers={"Host": "careerkg_app:8080"}).status_code == 200
 
 
 def test_unknown_ids_and_routes_are_404(site: Site) -> None:

@@ -65,6 +65,17 @@ def test_malformed_http_is_refused(server: Server, request_text: bytes, expected
     assert requests.get(server.url + "/health", timeout=10).status_code == 200
 
 
+def test_an_http_1_0_request_without_host_is_served(server: Server) -> None:
+    """HTTP/1.0 needs no Host (a load balancer's health check often sends none): granian stands in an empty one,
+    which is no Host, not a bad one."""
+    with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+        answer = b""
+        while part := sock.recv(65536):
+            answer += part
+    assert answer.split(b"\r\n", 1)[0].endswith(b" 200 OK"), answer[:200]
+
+
 def test_a_chunked_body_over_the_limit_is_413_and_writes_nothing(server_factory: Callable[..., Server]) -> None:
     server = server_factory(
         "--store", "memory", env={"CAREERKG_WRITE_TOKEN": WRITE_TOKEN, "CAREERKG_MAX_BODY": "1000000"}

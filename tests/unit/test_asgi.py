@@ -242,6 +242,11 @@ def test_a_body_in_too_many_small_parts_is_400(monkeypatch: pytest.MonkeyPatch) 
     sent = run(ASGIApp(echo, threads=2, max_body=100), scope(headers=[(b"content-length", b"50")]), parts)
     assert sent[0]["status"] == 400
     assert "too many small parts" in json.loads(body_of(sent))["detail"]
+    # As many parts as are free, and the closing empty message (no part): taken
+    parts = [{"type": "http.request", "body": b"x", "more_body": True} for _ in range(5)]
+    parts.append({"type": "http.request", "body": b"", "more_body": False})
+    sent = run(ASGIApp(echo, threads=2, max_body=100), scope(headers=[(b"transfer-encoding", b"chunked")]), parts)
+    assert sent[0]["status"] == 200
 
 
 def test_a_body_that_breaks_off_is_400_not_granians_500() -> None:
@@ -262,6 +267,13 @@ def test_header_names_with_underscores_are_dropped() -> None:
     environ = ASGIApp(None, threads=1, max_body=10).environ(scope(headers=raw))
     assert environ["HTTP_X_FORWARDED_HOST"] == "real.example"
     assert "CONTENT_TYPE" not in environ
+
+
+def test_the_empty_host_granian_gives_for_none_is_no_host() -> None:
+    """granian adds `host: ""` to a request that sent none: an HTTP/1.0 request without one is served (links name
+    the server's address), not refused as having an empty Host."""
+    environ = ASGIApp(None, threads=1, max_body=10).environ(scope(headers=[(b"host", b"")]))
+    assert "HTTP_HOST" not in environ
 
 
 def test_a_client_that_leaves_mid_answer_stops_it() -> None:
@@ -304,3 +316,5 @@ def test_an_http_1_0_client_gets_an_answer_whole_or_a_503(cut: bool, version: st
         assert (b"content-length", str(300 * 1024).encode()) in sent[0]["headers"]
         assert body_of(sent) == b"x" * 300 * 1024
         assert sent[-1]["more_body"] is False
+        # in parts, as a stream is: a client that stops reading can be cut off, short of its Content-Length
+        assert len([m for m in sent if m["type"] == "http.response.body" and m["body"]]) > 1
