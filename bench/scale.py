@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -121,7 +123,10 @@ def careerkg(data: Path, port: int, args: argparse.Namespace) -> dict[str, float
         proc.wait(timeout=60)
 
 
-def oxigraph(data: Path, port: int, args: argparse.Namespace) -> dict[str, float]:
+@contextmanager
+def oxigraph_server(port: int) -> Iterator[tuple[subprocess.Popen[bytes], float, float]]:
+    """An empty in-memory Oxigraph server on 127.0.0.1:``port``, once it answers: its process, when it was started
+    (time.monotonic) and how long it took to answer a query. Stopped at the end."""
     started = time.monotonic()
     proc = subprocess.Popen(
         [str(BIN / "oxigraph"), "serve", "--bind", f"127.0.0.1:{port}"],
@@ -130,7 +135,14 @@ def oxigraph(data: Path, port: int, args: argparse.Namespace) -> dict[str, float
     )
     try:
         wait(f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", proc)
-        answering = time.monotonic() - started
+        yield proc, started, time.monotonic() - started
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def oxigraph(data: Path, port: int, args: argparse.Namespace) -> dict[str, float]:
+    with oxigraph_server(port) as (proc, started, answering):
         for path, media_type in ((ROOT / "ontology" / "careerkg.ttl", "text/turtle"), (data, "application/n-triples")):
             with path.open("rb") as body:
                 requests.post(
@@ -147,9 +159,6 @@ def oxigraph(data: Path, port: int, args: argparse.Namespace) -> dict[str, float
         result.update(_lookup(f"http://127.0.0.1:{port}/query?query={urllib.parse.quote(LOOKUP)}", args))
         result["pss_after_mib"] = pss_mib(proc.pid)
         return result
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 def _lookup(url: str, args: argparse.Namespace) -> dict[str, float]:

@@ -31,7 +31,7 @@ BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT / "bench"))
 
-from scale import wait  # noqa: E402
+from scale import oxigraph_server, wait  # noqa: E402
 
 
 def careerkg(port: int, home: Path) -> dict[str, float]:
@@ -53,15 +53,7 @@ def careerkg(port: int, home: Path) -> dict[str, float]:
 
 
 def oxigraph(port: int, quads: Path) -> dict[str, float]:
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [str(BIN / "oxigraph"), "serve", "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait(f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", proc)
-        answering = time.monotonic() - started
+    with oxigraph_server(port) as (_, started, answering):
         with quads.open("rb") as body:
             requests.post(
                 f"http://127.0.0.1:{port}/store",
@@ -70,9 +62,6 @@ def oxigraph(port: int, quads: Path) -> dict[str, float]:
                 timeout=600,
             ).raise_for_status()
         return {"answering_s": answering, "ready_s": time.monotonic() - started}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 def main() -> int:
