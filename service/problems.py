@@ -78,6 +78,11 @@ def validation_error(error: ValidationError) -> Response:
         reason = "unknown parameter" if item.get("type") == "extra_forbidden" else item.get("msg", "invalid")
         reason = reason.removeprefix("Value error, ")  # our validators' own messages need no label
         params.append({"name": name, "reason": reason})
+    return invalid_params(params)
+
+
+def invalid_params(params: list[dict[str, str]]) -> Response:
+    """400 naming each parameter and what is wrong with it (RFC 9457's invalid-params)."""
     detail = "; ".join(f"{p['name']}: {p['reason']}" for p in params) or "the request does not fit its schema"
     return problem(400, "Bad Request", detail, **{"invalid-params": params})
 

@@ -24,7 +24,7 @@ from service.api.jsonld import with_graph_literals
 from service.errors import CareerKGError, NotFound, UnsupportedMediaType
 from service.graph import current_version, forget_version, get_graph
 from service.namespaces import CKG, CREDENTIAL_KINDS
-from service.problems import no_body, problem
+from service.problems import invalid_params, no_body
 from service.store import Store
 from service.writes import Delta
 
@@ -182,13 +182,7 @@ def _one_value_each() -> Response | None:
     comma-separated), and silently answering for the first of two would hide the client's mistake."""
     repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
     if repeated:
-        params = [{"name": name, "reason": "given more than once; give it once"} for name in repeated]
-        return problem(
-            400,
-            "Bad Request",
-            "; ".join(f"{p['name']}: {p['reason']}" for p in params),
-            **{"invalid-params": params},
-        )
+        return invalid_params([{"name": name, "reason": "given more than once; give it once"} for name in repeated])
     return None
 
 
