@@ -311,6 +311,7 @@ def test_load_bad_graph_iri_exits_2(tmp_path: Path) -> None:
 # --- export ------------------------------------------------------------------------
 
 
+@pytest.mark.exhaustive  # every format through a parser: 5 s (the fast tier exports N-Quads)
 def test_export_every_format_round_trips(tmp_path: Path, disk_store: Path) -> None:
     store = ["--store", str(disk_store)]
     counts = {}

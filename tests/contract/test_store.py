@@ -192,6 +192,7 @@ def test_memory_store_is_filled_with_the_default_dataset() -> None:
     assert len(store) == len(expected)  # (blank nodes are labelled anew by each parse)
 
 
+@pytest.mark.exhaustive  # three fills with validation: 6 s (the CLI tests load, replace and keep a filled store in the fast tier)
 def test_ensure_filled_with_explicit_data(tmp_path: Path, data_copy: Path) -> None:
     store = open_store("memory")
     ensure_filled(store, [data_copy / "ontology" / "careerkg.ttl", data_copy / "data"])
