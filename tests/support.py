@@ -42,7 +42,11 @@ class Completed:
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, cwd: Path | None = None
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
 ) -> Completed:
     """Run ``python -m service ARGS`` as a real process (in ``cwd``: a copy of the checkout, say)."""
     proc = subprocess.run(
@@ -53,7 +57,7 @@ def run_cli(
         input=stdin,
         env={**os.environ, **(env or {})},
         cwd=cwd or ROOT,
-        timeout=120,
+        timeout=timeout,
     )
     return Completed(proc.returncode, proc.stdout, proc.stderr)
 
