@@ -239,6 +239,8 @@ class ASGIApp:
                 continue
             if raw_name == b"host" and not raw_value:  # granian's stand-in for a request that sent none
                 continue
+            if raw_name == b"upgrade":  # never honoured (RFC 9110 section 7.8 lets a server ignore it): werkzeug
+                continue  # would refuse an HTTP route to a request asking for a WebSocket
             key = raw_name.decode("latin-1").upper().replace("-", "_")
             value = raw_value.decode("latin-1")
             if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):

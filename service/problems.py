@@ -110,6 +110,30 @@ def init_app(app: Flask) -> None:
             return problem(400, "Bad Request", f"Host {given!r} is not one host[:port]")
         return None
 
+    @app.before_request
+    def _method_and_target() -> Response | None:
+        """RFC 9110 section 9.1: method names are case-sensitive, and werkzeug upper-cases them, so `post` would be
+        served as POST past any proxy rule written for POST: 400. RFC 9112 section 3.2: a target that is not a path
+        is `*` (OPTIONS of the server as a whole: 204 with every method some route allows) or a CONNECT's
+        host:port (this server is no proxy: 405 with an empty Allow, as no method applies to it)."""
+        method, target = request.environ.get("REQUEST_METHOD", ""), request.environ.get("PATH_INFO", "")
+        if method != method.upper():
+            return problem(
+                400, "Bad Request", f"method {method!r} is not {method.upper()!r}: methods are case-sensitive"
+            )
+        if target == "*" and method == "OPTIONS":
+            allowed = sorted({m for rule in app.url_map.iter_rules() for m in rule.methods or ()})
+            answer = Response(status=204, headers={"Allow": ", ".join(allowed)})
+            del answer.headers["Content-Type"]
+            return answer
+        if method == "CONNECT":
+            answer = problem(405, "Method Not Allowed", "this server is not a proxy: CONNECT is not supported")
+            answer.headers["Allow"] = ""
+            return answer
+        if target and not target.startswith("/"):  # empty: the root of an app mounted under a prefix
+            return problem(400, "Bad Request", f"the request target {target!r} is not a path")
+        return None
+
     @app.errorhandler(ValidationFailed)
     def invalid(exc: ValidationFailed) -> Response:
         report = exc.report

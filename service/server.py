@@ -154,6 +154,7 @@ def serve(settings: Settings) -> int:
         port=settings.port,
         interface=Interfaces.ASGI,
         http=HTTPModes.http1,
+        websockets=False,  # an Upgrade: websocket request is then served as the plain HTTP request it also is
         workers=settings.workers,
         http1_settings=HTTP1Settings(header_read_timeout=HEADER_READ_TIMEOUT_MS),
         log_access=True,

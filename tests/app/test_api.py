@@ -251,6 +251,41 @@ def test_a_request_without_one_valid_host_is_400(site: Site, host: str | None, n
     assert site.app.test_client().get("/health", headers={"Host": "careerkg_app:8080"}).status_code == 200
 
 
+def raw_call(site: Site, method: str, target: str) -> tuple[str, dict[str, str], bytes]:
+    """Call the app with a method and request target as they came off the wire (the test client would mend them)."""
+    environ = EnvironBuilder(path="/health").get_environ()
+    environ["REQUEST_METHOD"], environ["PATH_INFO"] = method, target
+    got: list[tuple[str, list[tuple[str, str]]]] = []
+    body = b"".join(site.app(environ, lambda status, headers, *_: got.append((status, headers))))  # type: ignore[arg-type]
+    return got[0][0], dict(got[0][1]), body
+
+
+@pytest.mark.parametrize(("method", "path"), [("get", "/health"), ("post", "/sparql"), ("Delete", "/graph-store")])
+def test_a_method_not_in_capitals_is_400_not_served_as_its_capital(site: Site, method: str, path: str) -> None:
+    """Methods are case-sensitive: werkzeug would serve `post` as POST, past a proxy's rule about POST."""
+    status, _, body = raw_call(site, method, path)
+    assert status.startswith("400"), body[:300]
+    assert f"{method!r} is not {method.upper()!r}" in json.loads(body)["detail"]
+
+
+def test_the_request_target_star_and_connect(site: Site) -> None:
+    """OPTIONS * asks about the server as a whole: every method some route allows. `*` is no path for any other
+    method, and CONNECT's host:port names no resource here (this server is no proxy)."""
+    status, headers, body = raw_call(site, "OPTIONS", "*")
+    assert status.startswith("204")
+    assert body == b""
+    routed = {m for rule in site.app.url_map.iter_rules() for m in rule.methods or ()}
+    assert set(headers["Allow"].split(", ")) == routed
+    assert {"GET", "POST", "PUT", "DELETE"} <= routed
+    status, _, body = raw_call(site, "GET", "*")
+    assert status.startswith("400")
+    assert "'*' is not a path" in json.loads(body)["detail"]
+    status, headers, body = raw_call(site, "CONNECT", "127.0.0.1:8080")
+    assert status.startswith("405")
+    assert headers["Allow"] == ""
+    assert "not a proxy" in json.loads(body)["detail"]
+
+
 def test_unknown_ids_and_routes_are_404(site: Site) -> None:
     assert "no role" in problem(get(site, "/api/v1/roles/astronaut"), 404)["detail"]
     problem(get(site, "/api/v1/tools/astronaut/roles"), 404)

@@ -55,14 +55,36 @@ def test_the_corpus_kills_no_process_and_gets_no_5xx(server: Server) -> None:
         (b"NONSENSE\r\n\r\n", 400),
         (b"GET /api/v1/roles?limit=2 HTTP/1.1\r\n\r\n", 400),  # no Host: RFC 9112 section 3.2
         (b"GET /api/v1/roles?limit=2 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        (b"post /sparql HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 400),  # methods are case-sensitive
+        (b"GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n", 405),
     ],
 )
 def test_malformed_http_is_refused(server: Server, request_text: bytes, expected: int) -> None:
     with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=10) as sock:
         sock.sendall(request_text)
         answer = sock.recv(65536)
-    assert answer.startswith(b"HTTP/1.1 4"), answer[:100]
+    assert answer.startswith(b"HTTP/1.1 %d " % expected), answer[:100]
     assert requests.get(server.url + "/health", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        (b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 204 "),
+        # No WebSocket here: the Upgrade is ignored (RFC 9110 section 7.8) and the request served as plain HTTP
+        (
+            b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            b"HTTP/1.1 200 ",
+        ),
+    ],
+)
+def test_options_star_and_an_upgrade_are_answered(server: Server, request_text: bytes, expected: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1])), timeout=10) as sock:
+        sock.sendall(request_text)
+        answer = sock.recv(65536)
+    assert answer.startswith(expected), answer[:300]
 
 
 def test_an_http_1_0_request_without_host_is_served(server: Server) -> None:
