@@ -158,8 +158,12 @@ _SOURCE = ox.NamedNode(DCTERMS + "source")
 
 
 def statement_iri(subject: Any, predicate: Any, obj: Any) -> ox.NamedNode:
-    """The IRI of the record of a statement: the same for the same triple, whoever states it."""
-    triple = ox.serialize([ox.Triple(subject, predicate, obj)], format=ox.RdfFormat.N_TRIPLES) or b""
+    """The IRI of the record of a statement: the same for the same triple, whoever states it (a hash of its
+    N-Triples line: pyoxigraph prints a term as N-Triples writes it)."""
+    if isinstance(obj, ox.Triple):  # (an RDF 1.2 triple term prints without its <<( )>>)
+        triple = ox.serialize([ox.Triple(subject, predicate, obj)], format=ox.RdfFormat.N_TRIPLES) or b""
+    else:
+        triple = f"{subject} {predicate} {obj} .\n".encode()
     return ox.NamedNode(f"{STATEMENTS}{hashlib.sha1(triple, usedforsecurity=False).hexdigest()[:20]}")
 
 
@@ -169,7 +173,10 @@ def stated(quad: ox.Quad, graph: ox.NamedNode | ox.DefaultGraph) -> list[ox.Quad
     blank node is asserted without a record (a blank node has no name to record it by), and so is a citation (a
     resource's dcterms:source, which sums up the records: a record of it would only repeat it)."""
     s, p, o, source = quad.subject, quad.predicate, quad.object, quad.graph_name
-    out = [ox.Quad(s, p, o, graph)]
+    # None for the default graph: pyoxigraph tells a DefaultGraph (and a Literal) from the other kinds of term by
+    # trying them in turn, which made these quads cost most of a second of the curated data's start-up
+    into = graph if isinstance(graph, ox.NamedNode) else None
+    out = [ox.Quad(s, p, o, into)]
     if (
         isinstance(source, ox.NamedNode)
         and not isinstance(s, ox.BlankNode)
@@ -178,11 +185,11 @@ def stated(quad: ox.Quad, graph: ox.NamedNode | ox.DefaultGraph) -> list[ox.Quad
     ):
         record = statement_iri(s, p, o)
         out += [
-            ox.Quad(record, _TYPE, STATEMENT, graph),
-            ox.Quad(record, _SUBJECT, s, graph),
-            ox.Quad(record, _PREDICATE, p, graph),
-            ox.Quad(record, _OBJECT, o, graph),
-            ox.Quad(record, _SOURCE, source, graph),
+            ox.Quad(record, _TYPE, STATEMENT, into),
+            ox.Quad(record, _SUBJECT, s, into),
+            ox.Quad(record, _PREDICATE, p, into),
+            ox.Quad(record, _OBJECT, o, into),
+            ox.Quad(record, _SOURCE, source, into),
         ]
     return out
 

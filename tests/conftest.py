@@ -56,8 +56,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch the user's own store: the default store lives in a temporary folder."""
+    """Never touch the user's own store or cache: the default store lives in a temporary folder, and the verdicts
+    of fills (service.loading) in one the session shares."""
     monkeypatch.setenv("CAREERKG_STORE", str(tmp_path_factory.mktemp("default-store") / "store"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pyoxigraph as ox
@@ -737,3 +738,26 @@ def test_career_moves_an_adviser_would_sign(filled_store: Store) -> None:
             start,
             end,
         )
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        ox.NamedNode("https://w3id.org/careerkg/id/tool/pytorch"),
+        ox.Literal('quote " backslash \\ newline \n return \r tab \t bell \x07 delete \x7f nul \x00'),
+        ox.Literal("Künstliche Intelligenz 😀 \u2028 \ufeff"),
+        ox.Literal("Data Engineer", language="en-GB"),
+        ox.Literal("1", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")),
+        ox.Literal("2024-09-04", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")),
+    ],
+)
+def test_a_statement_record_is_named_by_the_n_triples_of_its_triple(obj: ox.NamedNode | ox.Literal) -> None:
+    """Record IRIs are stable names: the hash of the triple as pyoxigraph's N-Triples writer writes it, whatever
+    the literal holds (the name is built from the terms' own printing, which must say the same)."""
+    s, p = (
+        ox.NamedNode("https://w3id.org/careerkg/id/role/x"),
+        ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+    )
+    written = ox.serialize([ox.Triple(s, p, obj)], format=ox.RdfFormat.N_TRIPLES) or b""
+    digest = hashlib.sha1(written, usedforsecurity=False).hexdigest()[:20]
+    assert rdfio.statement_iri(s, p, obj) == ox.NamedNode(f"https://w3id.org/careerkg/id/statement/{digest}")
