@@ -12,14 +12,9 @@ from functools import cache
 from typing import Any
 
 import pyoxigraph as ox
-import pyshacl_turbo
 import rdflib
-import rdflib.plugins.sparql.processor
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH, XSD
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.evaluate import evalQuery
-from rdflib.plugins.sparql.parser import parseQuery
 
 from service import dataset, queries, rdfio
 from service.child import ChildFailed, Forked
@@ -163,7 +158,11 @@ def _reuse_translated_queries() -> None:
     are, made to be evaluated many times; they are cached by text, base and namespaces. Only the shapes'
     fixed constraint queries reach this: the validation graphs are private, never queried with user text.
     """
-    processor = rdflib.plugins.sparql.processor
+    from rdflib.plugins.sparql import processor
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.evaluate import evalQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
     if getattr(processor.SPARQLProcessor.query, "careerkg_cached", False):
         return
     translated: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Any] = {}
@@ -185,9 +184,6 @@ def _reuse_translated_queries() -> None:
 
     query.careerkg_cached = True  # type: ignore[attr-defined]
     processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
-
-
-_reuse_translated_queries()
 
 
 def _choose_targets_only() -> None:
@@ -220,7 +216,20 @@ def _choose_targets_only() -> None:
     shape.validate = validate  # type: ignore[method-assign]
 
 
-_choose_targets_only()
+_PATCHING = threading.Lock()
+
+
+@cache
+def _pyshacl() -> Any:
+    """pySHACL, with the two changes above made to it and to rdflib's SPARQL processor, imported at its first use:
+    a server on data that conforms (or whose verdict was kept) never needs it, and with rdflib's SPARQL parser it
+    cost 0.3 s of every start."""
+    with _PATCHING:
+        import pyshacl
+
+        _reuse_translated_queries()
+        _choose_targets_only()
+        return pyshacl
 
 
 @cache
@@ -282,6 +291,8 @@ def turbo_validate(data: ox.Store) -> tuple[bool, list[Result], rdflib.Graph]:
     and not a thread: glibc kept about 21 MiB in a second thread's heap after a million triples, for the life of the
     process; a child gives everything back when it ends. If the child fails, its group runs here after this one.
     """
+    import pyshacl_turbo  # noqa: F401 - here, not in a forked child (a fork copies any import lock held)
+
     shapes = turbo_shapes_graph()
     groups = turbo_shape_groups()
     others: list[Forked | None] = []
@@ -316,6 +327,8 @@ def _turbo_run(
     data: ox.Store, shapes: rdflib.Graph, group: list[str] | None, *, report: bool = False
 ) -> tuple[bool, list[Result], rdflib.Graph | None]:
     """One group's verdict and results (and its report graph, if asked: a child sends back plain results)."""
+    import pyshacl_turbo  # (imported before turbo_validate forks: see turbo_validate)
+
     conforms, graph, _ = pyshacl_turbo.validate(
         data, shacl_graph=shapes, inference="none", allow_warnings=True, use_shapes=group
     )
@@ -409,8 +422,7 @@ def validate(
         if not all(_taken_as_is(node) for node in focus_nodes):
             chosen = {_node_id(n) if isinstance(n, rdflib.BNode) else str(n) for n in focus_nodes}
             return _about(validate(data, with_ontology=with_ontology), chosen)
-    import pyshacl  # here, not at the top: a server on conforming data never needs it, and it costs 0.2 s to import
-
+    pyshacl = _pyshacl()
     has_ontology = (rdflib.URIRef(ONTOLOGY_IRI), None, None) in data
     conforms, report_graph, _ = pyshacl.validate(
         data,

@@ -8,6 +8,20 @@ from typing import Any, TypeAlias
 
 import pyoxigraph as ox
 
+from service.errors import CareerKGError, StoreError
+
+
+class StoreUnavailable(StoreError):
+    """The remote store did not answer (down, unreachable, overloaded)."""
+
+
+class StoreConflict(CareerKGError):
+    """Another writer changed the graph after this change was validated; nothing was written."""
+
+    status = 409
+    title = "Conflict"
+
+
 # A value bound to a query variable. Values are passed as terms, never pasted into query text.
 Binding: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal
 GraphName: TypeAlias = ox.NamedNode | ox.BlankNode | ox.DefaultGraph

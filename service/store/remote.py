@@ -42,7 +42,7 @@ from urllib3.util.retry import Retry
 
 from service.errors import CareerKGError, Forbidden, QuerySyntaxError, StoreError
 from service.sparql import lexer
-from service.store.base import Binding, GraphName, QueryResult, Store
+from service.store.base import Binding, GraphName, QueryResult, Store, StoreConflict, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -88,22 +88,11 @@ PING_TIMEOUT = 2.0  # seconds a readiness probe waits for the store
 ALL_GRAPHS = f"{{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {META}) }}"
 
 
-class StoreUnavailable(StoreError):
-    """The remote store did not answer (down, unreachable, overloaded)."""
-
-
 class BlankNodeRemoval(CareerKGError):
     """A change a remote store cannot express: removing statements about blank nodes one by one."""
 
     status = 422
     title = "Unsupported change"
-
-
-class StoreConflict(CareerKGError):
-    """Another writer changed the graph after this change was validated; nothing was written."""
-
-    status = 409
-    title = "Conflict"
 
 
 @dataclass(frozen=True)

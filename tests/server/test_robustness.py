@@ -228,6 +228,41 @@ def test_the_default_graph_is_sent_whole_and_the_server_goes_on(server_factory: 
     assert server.proc.poll() is None
 
 
+def test_a_graph_read_while_it_is_replaced_is_one_version_whole(server: Server) -> None:
+    """Graph Store GETs of a graph that PUTs keep replacing (two versions of 3,000 triples each) answer one version
+    or the other, whole: never a mix, never a part."""
+    graph = server.url + "/graph-store?graph=http://e/versions"
+    versions = {
+        name: "".join(f'<http://e/s{i}> <http://e/p> "{name} {i}" .\n' for i in range(3000)).encode()
+        for name in ("a", "b")
+    }
+    expected = {name: set(ox.parse(body, format=ox.RdfFormat.N_TRIPLES)) for name, body in versions.items()}
+    headers = {"Content-Type": "application/n-triples", **AUTH}
+    assert requests.put(graph, data=versions["a"], headers=headers, timeout=60).status_code in (200, 201, 204)
+    stop = threading.Event()
+
+    def replace() -> int:
+        done = 0
+        while not stop.is_set():
+            name = "b" if done % 2 == 0 else "a"
+            assert requests.put(graph, data=versions[name], headers=headers, timeout=60).status_code in (200, 204)
+            done += 1
+        return done
+
+    with ThreadPoolExecutor(1) as pool:
+        writes = pool.submit(replace)
+        try:
+            for _ in range(30):
+                answer = requests.get(graph, headers={"Accept": "application/n-triples"}, timeout=60)
+                assert answer.status_code == 200
+                got = set(ox.parse(answer.content, format=ox.RdfFormat.N_TRIPLES))
+                assert got in expected.values(), f"{len(got)} triples, neither version"
+        finally:
+            stop.set()
+        assert writes.result() > 1
+    assert requests.get(server.url + "/health", timeout=10).status_code == 200
+
+
 def test_slow_queries_and_silent_clients_leave_health_answering(server_factory: Callable[..., Server]) -> None:
     server = server_factory("--store", "memory", env={"CAREERKG_QUERY_TIMEOUT": "4"})
     port = int(server.url.rsplit(":", 1)[1])
