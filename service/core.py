@@ -38,7 +38,7 @@ from service.sparql.execute import QueryRequest, UpdateRequest, worker_job
 from service.sparql.network import NetworkPolicy, NetworkRefused, Route
 from service.sparql.pool import Answer, QueryPool, StreamAborted
 from service.store import Binding, GraphName, Store, StoreConflict, StoreUnavailable
-from service.validation import Report
+from service.validation import Report, prepare
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ class ServedGraph:
         self.fork_gate = threading.Lock()
         self._counted: tuple[str, int] | None = None  # (dataset version, quads): see size()
         self._count_lock = threading.Lock()
+        prepare()  # before the first query worker is forked
         self.pool = QueryPool(
             worker_job(store), size=settings.query_workers, fork_gate=self.fork_gate, memory=settings.query_memory
         )

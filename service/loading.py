@@ -11,6 +11,8 @@ import importlib.metadata
 import json
 import logging
 import os
+import stat
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,11 +32,13 @@ log = logging.getLogger(__name__)
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 # Reports of files validated alone, by the fingerprint of the files and the shapes: validation is a function of
 # them, so an empty store filled again from unchanged files (a second app or CLI command in one process) reuses it.
-# A conforming report is also kept on disk, in the user's cache folder (verdicts/), for the next process: a memory
-# store started again on unchanged files is not validated again (it was 1.2 of the curated data's 3.6 s start-up),
-# as an on-disk store filled from them is not. Its name also digests the code and the engines that decide.
+# A conforming report of the fast path is also kept on disk, in the user's cache folder (verdicts/), for the next
+# process: a memory store started again on unchanged files is not validated again (it was 1.2 of the curated data's
+# 3.6 s start-up), as an on-disk store filled from them is not. Its name digests the bytes loaded, the shapes and
+# ontology the validation used, the engines' versions and CareerKG's code as loaded.
 _FILLS: dict[str, Report] = {}
-_DECIDERS = ("pyshacl", "pyshacl-turbo", "pyoxigraph", "rdflib")
+_DECIDERS = ("pyshacl", "pyshacl-turbo", "pyoxigraph", "rdflib", "owlrl", "pyparsing")
+VERDICT_MOST = 1 << 20  # bytes: a conforming verdict is a few hundred
 
 
 @dataclass(frozen=True)
@@ -115,18 +119,18 @@ def _load(store: Store, paths: Sequence[Path], graph: GraphName, replace: bool, 
     new = [_into(q, graph) for f in files for q in f.quads]
     delta = writes.delta_of_replace(store, graph, new) if replace else writes.delta_of_quads(store, added=new)
     # Filling an empty store validates everything at once (the start-up validation), unless these very files were
-    # validated alone before (in this process, or conforming in an earlier one).
+    # validated alone before in this process.
     whole = store.is_empty()
     key = _fill_key(paths, graph) if whole else None
     try:
-        known = known or (_known_report(key) if key else None)
+        known = known or _FILLS.get(key or "")
         report = writes.commit(store, delta, operation="load", user=_user(), whole=whole, known=known)
     except ValidationFailed as failed:
         if isinstance(failed.report, Report):
             failed.report = _name_files(failed.report, files)
         raise
     if key is not None:
-        _remember(key, report)
+        _FILLS[key] = report
     return _name_files(report, files)
 
 
@@ -139,21 +143,25 @@ def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str, empt
     if isinstance(graph, ox.BlankNode):
         return None  # refused by the careful path, in words
     scratch = ox.Store()
+    read = hashlib.sha256()  # of the very bytes loaded: a verdict is kept under it
     try:
         for path in paths:
+            text = path.read_bytes()
+            read.update(f"{path.resolve()}\0{len(text)}\0".encode() + text)
             scratch.bulk_load(
-                path=str(path),
+                text,
                 format=rdfio.format_for(path),
                 base_iri=path.resolve().as_uri(),
                 to_graph=None if isinstance(graph, ox.DefaultGraph) else graph,
             )
+            del text
     except (SyntaxError, ValueError, OSError):  # UnicodeDecodeError is a ValueError
         return None
     rdfio.assert_sources_in(scratch, graph)
     if len(scratch) == 0 or any(isinstance(g, ox.BlankNode) for g in scratch.named_graphs()):
         return None
     if empty:
-        key = _fill_key(paths, graph)
+        key = f"{read.hexdigest()} {graph} {validation.inputs_digest()}"
         report = _known_report(key)
         if report is None:
             report = validate_store(scratch)
@@ -203,10 +211,34 @@ def _known_report(key: str) -> Report | None:
     """The report of a fill validated before: in this process, else (if it conformed) in an earlier one."""
     report = _FILLS.get(key)
     if report is None:
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # none, or unreadable: validate
-            report = _FILLS[key] = Report.from_wire(json.loads(_verdict_path(key).read_bytes()))
+        try:
+            report = _kept_verdict(key)
+        except Exception as exc:  # whatever is wrong with a kept verdict, the fill validates
+            log.info("a kept verdict could not be read (%s): validating", exc)
+        if report is not None:
+            _FILLS[key] = report
             log.info("these files were validated before, unchanged since: %s", _verdict_path(key))
     return report
+
+
+def _kept_verdict(key: str) -> Report | None:
+    """The conforming report kept for ``key``, if a file of this user's, written by this code, holds it."""
+    path = _verdict_path(key)
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(handle, "rb") as kept:
+        about = os.fstat(kept.fileno())
+        if not stat.S_ISREG(about.st_mode) or about.st_uid != os.getuid() or about.st_mode & 0o022:
+            raise ValueError(f"{path} is not a file of this user's that only this user may write")
+        if about.st_size > VERDICT_MOST:
+            raise ValueError(f"{path} is larger than a verdict")
+        data = json.loads(kept.read(VERDICT_MOST + 1))
+    wire = data["report"]
+    if data["key"] != path.stem or wire["conforms"] is not True or not isinstance(wire["results"], list):
+        raise ValueError(f"{path} is not a conforming verdict on these files")
+    return Report.from_wire(wire)
 
 
 def _remember(key: str, report: Report) -> None:
@@ -214,15 +246,15 @@ def _remember(key: str, report: Report) -> None:
     _FILLS[key] = report
     if not report.conforms:
         return
-    path = _verdict_path(key)
     part: str | None = None
     try:
+        path = _verdict_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, part = tempfile.mkstemp(dir=path.parent, suffix=".part")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(report.to_wire(), out)
+            json.dump({"key": path.stem, "report": report.to_wire()}, out)
         os.replace(part, path)
-    except OSError as exc:  # no cache folder to be had: the next start validates
+    except Exception as exc:  # no verdict kept: the next start validates
         log.info("the report of this fill is not kept for the next start: %s", exc)
         if part is not None:
             with contextlib.suppress(OSError):
@@ -234,16 +266,24 @@ def _verdict_path(key: str) -> Path:
     return platformdirs.user_cache_path("careerkg") / "verdicts" / f"{digest.hexdigest()}.json"
 
 
+def _code_digest() -> bytes:
+    """Every module and query of CareerKG as this process loaded them (read when this module is imported)."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted([*package.rglob("*.py"), *package.rglob("*.rq")]):
+        digest.update(f"{path.relative_to(package)}\0".encode() + path.read_bytes() + b"\0")
+    return digest.digest()
+
+
+_CODE = _code_digest()
+
+
 @functools.cache
 def _deciders() -> bytes:
-    """What else a verdict is a function of: the engines' versions, and the code that builds the graph from the
-    files and judges it."""
-    digest = hashlib.sha256()
+    """What else a verdict is a function of: the Python and the engines that judge, and CareerKG's code."""
+    digest = hashlib.sha256(f"{sys.version}\0".encode() + _CODE)
     for name in _DECIDERS:
         digest.update(f"{name} {importlib.metadata.version(name)}\0".encode())
-    for module in (validation, rdfio, writes):
-        digest.update(Path(module.__file__ or "").read_bytes() + b"\0")
-    digest.update(Path(__file__).read_bytes())
     return digest.digest()
 
 

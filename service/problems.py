@@ -130,7 +130,8 @@ def init_app(app: Flask) -> None:
             answer = problem(405, "Method Not Allowed", "this server is not a proxy: CONNECT is not supported")
             answer.headers["Allow"] = ""
             return answer
-        if target and not target.startswith("/"):  # empty: the root of an app mounted under a prefix
+        mounted_root = target == "" and request.environ.get("SCRIPT_NAME")  # an app mounted under a prefix
+        if not target.startswith("/") and not mounted_root:  # (granian gives `GET *x` and `GET h:80` an empty one)
             return problem(400, "Bad Request", f"the request target {target!r} is not a path")
         return None
 

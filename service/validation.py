@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -13,8 +14,12 @@ from typing import Any
 
 import pyoxigraph as ox
 import rdflib
+import rdflib.plugins.sparql.processor
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH, XSD
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.evaluate import evalQuery
+from rdflib.plugins.sparql.parser import parseQuery
 
 from service import dataset, queries, rdfio
 from service.child import ChildFailed, Forked
@@ -158,11 +163,7 @@ def _reuse_translated_queries() -> None:
     are, made to be evaluated many times; they are cached by text, base and namespaces. Only the shapes'
     fixed constraint queries reach this: the validation graphs are private, never queried with user text.
     """
-    from rdflib.plugins.sparql import processor
-    from rdflib.plugins.sparql.algebra import translateQuery
-    from rdflib.plugins.sparql.evaluate import evalQuery
-    from rdflib.plugins.sparql.parser import parseQuery
-
+    processor = rdflib.plugins.sparql.processor
     if getattr(processor.SPARQLProcessor.query, "careerkg_cached", False):
         return
     translated: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Any] = {}
@@ -184,6 +185,9 @@ def _reuse_translated_queries() -> None:
 
     query.careerkg_cached = True  # type: ignore[attr-defined]
     processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
+
+
+_reuse_translated_queries()
 
 
 def _choose_targets_only() -> None:
@@ -216,32 +220,46 @@ def _choose_targets_only() -> None:
     shape.validate = validate  # type: ignore[method-assign]
 
 
-_PATCHING = threading.Lock()
+# At import, not at first use: query workers are forked from this process and validate documents, and a worker
+# must find pySHACL loaded and changed (a fork during an import would copy its locks held, and a worker loads no
+# library: service.sparql.sandbox).
+_choose_targets_only()
+
+
+def prepare() -> None:
+    """Parse the shapes and the ontology before any query worker is forked: a worker that validates a document
+    finds them parsed, and allocates no more than its own work (service.sparql.sandbox)."""
+    shapes_graph()
+    ontology_graph()
 
 
 @cache
-def _pyshacl() -> Any:
-    """pySHACL, with the two changes above made to it and to rdflib's SPARQL processor, imported at its first use:
-    a server on data that conforms (or whose verdict was kept) never needs it, and with rdflib's SPARQL parser it
-    cost 0.3 s of every start."""
-    with _PATCHING:
-        import pyshacl
+def _shapes_text() -> bytes:
+    """The shapes file as this process validates with it (read once: a verdict names what was used)."""
+    return dataset.shapes_path().read_bytes()
 
-        _reuse_translated_queries()
-        _choose_targets_only()
-        return pyshacl
+
+@cache
+def _ontology_text() -> bytes:
+    """The ontology file as this process validates with it (read once)."""
+    return dataset.ontology_path().read_bytes()
+
+
+def inputs_digest() -> str:
+    """A digest of the shapes and the ontology this process validates with."""
+    return hashlib.sha256(_shapes_text() + b"\0" + _ontology_text()).hexdigest()
 
 
 @cache
 def shapes_graph() -> rdflib.Graph:
     """The shapes, parsed once."""
-    return rdflib.Graph().parse(dataset.shapes_path(), format="turtle")
+    return rdflib.Graph().parse(data=_shapes_text(), format="turtle", publicID=dataset.shapes_path().as_uri())
 
 
 @cache
 def ontology_graph() -> rdflib.Graph:
     """The ontology, parsed once (class hierarchy for class targets)."""
-    return rdflib.Graph().parse(dataset.ontology_path(), format="turtle")
+    return rdflib.Graph().parse(data=_ontology_text(), format="turtle", publicID=dataset.ontology_path().as_uri())
 
 
 def validate_whole(quads: Iterable[ox.Quad]) -> Report:
@@ -268,7 +286,10 @@ def validate_store(data: ox.Store) -> Report:
     lent: list[ox.Quad] = []
     if next(iter(data.quads_for_pattern(ox.NamedNode(ONTOLOGY_IRI), None, None, None)), None) is None:
         # The class hierarchy class targets need, lent for the validation only.
-        lent = [q for q in ox.parse(path=str(dataset.ontology_path()), rename_blank_nodes=True) if q not in data]
+        ontology = ox.parse(
+            _ontology_text(), ox.RdfFormat.TURTLE, base_iri=dataset.ontology_path().as_uri(), rename_blank_nodes=True
+        )
+        lent = [q for q in ontology if q not in data]
         data.extend(lent)
     try:
         conforms, results, report_graph = turbo_validate(data)
@@ -422,7 +443,8 @@ def validate(
         if not all(_taken_as_is(node) for node in focus_nodes):
             chosen = {_node_id(n) if isinstance(n, rdflib.BNode) else str(n) for n in focus_nodes}
             return _about(validate(data, with_ontology=with_ontology), chosen)
-    pyshacl = _pyshacl()
+    import pyshacl  # (loaded at import, by _choose_targets_only)
+
     has_ontology = (rdflib.URIRef(ONTOLOGY_IRI), None, None) in data
     conforms, report_graph, _ = pyshacl.validate(
         data,

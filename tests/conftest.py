@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -43,7 +45,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(parts[0])
 
 
+_CACHE = pytest.StashKey[str]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    """Never touch the user's own cache: the verdicts of fills (service.loading) go to a folder of this process's
+    own, set before any fixture fills a store, and inherited by the servers and commands the tests start."""
+    os.environ["XDG_CACHE_HOME"] = config.stash[_CACHE] = tempfile.mkdtemp(prefix="careerkg-test-cache-")
+    _refuse_pytest_without_groups(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _CACHE in config.stash:
+        shutil.rmtree(config.stash[_CACHE], ignore_errors=True)
+
+
+def _refuse_pytest_without_groups(config: pytest.Config) -> None:
     """Refuse to run where --dist loadgroup cannot group (pytest-dev/pytest-xdist#1386: from pytest 9.2 xdist's
     group is dropped without a word): tests that share a costly computation per process (a full pySHACL validation,
     a fill) would each pay for it, and the fast tier would take far longer."""
@@ -56,10 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch the user's own store or cache: the default store lives in a temporary folder, and the verdicts
-    of fills (service.loading) in one the session shares."""
+    """Never touch the user's own store: the default store lives in a temporary folder."""
     monkeypatch.setenv("CAREERKG_STORE", str(tmp_path_factory.mktemp("default-store") / "store"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture(scope="session")

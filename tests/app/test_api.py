@@ -280,6 +280,8 @@ def test_the_request_target_star_and_connect(site: Site) -> None:
     status, _, body = raw_call(site, "GET", "*")
     assert status.startswith("400")
     assert "'*' is not a path" in json.loads(body)["detail"]
+    status, _, body = raw_call(site, "GET", "")  # granian's path for `GET *x` or `GET h:80`
+    assert status.startswith("400")
     status, headers, body = raw_call(site, "CONNECT", "127.0.0.1:8080")
     assert status.startswith("405")
     assert headers["Allow"] == ""

@@ -3,7 +3,10 @@ again when an empty store is filled from them; anything changed, or anything tha
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -73,16 +76,63 @@ def test_a_changed_file_is_validated_again_and_a_violation_leaves_no_verdict(
     assert set(cache.glob("*.json")) == kept  # the verdict on the old files only
 
 
-def test_an_unreadable_verdict_is_validated_anew_and_replaced(
-    files: list[Path], cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def _garbage(verdict: Path) -> None:
+    verdict.write_text('{"key": "' + verdict.stem + '", "report": {"conforms": tru', encoding="utf-8")
+
+
+def _conforms_as_text(verdict: Path) -> None:
+    kept = json.loads(verdict.read_text(encoding="utf-8"))
+    kept["report"]["conforms"] = "false"  # truthy, and not the conforming verdict it must be
+    verdict.write_text(json.dumps(kept), encoding="utf-8")
+
+
+def _of_another_key(verdict: Path) -> None:
+    kept = json.loads(verdict.read_text(encoding="utf-8"))
+    kept["key"] = "0" * 64  # a verdict copied from elsewhere
+    verdict.write_text(json.dumps(kept), encoding="utf-8")
+
+
+def _writable_by_others(verdict: Path) -> None:
+    verdict.chmod(0o666)
+
+
+def _a_link(verdict: Path) -> None:
+    elsewhere = verdict.with_name("elsewhere")
+    verdict.rename(elsewhere)
+    verdict.symlink_to(elsewhere)
+
+
+def _a_fifo(verdict: Path) -> None:
+    verdict.unlink()
+    os.mkfifo(verdict)  # reading it would wait for a writer for ever
+
+
+def _nested(verdict: Path) -> None:
+    verdict.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "spoil", [_garbage, _conforms_as_text, _of_another_key, _writable_by_others, _a_link, _a_fifo, _nested]
+)
+def test_a_verdict_that_is_not_a_sound_one_of_this_users_is_validated_anew_and_replaced(
+    files: list[Path],
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    spoil: Callable[[Path], None],
 ) -> None:
     fill_anew(files, monkeypatch)
     (verdict,) = cache.glob("*.json")
-    verdict.write_text('{"conforms": tru', encoding="utf-8")
+    spoil(verdict)
     caplog.set_level(logging.INFO, logger="service.loading")
     assert len(fill_anew(files, monkeypatch)) > 0
     assert AGAIN not in caplog.text
-    assert verdict.read_text(encoding="utf-8").startswith('{"conforms": true')
+    assert verdict.is_file()
+    assert not verdict.is_symlink()
+    assert json.loads(verdict.read_text(encoding="utf-8"))["report"]["conforms"] is True
+    caplog.clear()
+    fill_anew(files, monkeypatch)
+    assert AGAIN in caplog.text
 
 
 def test_with_no_cache_folder_to_be_had_a_fill_still_works(
