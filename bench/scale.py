@@ -83,7 +83,8 @@ def pss_mib(pid: int) -> float:
     raise RuntimeError(f"the process tree of {pid} kept changing while its memory was read")
 
 
-def wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 1800) -> None:
+def wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 1800, every: float = 0.25) -> None:
+    """Poll ``url`` every ``every`` seconds until it answers 200 (what is timed is known to that resolution)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -93,7 +94,7 @@ def wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 1800) -> None
                 return
         except requests.RequestException:
             pass
-        time.sleep(0.25)
+        time.sleep(every)
     raise RuntimeError(f"{url} did not answer")
 
 
@@ -124,7 +125,7 @@ def careerkg(data: Path, port: int, args: argparse.Namespace) -> dict[str, float
 
 
 @contextmanager
-def oxigraph_server(port: int) -> Iterator[tuple[subprocess.Popen[bytes], float, float]]:
+def oxigraph_server(port: int, every: float = 0.25) -> Iterator[tuple[subprocess.Popen[bytes], float, float]]:
     """An empty in-memory Oxigraph server on 127.0.0.1:``port``, once it answers: its process, when it was started
     (time.monotonic) and how long it took to answer a query. Stopped at the end."""
     started = time.monotonic()
@@ -134,7 +135,7 @@ def oxigraph_server(port: int) -> Iterator[tuple[subprocess.Popen[bytes], float,
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait(f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", proc)
+        wait(f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", proc, every=every)
         yield proc, started, time.monotonic() - started
     finally:
         proc.terminate()

@@ -46,6 +46,9 @@ class _OpenAPI(OpenAPI):
     """flask-openapi3's app, its document finished for client generators (service.api.openapi.polish)."""
 
     def generate_spec_json(self) -> None:
+        for blueprint in list(self.blueprints.values()):
+            if isinstance(blueprint, openapi.DeferredBlueprint):
+                blueprint.document_into(self)
         super().generate_spec_json()  # type: ignore[no-untyped-call]
         self.spec_json = openapi.polish(self.spec_json)
 

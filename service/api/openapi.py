@@ -6,7 +6,13 @@ flask-openapi3 generates the document from the routes and their pydantic models;
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
+
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.openapi import OpenAPI
+from flask_openapi3.utils import parse_parameters
 
 from service.api import editing, examples
 
@@ -30,6 +36,35 @@ NAMED = {
     ("get", "changes"): "listChanges",
 }
 PROBLEM = "#/components/schemas/Problem"
+
+
+class DeferredBlueprint(APIBlueprint):
+    """An APIBlueprint that documents its routes when the OpenAPI document is first asked for, not as they are
+    declared: building their JSON schemas took 0.3 s of every worker's start. Routing and request validation
+    take the same models either way (flask-openapi3's ``parse_parameters``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._undocumented: list[tuple[str, Callable[..., Any], dict[str, Any]]] = []
+        self._documenting = threading.Lock()
+
+    def _collect_openapi_info(self, rule: str, func: Callable[..., Any], **kwargs: Any) -> Any:
+        if self.doc_ui is True and kwargs.get("doc_ui", True) is True:
+            self._undocumented.append((rule, func, kwargs))
+        return parse_parameters(func, doc_ui=False)
+
+    def document_into(self, app: OpenAPI) -> None:
+        """Document the routes declared so far, into the blueprint and the app (as ``register_api`` does)."""
+        with self._documenting:
+            undocumented, self._undocumented = self._undocumented, []
+            for rule, func, kwargs in undocumented:
+                super()._collect_openapi_info(rule, func, **kwargs)
+            for tag in self.tags:
+                if tag.name not in app.tag_names:
+                    app.tags.append(tag)
+                    app.tag_names.append(tag.name)
+            app.paths.update(**self.paths)
+            app.components_schemas.update(**self.components_schemas)
 
 
 def operation_id(method: str, path: str) -> str:

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from flask import Flask, Response, current_app, g, json, request, url_for
-from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
@@ -21,6 +20,7 @@ from service.api import editing
 from service.api import schemas as s
 from service.api.catalog import COLLECTIONS, Catalog, Entry, Index, iri, served_language
 from service.api.jsonld import with_graph_literals
+from service.api.openapi import DeferredBlueprint
 from service.errors import CareerKGError, NotFound, UnsupportedMediaType
 from service.graph import current_version, forget_version, get_graph
 from service.namespaces import CKG, CREDENTIAL_KINDS
@@ -34,7 +34,7 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
 
 
-bp = APIBlueprint(
+bp = DeferredBlueprint(
     "api",
     __name__,
     url_prefix="/api/v1",
