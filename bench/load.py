@@ -30,14 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from scale import generated, pss_mib, write_report  # noqa: E402
+from scale import fresh_cache, generated, pss_mib, write_report  # noqa: E402
 
 
 def timed(command: list[str]) -> tuple[float, float]:
     """Run a command; its wall seconds and the peak memory of its process tree (summed PSS, read every 0.25 s: a
     validation child's memory counts too)."""
     started = time.monotonic()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, env=fresh_cache())
     peak = 0.0
     while proc.poll() is None:
         with contextlib.suppress(RuntimeError):  # the tree changed under the reading: the next read counts
