@@ -35,7 +35,7 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 # A conforming report of the fast path is also kept on disk, in the user's cache folder (verdicts/), for the next
 # process: a memory store started again on unchanged files is not validated again (it was 1.2 of the curated data's
 # 3.6 s start-up), as an on-disk store filled from them is not. Its name digests the bytes loaded, the shapes and
-# ontology the validation used, the engines' versions and CareerKG's code as loaded.
+# ontology the validation used, the engines' versions and CareerKG's code.
 _FILLS: dict[str, Report] = {}
 _DECIDERS = ("pyshacl", "pyshacl-turbo", "pyoxigraph", "rdflib", "owlrl", "pyparsing")
 VERDICT_MOST = 1 << 20  # bytes: a conforming verdict is a few hundred
@@ -266,24 +266,16 @@ def _verdict_path(key: str) -> Path:
     return platformdirs.user_cache_path("careerkg") / "verdicts" / f"{digest.hexdigest()}.json"
 
 
-def _code_digest() -> bytes:
-    """Every module and query of CareerKG as this process loaded them (read when this module is imported)."""
-    digest = hashlib.sha256()
+@functools.cache
+def _deciders() -> bytes:
+    """What else a verdict is a function of: the Python and the engines that judge, and every module and query of
+    CareerKG (read at the first fill, once per process)."""
+    digest = hashlib.sha256(f"{sys.version}\0".encode())
+    for name in _DECIDERS:
+        digest.update(f"{name} {importlib.metadata.version(name)}\0".encode())
     package = Path(__file__).resolve().parent
     for path in sorted([*package.rglob("*.py"), *package.rglob("*.rq")]):
         digest.update(f"{path.relative_to(package)}\0".encode() + path.read_bytes() + b"\0")
-    return digest.digest()
-
-
-_CODE = _code_digest()
-
-
-@functools.cache
-def _deciders() -> bytes:
-    """What else a verdict is a function of: the Python and the engines that judge, and CareerKG's code."""
-    digest = hashlib.sha256(f"{sys.version}\0".encode() + _CODE)
-    for name in _DECIDERS:
-        digest.update(f"{name} {importlib.metadata.version(name)}\0".encode())
     return digest.digest()
 
 

@@ -229,6 +229,13 @@ def test_answers_tell_browsers_not_to_sniff(site: Site, path: str) -> None:
     assert get(site, "/api/v1/roles/no-such-role").headers["X-Content-Type-Options"] == "nosniff"
 
 
+def call(site: Site, environ: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
+    """Call the app's WSGI entry with an environ as given: its status, headers and body."""
+    got: list[tuple[str, list[tuple[str, str]]]] = []
+    body = b"".join(site.app(environ, lambda status, headers, *_: got.append((status, headers))))  # type: ignore[arg-type]
+    return got[0][0], dict(got[0][1]), body
+
+
 @pytest.mark.parametrize(
     ("host", "named"),
     [(None, "no Host header"), ("a.example, b.example", "'a.example, b.example'"), ("bad host", "'bad host'")],
@@ -240,9 +247,8 @@ def test_a_request_without_one_valid_host_is_400(site: Site, host: str | None, n
         del environ["HTTP_HOST"]
     else:
         environ["HTTP_HOST"] = host
-    got: list[str] = []
-    body = b"".join(site.app(environ, lambda status, headers, *_: got.append(status)))  # type: ignore[arg-type]
-    assert got[0].startswith("400"), body[:300]
+    status, _, body = call(site, environ)
+    assert status.startswith("400"), body[:300]
     assert named in json.loads(body)["detail"]
     good = site.app.test_client().get("/api/v1/roles?limit=2", headers={"Host": "careerkg.example:8080"})
     assert good.status_code == 200
@@ -255,9 +261,7 @@ def raw_call(site: Site, method: str, target: str) -> tuple[str, dict[str, str],
     """Call the app with a method and request target as they came off the wire (the test client would mend them)."""
     environ = EnvironBuilder(path="/health").get_environ()
     environ["REQUEST_METHOD"], environ["PATH_INFO"] = method, target
-    got: list[tuple[str, list[tuple[str, str]]]] = []
-    body = b"".join(site.app(environ, lambda status, headers, *_: got.append((status, headers))))  # type: ignore[arg-type]
-    return got[0][0], dict(got[0][1]), body
+    return call(site, environ)
 
 
 @pytest.mark.parametrize(("method", "path"), [("get", "/health"), ("post", "/sparql"), ("Delete", "/graph-store")])
