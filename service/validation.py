@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -253,13 +254,18 @@ def inputs_digest() -> str:
 @cache
 def shapes_graph() -> rdflib.Graph:
     """The shapes, parsed once."""
-    return rdflib.Graph().parse(data=_shapes_text(), format="turtle", publicID=dataset.shapes_path().as_uri())
+    return _parsed(_shapes_text(), dataset.shapes_path())
 
 
 @cache
 def ontology_graph() -> rdflib.Graph:
     """The ontology, parsed once (class hierarchy for class targets)."""
-    return rdflib.Graph().parse(data=_ontology_text(), format="turtle", publicID=dataset.ontology_path().as_uri())
+    return _parsed(_ontology_text(), dataset.ontology_path())
+
+
+def _parsed(text: bytes, path: Path) -> rdflib.Graph:
+    """A Turtle file as an rdflib graph, parsed by pyoxigraph: at start-up, in half the time of rdflib's parser."""
+    return rdfio.to_graph(ox.parse(text, ox.RdfFormat.TURTLE, base_iri=path.as_uri()))
 
 
 def validate_whole(quads: Iterable[ox.Quad]) -> Report:
@@ -388,8 +394,7 @@ def turbo_shapes_graph() -> rdflib.Graph:
       its 48 s on a million triples. Same focus node, path and shape in a result (tests/unit/test_shapes.py).
     """
     shapes = rdflib.Graph()
-    for triple in shapes_graph():
-        shapes.add(triple)
+    shapes += shapes_graph()
     for head in list(shapes.objects(None, SH["in"])):
         members = Collection(shapes, head)
         plain = [i for i in members if isinstance(i, rdflib.Literal) and i.datatype is None and i.language is None]
