@@ -45,6 +45,21 @@ COMPRESSED = [
 class _OpenAPI(OpenAPI):
     """flask-openapi3's app, its document finished for client generators (service.api.openapi.polish)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's, remembered: it asks of each hook and view, at each request, whether it is a coroutine function
+        (eleven times a request to /health, a tenth of its time)."""
+        try:
+            sync = self._sync.get(func)
+        except TypeError:  # a callable that cannot be a key
+            return super().ensure_sync(func)
+        if sync is None:
+            sync = self._sync[func] = super().ensure_sync(func)
+        return sync
+
     def generate_spec_json(self) -> None:
         for blueprint in list(self.blueprints.values()):
             if isinstance(blueprint, openapi.DeferredBlueprint):
@@ -115,20 +130,23 @@ def create_app(
     @app.after_request
     def _validators(response: Response) -> Response:
         """Every whole 200 answer to a GET without an ETag of its own (pages, /id, the service description, the
-        OpenAPI document) gets one from its bytes, and answers If-None-Match with 304. Registered after
-        compression, so it runs before it: the tag is the unencoded answer's."""
+        OpenAPI document) gets one from its bytes, and answers If-None-Match with 304; not one never to be stored
+        (/health, /ready, /metrics). Registered after compression, so it runs before it: the tag is the unencoded
+        answer's."""
         if (
             request.method in ("GET", "HEAD")
             and response.status_code == 200
             and not response.is_streamed
             and not response.direct_passthrough
             and "ETag" not in response.headers
+            and "no-store" not in response.headers.get("Cache-Control", "")
         ):
             response.add_etag()
             response.headers.setdefault("Cache-Control", "no-cache")
-            response.make_conditional(request)
-            if response.status_code == 304:
-                del response.headers["Content-Type"]
+            if "HTTP_IF_NONE_MATCH" in request.environ or "HTTP_IF_MODIFIED_SINCE" in request.environ:
+                response.make_conditional(request)
+                if response.status_code == 304:
+                    del response.headers["Content-Type"]
         return response
 
     CORS(

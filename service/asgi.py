@@ -214,11 +214,14 @@ class ASGIApp:
         host, port = scope.get("server") or ("", 0)
         client, client_port = scope.get("client") or ("", 0)
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+        target = raw_path + b"?" + scope["query_string"] if scope["query_string"] else raw_path
         environ: dict[str, Any] = {
             "REQUEST_METHOD": scope["method"],
             "SCRIPT_NAME": "",
             "PATH_INFO": urllib.parse.unquote_to_bytes(raw_path).decode("latin-1"),
             "QUERY_STRING": scope["query_string"].decode("latin-1"),
+            # the request target as sent (gunicorn's key): the URL length check reads it
+            "RAW_URI": target.decode("latin-1"),
             "SERVER_NAME": host,
             "SERVER_PORT": str(port),
             # granian says "1" of HTTP/1.0 (ASGI says "1.0"); WSGI apps compare with "HTTP/1.0"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from service.errors import CareerKGError
@@ -15,6 +15,13 @@ from service.problems import problem, public
 log = logging.getLogger(__name__)
 
 bp = Blueprint("ops", __name__)
+
+
+@bp.after_request
+def _never_stored(response: Response) -> Response:
+    """What these answer is the state of the moment: no cache keeps it."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/health")

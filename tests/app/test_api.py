@@ -292,6 +292,25 @@ def test_the_request_target_star_and_connect(site: Site) -> None:
     assert "not a proxy" in json.loads(body)["detail"]
 
 
+def test_a_url_longer_than_the_body_limit_is_414(site_factory: Callable[..., Site]) -> None:
+    small = site_factory(max_body=1000)
+    client = small.app.test_client()
+    refused = client.get("/sparql", query_string={"query": "ASK { " + "?s ?p ?o . " * 100 + "}"})
+    assert refused.status_code == 414
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert "longer than 1000 bytes" in refused.get_json()["detail"]
+    assert client.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/health", "/ready", "/metrics"])
+def test_operations_answers_are_never_stored(site: Site, path: str) -> None:
+    """Liveness, readiness and metrics are the state of the moment: no cache may keep them, nor revalidate them."""
+    response = site.app.test_client().get(path)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "ETag" not in response.headers
+
+
 def test_unknown_ids_and_routes_are_404(site: Site) -> None:
     assert "no role" in problem(get(site, "/api/v1/roles/astronaut"), 404)["detail"]
     problem(get(site, "/api/v1/tools/astronaut/roles"), 404)

@@ -117,4 +117,13 @@ def test_body_over_the_limit_gets_413(server_factory: Callable[..., Server]) -> 
     response = post_query(server, "ASK { " + "?s ?p ?o . " * 200 + "}")
     assert response.status_code == 413
     assert response.headers["Content-Type"] == "application/problem+json"
+    # A URL is held to the same limit, counted as it was sent (percent-escapes and all).
+    long_url = requests.get(server.url + "/sparql", params={"query": "ASK { " + "?s ?p ?o . " * 100 + "}"}, timeout=5)
+    assert long_url.status_code == 414
+    assert long_url.headers["Content-Type"] == "application/problem+json"
+    assert "longer than 1000 bytes" in long_url.json()["detail"]
+    escaped_path = requests.get(server.url + "/id/role/" + "%20" * 300, timeout=5)  # 900 bytes sent, 300 decoded
+    assert escaped_path.status_code == 404
+    escaped_path = requests.get(server.url + "/id/role/" + "%20" * 400, timeout=5)
+    assert escaped_path.status_code == 414
     assert requests.get(server.url + "/health", timeout=5).status_code == 200
