@@ -7,7 +7,8 @@ request bodies are read on granian's event loop too, so slow or stalled bodies h
 
 The worker process builds the app from the settings the command line resolved, handed over in one environment
 variable (the worker is a new process). A worker that cannot start or fill its store (data that does not conform,
-a store that cannot be opened) prints why and exits; granian then stops with a non-zero status.
+a store that cannot be opened) prints why and stops the server, with status 3; a worker that dies otherwise is
+replaced.
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ import logging.handlers
 import multiprocessing.util
 import os
 import queue
+import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from service.config import Settings
 from service.errors import CareerKGError, ValidationFailed
 
 _SETTINGS = "CAREERKG_SERVE_SETTINGS"
+_STATUS = "CAREERKG_SERVE_STATUS"  # the file a worker that cannot serve writes the exit status to
 HEADER_READ_TIMEOUT_MS = 10_000  # a client has 10 s to send its request line and headers
 # A worker that has not stopped this long after SIGTERM is killed. Once in bench/scale.py a worker did not stop: 60 s
 # after SIGTERM its main thread was still waiting for granian's stop event (a second SIGTERM sent to the worker itself
@@ -106,8 +110,7 @@ def load_app() -> Any:
     try:
         app = create_app(settings, fill_failed=_fill_failed)
     except CareerKGError as exc:
-        _say(exc)
-        sys.exit(3)
+        _cannot_serve(exc)
     from service.asgi import ASGIApp
 
     return ASGIApp(app, threads=settings.threads, max_body=settings.max_body, workers=settings.workers)
@@ -125,12 +128,23 @@ def _say(exc: CareerKGError) -> None:
         print(f"careerkg serve: error: {exc.message}", file=sys.stderr, flush=True)
 
 
-def _fill_failed(exc: CareerKGError) -> None:
-    """The background fill failed: say why and end the worker (granian then stops, with a non-zero status)."""
+def _cannot_serve(exc: CareerKGError) -> NoReturn:
+    """The worker cannot serve (a store that cannot be opened, data that does not conform): say why, and stop the
+    server with status 3. granian would start a new worker in its place, to fail again: the server is asked to
+    stop (SIGTERM to granian's process) after the status is written where ``serve`` reads it."""
     try:
         _say(exc)
+        status = os.environ.get(_STATUS)
+        if status:  # (under ``careerkg serve``)
+            Path(status).write_text("3\n", encoding="utf-8")
+            os.kill(os.getppid(), signal.SIGTERM)
     finally:
         os._exit(3)
+
+
+def _fill_failed(exc: CareerKGError) -> None:
+    """The background fill failed: the worker cannot serve."""
+    _cannot_serve(exc)
 
 
 def serve(settings: Settings) -> int:
@@ -160,9 +174,21 @@ def serve(settings: Settings) -> int:
         log_access=True,
         log_dictconfig=_logging_config(),
         workers_kill_timeout=WORKER_STOP_TIMEOUT_S,
+        # A worker that dies (killed for its memory, say) is replaced; granian stops instead when the new one dies
+        # within 5.5 s of its start too. A worker that cannot serve stops the server itself (_cannot_serve).
+        respawn_failed_workers=True,
     )
+    handle, status_path = tempfile.mkstemp(prefix="careerkg-serve-", suffix=".status")
+    os.close(handle)
+    os.environ[_STATUS] = status_path
+    status = 0
     try:
         server.serve()
     except SystemExit as exc:
-        return int(exc.code or 0) if isinstance(exc.code, int) else 1
-    return 0
+        status = int(exc.code or 0) if isinstance(exc.code, int) else 1
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            status = int(Path(status_path).read_text(encoding="utf-8") or status)
+        with contextlib.suppress(OSError):
+            os.unlink(status_path)
+    return status

@@ -5,7 +5,10 @@ Timings are bounds on hangs (request timeouts), never measured figures: bench/ m
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -471,3 +474,41 @@ def test_anonymous_deep_input_does_not_kill_the_worker(server: Server) -> None:
         assert response.status_code == 400
     assert worker_pids(server) == workers
     assert requests.get(server.url + "/health", timeout=10).status_code == 200
+
+
+def children(pid: int | str) -> set[int]:
+    """A process's children, whichever of its threads forked them."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+@pytest.mark.parametrize("on_disk", [False, True], ids=["memory", "on-disk"])
+def test_a_worker_that_dies_is_replaced_and_its_query_workers_go(
+    server_factory: Callable[..., Server], tmp_path: Path, on_disk: bool
+) -> None:
+    """A worker killed from outside (the kernel's OOM killer, an operator) is not the end of the server: granian
+    starts another, which opens the store again (in memory: fills it from the files again) and serves. The dead
+    worker's query workers see their pipes close, and go."""
+    server = server_factory("--store", str(tmp_path / "store") if on_disk else "memory")
+    (worker,) = worker_pids(server)
+    assert count(server) > 40_000  # (the query workers are forked ahead of use, by now)
+    query_workers = children(worker)
+    assert query_workers
+    os.kill(int(worker), signal.SIGKILL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(server.url + "/ready", timeout=5).status_code == 200:
+                break
+        time.sleep(0.2)
+    assert requests.get(server.url + "/ready", timeout=5).status_code == 200
+    (replacement,) = worker_pids(server)
+    assert replacement != worker
+    assert server.proc.poll() is None
+    assert count(server) > 40_000
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in query_workers):
+        time.sleep(0.2)
+    assert not [pid for pid in query_workers if Path(f"/proc/{pid}").exists()]
