@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import socket
 import threading
@@ -512,3 +513,38 @@ def test_a_worker_that_dies_is_replaced_and_its_query_workers_go(
     while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in query_workers):
         time.sleep(0.2)
     assert not [pid for pid in query_workers if Path(f"/proc/{pid}").exists()]
+
+
+def test_a_body_may_pause_at_first_but_not_trickle(server_factory: Callable[..., Server]) -> None:
+    """The body rule (service.asgi): each part within 10 s of the one before, and the whole at 64 KiB/s after the
+    first 10 s. A client that pauses 8 s and then sends its body is served; one that sends a part every 2 s, never
+    silent for long, is cut off at about 10 s all the same, with 408."""
+    server = server_factory("--store", "memory")
+    port = int(server.url.rsplit(":", 1)[1])
+    query = b"SELECT * WHERE { ?s ?p ?o } LIMIT 1"
+    pausing = stalled_post(port, len(query), query[:6])
+    trickling = stalled_post(port, 100_000, b"S")
+    try:
+        started = time.monotonic()
+        for _ in range(4):
+            time.sleep(2)
+            trickling.sendall(b" " * 8)
+        pausing.sendall(query[6:])
+        pausing.settimeout(30)
+        head, _, body = pausing.recv(65536).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 "), head
+        assert time.monotonic() - started > 7.5
+        trickling.settimeout(10)
+        while time.monotonic() - started < 30:  # a part every 2 s, until the answer comes
+            readable, _, _ = select.select([trickling], [], [], 2)
+            if readable:
+                break
+            trickling.sendall(b" " * 8)
+        head, _, body = trickling.recv(65536).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 "), head
+        assert "too slowly" in json.loads(body)["detail"]
+        assert time.monotonic() - started < 16  # cut off at its first 10 s plus its 8 bytes' worth, not later
+    finally:
+        pausing.close()
+        trickling.close()
+    assert requests.get(server.url + "/health", timeout=5).status_code == 200
