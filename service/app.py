@@ -107,8 +107,8 @@ def create_app(
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
+    problems.init_app(app)  # (first: a request's own form is checked before it waits for the fill)
     served = graph.init_app(app, settings, store, in_background=fill_failed is not None)
-    problems.init_app(app)
     metrics.init_app(app, lambda: served.pool.timeouts)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or "*"
     # gzip/br/zstd for whole answers a client accepts them for; streamed SPARQL answers stay as they are, so a

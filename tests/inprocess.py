@@ -23,6 +23,7 @@ from flask import Flask
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
+from werkzeug.test import EnvironBuilder
 
 from service import cli
 from tests.support import Completed
@@ -165,3 +166,17 @@ def run_cli_here(
         sys.stdin, sys.stdout, sys.stderr = saved
         os.chdir(previous)
     return Completed(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+def call(site: Site, environ: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
+    """Call the app's WSGI entry with an environ as given: its status, headers and body."""
+    got: list[tuple[str, list[tuple[str, str]]]] = []
+    body = b"".join(site.app(environ, lambda status, headers, *_: got.append((status, headers))))  # type: ignore[arg-type]
+    return got[0][0], dict(got[0][1]), body
+
+
+def raw_call(site: Site, method: str, target: str) -> tuple[str, dict[str, str], bytes]:
+    """Call the app with a method and request target as they came off the wire (the test client would mend them)."""
+    environ = EnvironBuilder(path="/health").get_environ()
+    environ["REQUEST_METHOD"], environ["PATH_INFO"] = method, target
+    return call(site, environ)

@@ -18,7 +18,7 @@ from werkzeug.test import EnvironBuilder
 from service import dataset, rdfio
 from service.api import examples
 from service.blueprints.linked_data import STATES_SHOWN
-from tests.inprocess import Site
+from tests.inprocess import Site, call, raw_call
 from tests.support import WRITE_TOKEN
 
 ID = "https://w3id.org/careerkg/id/"
@@ -229,13 +229,6 @@ def test_answers_tell_browsers_not_to_sniff(site: Site, path: str) -> None:
     assert get(site, "/api/v1/roles/no-such-role").headers["X-Content-Type-Options"] == "nosniff"
 
 
-def call(site: Site, environ: dict[str, Any]) -> tuple[str, dict[str, str], bytes]:
-    """Call the app's WSGI entry with an environ as given: its status, headers and body."""
-    got: list[tuple[str, list[tuple[str, str]]]] = []
-    body = b"".join(site.app(environ, lambda status, headers, *_: got.append((status, headers))))  # type: ignore[arg-type]
-    return got[0][0], dict(got[0][1]), body
-
-
 @pytest.mark.parametrize(
     ("host", "named"),
     [(None, "no Host header"), ("a.example, b.example", "'a.example, b.example'"), ("bad host", "'bad host'")],
@@ -255,13 +248,6 @@ def test_a_request_without_one_valid_host_is_400(site: Site, host: str | None, n
     assert good.get_json()["next"].startswith("http://careerkg.example:8080/api/v1/roles?")
     # A name werkzeug builds no links on, as docker-compose gives: served, not refused (it would refuse deployments)
     assert site.app.test_client().get("/health", headers={"Host": "careerkg_app:8080"}).status_code == 200
-
-
-def raw_call(site: Site, method: str, target: str) -> tuple[str, dict[str, str], bytes]:
-    """Call the app with a method and request target as they came off the wire (the test client would mend them)."""
-    environ = EnvironBuilder(path="/health").get_environ()
-    environ["REQUEST_METHOD"], environ["PATH_INFO"] = method, target
-    return call(site, environ)
 
 
 @pytest.mark.parametrize(("method", "path"), [("get", "/health"), ("post", "/sparql"), ("Delete", "/graph-store")])

@@ -15,7 +15,7 @@ import pytest
 from service import core, dataset
 from service.app import create_app
 from service.errors import CareerKGError, ValidationFailed
-from tests.inprocess import Site
+from tests.inprocess import Site, raw_call
 
 
 def _until(check: Callable[[], bool], seconds: float = 60) -> None:
@@ -58,6 +58,14 @@ def test_health_answers_while_the_store_fills_and_the_rest_waits(gate: threading
             assert waiting.headers["Content-Type"] == "application/problem+json"
             assert waiting.headers["Retry-After"] == "5"
             assert waiting.json()["title"] == "Filling"
+        # What is wrong with a request itself is said at once; OPTIONS * is about the server, not its data.
+        status, headers, _ = raw_call(site, "OPTIONS", "*")
+        assert status.startswith("204")
+        assert "GET" in headers["Allow"]
+        status, _, body = raw_call(site, "get", "/api/v1/roles")
+        assert status.startswith("400"), body[:200]
+        status, _, _ = raw_call(site, "CONNECT", "127.0.0.1:8080")
+        assert status.startswith("405")
         gate.set()
         _until(lambda: site.http.get(site.url + "/ready").status_code == 200)
         roles = site.http.get(site.url + "/api/v1/roles")
