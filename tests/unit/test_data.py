@@ -12,6 +12,9 @@ from service import dataset, rdfio
 from service.loading import check_files, subject_files
 from service.store import Store
 
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+
 PREFIXES = """
 PREFIX ckg: <https://w3id.org/careerkg/ontology#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
@@ -761,3 +764,37 @@ def test_a_statement_record_is_named_by_the_n_triples_of_its_triple(obj: ox.Name
     written = ox.serialize([ox.Triple(s, p, obj)], format=ox.RdfFormat.N_TRIPLES) or b""
     digest = hashlib.sha1(written, usedforsecurity=False).hexdigest()[:20]
     assert rdfio.statement_iri(s, p, obj) == ox.NamedNode(f"https://w3id.org/careerkg/id/statement/{digest}")
+
+
+def test_what_a_source_states_is_asserted_with_a_record_and_the_two_fill_paths_agree() -> None:
+    """A statement in a source's graph is asserted, with a record citing that source; one about a blank node, or a
+    citation itself, or one in a graph named by a blank node (no source to cite), is asserted without a record. The
+    fast fill (``assert_sources_in``, in a store) and the careful one (``asserting_sources``, on quads) agree."""
+    ns = "https://w3id.org/careerkg/id/"
+    source, role, label = ox.NamedNode(ns + "source/s"), ox.NamedNode(ns + "role/r"), ox.NamedNode(RDFS_LABEL)
+    cites = ox.NamedNode("http://purl.org/dc/terms/source")
+    blank, blank_graph = ox.BlankNode("b"), ox.BlankNode("g")
+    quads = [
+        ox.Quad(role, label, ox.Literal("R", language="en"), source),
+        ox.Quad(role, cites, source, source),
+        ox.Quad(blank, label, ox.Literal("B"), source),
+        ox.Quad(role, label, ox.Literal("G", language="de"), blank_graph),
+        ox.Quad(role, label, ox.Literal("D", language="fr"), ox.DefaultGraph()),
+    ]
+    careful = set(rdfio.asserting_sources(quads))
+    fast = ox.Store()
+    fast.extend(quads)
+    rdfio.assert_sources_in(fast, ox.DefaultGraph())
+    assert set(fast) == careful
+    record = rdfio.statement_iri(role, label, ox.Literal("R", language="en"))
+    assert {(q.predicate.value, q.object) for q in careful if q.subject == record} == {
+        (RDF + "type", rdfio.STATEMENT),
+        (RDF + "subject", role),
+        (RDF + "predicate", label),
+        (RDF + "object", ox.Literal("R", language="en")),
+        ("http://purl.org/dc/terms/source", source),
+    }
+    records = {q.subject for q in careful if q.object == rdfio.STATEMENT}
+    assert records == {record}  # the citation, the blank node's label, and the blank-named graph's: no record
+    assert ox.Quad(role, label, ox.Literal("G", language="de"), blank_graph) in careful  # left in its graph
+    assert ox.Quad(blank, label, ox.Literal("B"), ox.DefaultGraph()) in careful
