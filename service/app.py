@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -42,6 +43,21 @@ COMPRESSED = [
 ]
 
 
+# The request headers werkzeug's make_conditional answers (304 or 412); without any of them it changes nothing.
+_CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
+_ENCODING_LABEL = re.compile(r':(?:br|gzip|zstd|deflate)"')
+SYNC_CACHE_MOST = 512  # functions whose coroutine check is remembered (a callable made per request is not kept)
+
+
+def _unencoded_tags(environ: dict[str, Any]) -> dict[str, Any]:
+    """The request with its entity tags naming the unencoded answer: a client that got a compressed answer holds
+    "tag:gzip" (flask-compress labels the encodings), and compares it here, before compression, with "tag"."""
+    return {
+        key: _ENCODING_LABEL.sub('"', value) if key in ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH") else value
+        for key, value in environ.items()
+    }
+
+
 class _OpenAPI(OpenAPI):
     """flask-openapi3's app, its document finished for client generators (service.api.openapi.polish)."""
 
@@ -57,7 +73,9 @@ class _OpenAPI(OpenAPI):
         except TypeError:  # a callable that cannot be a key
             return super().ensure_sync(func)
         if sync is None:
-            sync = self._sync[func] = super().ensure_sync(func)
+            sync = super().ensure_sync(func)
+            if len(self._sync) < SYNC_CACHE_MOST:
+                self._sync[func] = sync
         return sync
 
     def generate_spec_json(self) -> None:
@@ -143,8 +161,8 @@ def create_app(
         ):
             response.add_etag()
             response.headers.setdefault("Cache-Control", "no-cache")
-            if "HTTP_IF_NONE_MATCH" in request.environ or "HTTP_IF_MODIFIED_SINCE" in request.environ:
-                response.make_conditional(request)
+            if any(header in request.environ for header in _CONDITIONS):
+                response.make_conditional(_unencoded_tags(request.environ))
                 if response.status_code == 304:
                     del response.headers["Content-Type"]
         return response

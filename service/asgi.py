@@ -213,7 +213,7 @@ class ASGIApp:
         """The WSGI environ of a request (its body not yet read)."""
         host, port = scope.get("server") or ("", 0)
         client, client_port = scope.get("client") or ("", 0)
-        raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+        raw_path = scope.get("raw_path") or urllib.parse.quote(scope["path"], safe="/:@!$&'()*+,;=").encode()
         target = raw_path + b"?" + scope["query_string"] if scope["query_string"] else raw_path
         environ: dict[str, Any] = {
             "REQUEST_METHOD": scope["method"],

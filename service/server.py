@@ -23,10 +23,12 @@ import logging.handlers
 import multiprocessing.util
 import os
 import queue
+import shutil
 import signal
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -34,7 +36,10 @@ from service.config import Settings
 from service.errors import CareerKGError, ValidationFailed
 
 _SETTINGS = "CAREERKG_SERVE_SETTINGS"
-_STATUS = "CAREERKG_SERVE_STATUS"  # the file a worker that cannot serve writes the exit status to
+_STATE = "CAREERKG_SERVE_STATE"  # a private folder: the exit status a worker asks for, the workers' start times
+_MAIN = "CAREERKG_SERVE_MAIN"  # the process ``serve`` runs in (granian's): the only one a worker signals
+REPLACEMENTS_MOST = 3  # workers replaced (they died) within REPLACEMENTS_WINDOW_S before the server stops instead
+REPLACEMENTS_WINDOW_S = 600
 HEADER_READ_TIMEOUT_MS = 10_000  # a client has 10 s to send its request line and headers
 # A worker that has not stopped this long after SIGTERM is killed. Once in bench/scale.py a worker did not stop: 60 s
 # after SIGTERM its main thread was still waiting for granian's stop event (a second SIGTERM sent to the worker itself
@@ -107,6 +112,7 @@ def load_app() -> Any:
     raw["data"] = tuple(Path(p) for p in raw["data"])
     raw["network_allow"] = tuple(raw["network_allow"])
     settings = Settings(**raw)
+    _count_start(settings.workers)
     try:
         app = create_app(settings, fill_failed=_fill_failed)
     except CareerKGError as exc:
@@ -128,18 +134,57 @@ def _say(exc: CareerKGError) -> None:
         print(f"careerkg serve: error: {exc.message}", file=sys.stderr, flush=True)
 
 
-def _cannot_serve(exc: CareerKGError) -> NoReturn:
+def _cannot_serve(exc: CareerKGError, status: int = 3) -> NoReturn:
     """The worker cannot serve (a store that cannot be opened, data that does not conform): say why, and stop the
-    server with status 3. granian would start a new worker in its place, to fail again: the server is asked to
-    stop (SIGTERM to granian's process) after the status is written where ``serve`` reads it."""
+    server with ``status``. granian would start a new worker in its place, to fail again, so the worker writes the
+    status where ``serve`` reads it and asks granian's process to stop (SIGTERM), each step whatever became of the
+    one before; it signals its parent only if that is the process ``serve`` runs in (an orphan signals no one)."""
     try:
-        _say(exc)
-        status = os.environ.get(_STATUS)
-        if status:  # (under ``careerkg serve``)
-            Path(status).write_text("3\n", encoding="utf-8")
-            os.kill(os.getppid(), signal.SIGTERM)
+        with contextlib.suppress(Exception):  # (stderr gone, say)
+            _say(exc)
+        state, main = os.environ.get(_STATE), os.environ.get(_MAIN, "")
+        if state:
+            with contextlib.suppress(OSError):
+                (Path(state) / "status").write_text(f"{status}\n", encoding="utf-8")
+        if main.isdigit() and os.getppid() == int(main):
+            with contextlib.suppress(OSError):
+                os.kill(int(main), signal.SIGTERM)
     finally:
-        os._exit(3)
+        os._exit(status)
+
+
+def _count_start(workers: int) -> None:
+    """Count this worker's start; a server whose workers died and were replaced more than REPLACEMENTS_MOST times in
+    the last REPLACEMENTS_WINDOW_S stops, with status 4 (granian alone replaces a worker that dies later than 5.5 s
+    after its start without end: one killed for its memory during each fill of a large dataset, say)."""
+    state = os.environ.get(_STATE)
+    if not state:
+        return
+    now = time.time()
+    try:
+        with (Path(state) / "starts").open("a+", encoding="utf-8") as starts:
+            starts.write(f"{now}\n")
+            starts.flush()
+            starts.seek(0)
+            recent = [line for line in starts.read().split() if _seconds_since(line, now) < REPLACEMENTS_WINDOW_S]
+    except OSError:
+        return
+    replaced = len(recent) - workers
+    if replaced > REPLACEMENTS_MOST:
+        _cannot_serve(
+            CareerKGError(
+                f"a worker died and was replaced {replaced} times in {REPLACEMENTS_WINDOW_S // 60} minutes: the server"
+                " stops (the log above says how each one ended)"
+            ),
+            status=4,
+        )
+
+
+def _seconds_since(stamp: str, now: float) -> float:
+    try:
+        return now - float(stamp)
+    except ValueError:
+        return float("inf")
 
 
 def _fill_failed(exc: CareerKGError) -> None:
@@ -175,12 +220,16 @@ def serve(settings: Settings) -> int:
         log_dictconfig=_logging_config(),
         workers_kill_timeout=WORKER_STOP_TIMEOUT_S,
         # A worker that dies (killed for its memory, say) is replaced; granian stops instead when the new one dies
-        # within 5.5 s of its start too. A worker that cannot serve stops the server itself (_cannot_serve).
+        # within 5.5 s of its start too, and so does the server on a fourth replacement within 10 minutes
+        # (_count_start). A worker that cannot serve stops the server itself (_cannot_serve).
         respawn_failed_workers=True,
     )
-    handle, status_path = tempfile.mkstemp(prefix="careerkg-serve-", suffix=".status")
-    os.close(handle)
-    os.environ[_STATUS] = status_path
+    try:
+        state = tempfile.mkdtemp(prefix="careerkg-serve-")  # private (0700): what workers tell the server
+    except OSError as exc:
+        print(f"careerkg serve: error: no temporary folder for the server's own state: {exc}", file=sys.stderr)
+        return 2
+    os.environ[_STATE], os.environ[_MAIN] = state, str(os.getpid())
     status = 0
     try:
         server.serve()
@@ -188,7 +237,8 @@ def serve(settings: Settings) -> int:
         status = int(exc.code or 0) if isinstance(exc.code, int) else 1
     finally:
         with contextlib.suppress(OSError, ValueError):
-            status = int(Path(status_path).read_text(encoding="utf-8") or status)
-        with contextlib.suppress(OSError):
-            os.unlink(status_path)
+            status = int((Path(state) / "status").read_text(encoding="utf-8").strip() or status)
+        shutil.rmtree(state, ignore_errors=True)
+        os.environ.pop(_STATE, None)
+        os.environ.pop(_MAIN, None)
     return status

@@ -264,8 +264,13 @@ def ontology_graph() -> rdflib.Graph:
 
 
 def _parsed(text: bytes, path: Path) -> rdflib.Graph:
-    """A Turtle file as an rdflib graph, parsed by pyoxigraph: at start-up, in half the time of rdflib's parser."""
-    return rdfio.to_graph(ox.parse(text, ox.RdfFormat.TURTLE, base_iri=path.as_uri()))
+    """A Turtle file as an rdflib graph, parsed by pyoxigraph (at start-up, in half the time of rdflib's parser): its
+    blank nodes fresh and its prefixes bound, as rdflib's parser gives them."""
+    parser = ox.parse(text, ox.RdfFormat.TURTLE, base_iri=path.as_uri(), rename_blank_nodes=True)
+    graph = rdfio.to_graph(parser)
+    for name, iri in parser.prefixes.items():
+        graph.bind(name, iri)
+    return graph
 
 
 def validate_whole(quads: Iterable[ox.Quad]) -> Report:

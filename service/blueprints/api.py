@@ -155,7 +155,7 @@ def _matches(etag: str) -> bool:
 @bp.before_request
 def _not_modified() -> Response | None:
     """Answer 304 before doing any work when the client's copy is current, or the same bytes as before."""
-    if request.method != "GET":
+    if request.method not in ("GET", "HEAD"):
         return None
     etag = _etag().strip('"')
     if _matches(etag):

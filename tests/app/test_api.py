@@ -114,6 +114,9 @@ def test_if_none_match_compares_weakly(site: Site) -> None:
     assert get(site, "/api/v1/tools/keras", **{"If-None-Match": "W/" + etag}).status_code == 304
     assert get(site, "/api/v1/tools/keras", **{"If-None-Match": f'"other", W/{etag}'}).status_code == 304
     assert get(site, "/api/v1/tools/keras", **{"If-None-Match": '"other"'}).status_code == 200
+    # HEAD asks what GET would answer: 304 too (RFC 9110 section 13.1.2)
+    head = site.http.head(site.url + "/api/v1/tools/keras", headers={"If-None-Match": etag}, timeout=30)
+    assert head.status_code == 304
 
 
 def slugs_of(server: Site, where: str) -> list[str]:
@@ -897,6 +900,25 @@ def test_answers_are_compressed_when_the_client_asks(site: Site) -> None:
     )
     assert again.status_code == 304
     assert again.get_data() == b""
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [
+        ("/id/tool/keras", "text/turtle"),
+        ("/id/role/ai-engineer", "text/html"),
+        ("/openapi.json", "application/json"),
+        ("/sparql", "text/turtle"),  # the service description
+        ("/", "text/html"),
+    ],
+)
+def test_a_false_if_match_is_412_however_the_answer_is_encoded(site: Site, path: str, accept: str) -> None:
+    """RFC 9110 section 13.1.1: a server must not perform the method when If-Match is false, GET included."""
+    for encoding in ("identity", "gzip"):
+        headers = {"Accept": accept, "Accept-Encoding": encoding}
+        etag = get(site, path, **headers).headers["ETag"]  # (each encoding of an answer has its own)
+        assert get(site, path, **headers, **{"If-Match": '"other"'}).status_code == 412, encoding
+        assert get(site, path, **headers, **{"If-Match": etag}).status_code == 200, encoding
 
 
 @pytest.mark.parametrize(

@@ -548,3 +548,20 @@ def test_a_body_may_pause_at_first_but_not_trickle(server_factory: Callable[...,
         pausing.close()
         trickling.close()
     assert requests.get(server.url + "/health", timeout=5).status_code == 200
+
+
+def test_a_worker_that_keeps_dying_stops_the_server(server_factory: Callable[..., Server]) -> None:
+    """granian replaces a worker that dies later than 5.5 s after its start without end; the server stops instead,
+    with status 4 and a reason, when its workers have been replaced more than three times in ten minutes."""
+    server = server_factory("--store", "memory")
+    for replaced in range(4):
+        (worker,) = worker_pids(server)
+        time.sleep(max(0.0, 6.5 - (time.time() - Path(f"/proc/{worker}").stat().st_mtime)))  # past granian's 5.5 s
+        os.kill(int(worker), signal.SIGKILL)
+        if replaced == 3:
+            break
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and set(worker_pids(server)) in (set(), {worker}):
+            time.sleep(0.1)
+    assert server.proc.wait(timeout=60) == 4
+    assert "replaced 4 times in 10 minutes" in server.log.read_text()
