@@ -46,6 +46,7 @@ BODY_MIN_RATE = 64 * 1024  # bytes a second a body averages, after its first BOD
 BODY_PARTS_FREE = 1024  # parts a body may arrive in before they must average BODY_PART_MIN bytes
 BODY_PART_MIN = 64  # (a client sending N-Triples a line a chunk sends about 100 bytes a part)
 BODY_BUDGET_BODIES = 4  # request bodies held at once: at most this many times CAREERKG_MAX_BODY bytes
+CLIENT_GONE = "careerkg.client_gone"  # in the environ: a threading.Event set when the client has gone
 ANSWER_BUFFER = 256 * 1024  # bytes of an answer read in the thread that began it, before it is sent part by part
 SEND_IDLE_TIMEOUT_S = 60.0  # a client that takes no part of its answer for this long is cut off
 HTTP10_ANSWER_MOST = 16 * 1024 * 1024  # an HTTP/1.0 client gets an answer only whole: at most this many bytes
@@ -342,8 +343,34 @@ class ASGIApp:
         send: Send,
         held: list[int],
     ) -> None:
-        loop = asyncio.get_running_loop()
         answer = _Answer(self.app, environ)
+        # granian's send does not fail once the client has gone: this task says so (the body is all read by now, so
+        # what comes next is the disconnect), to the app meanwhile (a query waited on is stopped), and then the rest
+        # of the answer is not made
+        gone = asyncio.ensure_future(_until_gone(receive))
+        left = environ[CLIENT_GONE] = threading.Event()
+
+        def _left(done: asyncio.Future[None]) -> None:
+            if not done.cancelled():
+                left.set()
+
+        gone.add_done_callback(_left)
+        try:
+            await self._answer_to(answer, pool, more, environ, send, held, gone)
+        finally:
+            gone.cancel()
+
+    async def _answer_to(  # noqa: PLR0917 - one request's state
+        self,
+        answer: _Answer,
+        pool: ThreadPoolExecutor,
+        more: ThreadPoolExecutor,
+        environ: dict[str, Any],
+        send: Send,
+        held: list[int],
+        gone: asyncio.Future[None],
+    ) -> None:
+        loop = asyncio.get_running_loop()
         try:
             try:
                 part = await loop.run_in_executor(pool, answer.start)
@@ -364,8 +391,6 @@ class ASGIApp:
             except _Stalled:
                 _log_stalled(environ)
             return
-        # granian's send does not fail once the client has gone: this task says so, and the rest is not made
-        gone = asyncio.ensure_future(_until_gone(receive))
         sending = _Sending(answer, environ, send, gone, loop, more)
         try:
             if environ["SERVER_PROTOCOL"] == "HTTP/1.0":
@@ -375,7 +400,6 @@ class ASGIApp:
         except _Stalled:  # no final message: granian aborts the connection
             _log_stalled(environ)
         finally:
-            gone.cancel()
             try:
                 await loop.run_in_executor(more, answer.close)
             except Exception:
@@ -483,6 +507,8 @@ async def _sent(send: Send, message: Message) -> None:
 
 
 async def _until_gone(receive: Receive) -> None:
-    """Return when the client has gone (granian also says so once the answer is complete)."""
+    """Return when the client has gone (granian also says so once the answer is complete). Once the body is in,
+    granian has nothing else to say; a server that said something else at once, again and again, would hold the event
+    loop here without the pause."""
     while (await receive())["type"] != "http.disconnect":
-        pass
+        await asyncio.sleep(0)

@@ -106,11 +106,11 @@ class ServedGraph:
         """The dataset version (a remote store is asked: other processes may have written)."""
         return self.store.version_token()
 
-    def query(self, request: QueryRequest) -> Answer:
-        """Evaluate a query in a worker; stopped (503) at the query timeout."""
+    def query(self, request: QueryRequest, cancelled: Callable[[], bool] | None = None) -> Answer:
+        """Evaluate a query in a worker; stopped (503) at the query timeout, or as soon as ``cancelled`` says so."""
         route = self._route(request.query, update=False, base_iri=request.base_iri)
         job = {**request.to_job(), "refuse_network": self.policy.refused_in_the_sandbox(request.query)}
-        return self.pool.run(job, self.settings.query_timeout, sandboxed=route is Route.SANDBOX)
+        return self.pool.run(job, self.settings.query_timeout, sandboxed=route is Route.SANDBOX, cancelled=cancelled)
 
     def select(self, sparql: str, bindings: Mapping[str, Binding] | None = None) -> Any:
         """Run one of CareerKG's own queries (fixed text, values as bindings) on the store."""

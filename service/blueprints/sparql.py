@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from service import auth, negotiation
+from service.asgi import CLIENT_GONE
 from service.blueprints import service_description
 from service.config import Settings
 from service.errors import BadRequest, UnsupportedMediaType
@@ -54,6 +55,7 @@ def endpoint() -> ResponseReturnValue:
     asked_for = params.get("format") or params.get("output")
     if request.method in ("GET", "HEAD") and not asked_for and service_description.wants_the_editor(ANSWER_TYPES):
         return service_description.editor_page()  # a shared link to a query, opened in a browser: the page runs it
+    gone = request.environ.get(CLIENT_GONE)  # (set by service.asgi when the client leaves)
     answer = get_graph().query(
         QueryRequest(
             query=text,
@@ -62,7 +64,8 @@ def endpoint() -> ResponseReturnValue:
             accept=request.headers.get("Accept"),
             format=asked_for,
             base_iri=request.base_url,
-        )
+        ),
+        cancelled=gone.is_set if gone is not None else None,
     )
     if answer.head.problem is not None:
         body = dict(answer.head.problem)

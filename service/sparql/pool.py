@@ -54,6 +54,7 @@ _LARGEST_FRAME = 1024 * 1024  # data frames carry at most _CHUNK bytes, the othe
 # to take turns (8 clients running a 100 ms join on 4 workers got a 503 in bench/sparql_throughput.py with 0.25 s),
 # short enough that request threads held by a pool full of runaway queries come back for /health within seconds.
 BUSY_WAIT = 2.0
+CANCEL_CHECK_S = 0.25  # a job waited on is stopped this long, at most, after its client has gone
 
 
 class QueryTimeout(CareerKGError):
@@ -61,6 +62,13 @@ class QueryTimeout(CareerKGError):
 
     status = 503
     title = "Query timeout"
+
+
+class ClientGone(CareerKGError):
+    """The client left while its query ran: the query was stopped (nginx's 499, for the log and the metrics)."""
+
+    status = 499
+    title = "Client Closed Request"
 
 
 class WorkersBusy(CareerKGError):
@@ -214,21 +222,33 @@ class QueryPool:
 
     # --- running jobs ---------------------------------------------------------------
 
-    def run(self, request: dict[str, Any], timeout: float, *, sandboxed: bool = True) -> Answer:
+    def run(
+        self,
+        request: dict[str, Any],
+        timeout: float,
+        *,
+        sandboxed: bool = True,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Answer:
         """Run one job; its head is read before returning, its body streams from the result.
 
-        ``sandboxed`` jobs run in a worker without network access (where the machine allows it).
+        ``sandboxed`` jobs run in a worker without network access (where the machine allows it). When
+        ``cancelled`` says so while the job runs (the client has gone), its worker is stopped and ClientGone raised
+        (or the stream ends), instead of the worker being held until the timeout.
         """
         deadline = time.monotonic() + timeout
         worker = self._acquire(sandboxed and self.sandbox)
         try:
             payload = pickle.dumps(request)
             _write_all(worker.requests, struct.pack("!I", len(payload)) + payload, deadline)
-            kind, body = worker.answers.frame(deadline)
+            kind, body = worker.answers.frame(deadline, cancelled)
         except _Deadline:
             self._discard(worker)
             self._timed_out(request, timeout)
             raise QueryTimeout(f"the request ran longer than {timeout:g} s and was stopped") from None
+        except _Cancelled:
+            self._discard(worker)
+            raise ClientGone("the client left before the answer began: its query was stopped") from None
         except (OSError, EOFError):
             raise self._crashed(worker) from None
         try:
@@ -243,7 +263,7 @@ class QueryPool:
             self._release(worker)
             return Answer(head, iter(()))
         stats: dict[str, Any] = {}
-        stream = _Stream(self, worker, deadline, timeout, stats, request)
+        stream = _Stream(self, worker, deadline, timeout, stats, request, cancelled)
         self._reaper.watch(stream, deadline)
         return Answer(head, stream, stats)
 
@@ -411,8 +431,10 @@ class _Stream:
         timeout: float,
         stats: dict[str, Any],
         request: dict[str, Any],
+        cancelled: Callable[[], bool] | None = None,
     ):
         self._pool = pool
+        self._cancelled = cancelled
         self._worker: _Worker | None = worker
         self._deadline = deadline
         self._timeout = timeout
@@ -453,10 +475,14 @@ class _Stream:
                 raise self._aborted_at_the_timeout()
             raise StopIteration
         try:
-            kind, body = worker.answers.frame(self._deadline)
+            kind, body = worker.answers.frame(self._deadline, self._cancelled)
         except _Deadline:
             self.expire()
             raise self._aborted_at_the_timeout() from None
+        except _Cancelled:
+            self._stats["error"] = "the client left"
+            self._finish(released=False)
+            raise StreamAborted("the client left during the answer: its query was stopped") from None
         except (OSError, EOFError):
             if self._take() is None:  # the reaper stopped it
                 raise self._aborted_at_the_timeout() from None
@@ -557,6 +583,10 @@ class _Deadline(Exception):
     pass
 
 
+class _Cancelled(Exception):
+    pass
+
+
 def _write_all(fd: int, data: bytes, deadline: float | None = None) -> None:
     """Write everything; with a deadline, wait for the pipe to take it no longer than that."""
     view = memoryview(data)
@@ -593,15 +623,15 @@ class _FrameReader:
         self._poller = select.poll()  # not select(): a busy server's descriptors go past FD_SETSIZE
         self._poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
 
-    def frame(self, deadline: float) -> tuple[bytes, bytes]:
-        """The next frame's kind and payload; _Deadline when it is not all there by the deadline, EOFError when
-        the pipe ends first."""
-        self._fill(_HEADER.size, deadline)
+    def frame(self, deadline: float, cancelled: Callable[[], bool] | None = None) -> tuple[bytes, bytes]:
+        """The next frame's kind and payload; _Deadline when it is not all there by the deadline, _Cancelled when
+        ``cancelled`` says so first (asked every CANCEL_CHECK_S while waiting), EOFError when the pipe ends first."""
+        self._fill(_HEADER.size, deadline, cancelled)
         kind, size = _HEADER.unpack_from(self._buffer)
         if size > _LARGEST_FRAME:  # a worker never sends one: it is out of step, or not a worker
             raise EOFError
         end = _HEADER.size + size
-        self._fill(end, deadline)
+        self._fill(end, deadline, cancelled)
         body = bytes(self._buffer[_HEADER.size : end])
         del self._buffer[:end]
         return kind, body
@@ -630,11 +660,17 @@ class _FrameReader:
                 return True
         return False
 
-    def _fill(self, size: int, deadline: float) -> None:
+    def _fill(self, size: int, deadline: float, cancelled: Callable[[], bool] | None = None) -> None:
         while len(self._buffer) < size:
             wait = deadline - time.monotonic()
-            if wait <= 0 or not self._poller.poll(wait * 1000):
+            if wait <= 0:
                 raise _Deadline
+            if cancelled is not None:
+                if cancelled():
+                    raise _Cancelled
+                wait = min(wait, CANCEL_CHECK_S)
+            if not self._poller.poll(wait * 1000):
+                continue
             chunk = os.read(self._fd, max(size - len(self._buffer), _READ))
             if not chunk:
                 raise EOFError

@@ -214,6 +214,39 @@ def test_a_client_that_hangs_up_mid_answer_frees_its_query_worker(server_factory
     assert "careerkg_query_timeouts_total 0.0" in requests.get(server.url + "/metrics", timeout=10).text
 
 
+@pytest.mark.parametrize("version", [b"1.0", b"1.1"])
+def test_a_client_that_hangs_up_before_its_answer_frees_its_query_worker(
+    server_factory: Callable[..., Server], version: bytes
+) -> None:
+    """A query that computes long before its first row (a count), or an HTTP/1.0 answer gathered whole before it is
+    sent: a client that leaves meanwhile has its query stopped, instead of holding a query worker to the timeout
+    (four such clients made every other query 503)."""
+    server = server_factory("--store", "memory", env={"CAREERKG_QUERY_TIMEOUT": "20"})
+    port = int(server.url.rsplit(":", 1)[1])
+    query = b"SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"  # billions of rows to count: endless here
+    for _ in range(4):  # as many as there are query workers
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(
+                b"POST /sparql HTTP/%s\r\nHost: x\r\nContent-Type: application/sparql-query\r\n" % version
+                + b"Accept: text/csv\r\n"
+                + b"Content-Length: %d\r\n\r\n" % len(query)
+                + query
+            )
+            time.sleep(0.3)  # the query has begun; the client leaves before any answer
+    time.sleep(1)
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        asks = list(
+            pool.map(
+                lambda _: requests.get(server.url + "/sparql", params={"query": "ASK {}"}, timeout=30).status_code,
+                range(4),
+            )
+        )
+    assert asks == [200] * 4
+    assert time.monotonic() - started < 10  # not after the 20 s timeout of the queries left behind
+    assert "careerkg_query_timeouts_total 0.0" in requests.get(server.url + "/metrics", timeout=10).text
+
+
 def test_the_default_graph_is_sent_whole_and_the_server_goes_on(server_factory: Callable[..., Server]) -> None:
     """Its parts after the first are read in another thread than the one that began the answer: a store iterator held
     across them made pyoxigraph panic, and the server ended (one anonymous GET)."""
