@@ -186,6 +186,17 @@ def test_an_http_1_0_client_never_gets_a_cut_off_answer_that_looks_complete(
     assert body.count(b"\n") == 1001  # the header row and every row
 
 
+def four_asks(server: Server) -> list[int]:
+    """The statuses of four ASK queries sent at once (as many as there are query workers)."""
+    with ThreadPoolExecutor(4) as pool:
+        return list(
+            pool.map(
+                lambda _: requests.get(server.url + "/sparql", params={"query": "ASK {}"}, timeout=30).status_code,
+                range(4),
+            )
+        )
+
+
 def test_a_client_that_hangs_up_mid_answer_frees_its_query_worker(server_factory: Callable[..., Server]) -> None:
     """granian's send does not fail once the client has gone: without a watch on the connection, each hang-up kept
     its query worker busy until the timeout, and four of them made every other query 503."""
@@ -203,14 +214,7 @@ def test_a_client_that_hangs_up_mid_answer_frees_its_query_worker(server_factory
             while got < 300_000:
                 got += len(sock.recv(1 << 16))
     time.sleep(1)
-    with ThreadPoolExecutor(4) as pool:
-        asks = list(
-            pool.map(
-                lambda _: requests.get(server.url + "/sparql", params={"query": "ASK {}"}, timeout=30).status_code,
-                range(4),
-            )
-        )
-    assert asks == [200] * 4
+    assert four_asks(server) == [200] * 4
     assert "careerkg_query_timeouts_total 0.0" in requests.get(server.url + "/metrics", timeout=10).text
 
 
@@ -235,14 +239,7 @@ def test_a_client_that_hangs_up_before_its_answer_frees_its_query_worker(
             time.sleep(0.3)  # the query has begun; the client leaves before any answer
     time.sleep(1)
     started = time.monotonic()
-    with ThreadPoolExecutor(4) as pool:
-        asks = list(
-            pool.map(
-                lambda _: requests.get(server.url + "/sparql", params={"query": "ASK {}"}, timeout=30).status_code,
-                range(4),
-            )
-        )
-    assert asks == [200] * 4
+    assert four_asks(server) == [200] * 4
     assert time.monotonic() - started < 10  # not after the 20 s timeout of the queries left behind
     assert "careerkg_query_timeouts_total 0.0" in requests.get(server.url + "/metrics", timeout=10).text
 
