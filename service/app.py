@@ -52,10 +52,8 @@ SYNC_CACHE_MOST = 512  # functions whose coroutine check is remembered (a callab
 def _unencoded_tags(environ: dict[str, Any]) -> dict[str, Any]:
     """The request with its entity tags naming the unencoded answer: a client that got a compressed answer holds
     "tag:gzip" (flask-compress labels the encodings), and compares it here, before compression, with "tag"."""
-    return {
-        key: _ENCODING_LABEL.sub('"', value) if key in ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH") else value
-        for key, value in environ.items()
-    }
+    tags = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH")
+    return {**environ, **{key: _ENCODING_LABEL.sub('"', environ[key]) for key in tags if key in environ}}
 
 
 class _OpenAPI(OpenAPI):
@@ -148,9 +146,9 @@ def create_app(
     @app.after_request
     def _validators(response: Response) -> Response:
         """Every whole 200 answer to a GET without an ETag of its own (pages, /id, the service description, the
-        OpenAPI document) gets one from its bytes, and answers If-None-Match with 304; not one never to be stored
-        (/health, /ready, /metrics). Registered after compression, so it runs before it: the tag is the unencoded
-        answer's."""
+        OpenAPI document) gets one from its bytes, and answers If-None-Match (304) and If-Match (412) by it; not one
+        never to be stored (/health, /ready, /metrics). Registered after compression, so it runs before it: the tag
+        is the unencoded answer's."""
         if (
             request.method in ("GET", "HEAD")
             and response.status_code == 200

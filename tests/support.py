@@ -331,3 +331,12 @@ def store_args(kind: str, request: pytest.FixtureRequest) -> list[str]:
         virtuoso: Virtuoso = request.getfixturevalue("virtuoso")
         return virtuoso.store_args()
     return ["--store", "memory"]
+
+
+def children(pid: int | str) -> set[int]:
+    """A process's children, whichever of its threads forked them (from /proc)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            found |= {int(c) for c in (task / "children").read_text().split()}
+    return found

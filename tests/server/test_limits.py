@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.app.test_sparql import AI, RUNAWAY
-from tests.support import STORE_KINDS, Server, store_args
+from tests.support import STORE_KINDS, Server, children, store_args
 
 
 def post_query(server: Server, query: str, accept: str | None = None) -> requests.Response:
@@ -44,9 +44,8 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 def worker_pid(server: Server) -> int:
-    """The gunicorn worker (the one process serving requests) under the server's master."""
-    children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
-    return int(children[0])
+    """granian's worker (the one process serving requests) under the server's main process."""
+    return min(children(server.proc.pid))
 
 
 @pytest.mark.parametrize("store_kind", STORE_KINDS)

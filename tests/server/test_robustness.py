@@ -22,12 +22,12 @@ import pytest
 import requests
 
 from tests.robustness_corpus import AUTH, CORPUS
-from tests.support import WRITE_TOKEN, Server
+from tests.support import WRITE_TOKEN, Server, children
 
 
-def worker_pids(server: Server) -> list[str]:
+def worker_pids(server: Server) -> list[int]:
     """The server's worker processes (children of the one started)."""
-    return Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
+    return sorted(children(server.proc.pid))
 
 
 def count(server: Server) -> int:
@@ -507,15 +507,6 @@ def test_anonymous_deep_input_does_not_kill_the_worker(server: Server) -> None:
     assert requests.get(server.url + "/health", timeout=10).status_code == 200
 
 
-def children(pid: int | str) -> set[int]:
-    """A process's children, whichever of its threads forked them."""
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(FileNotFoundError):
-            found |= {int(c) for c in (task / "children").read_text().split()}
-    return found
-
-
 @pytest.mark.parametrize("on_disk", [False, True], ids=["memory", "on-disk"])
 def test_a_worker_that_dies_is_replaced_and_its_query_workers_go(
     server_factory: Callable[..., Server], tmp_path: Path, on_disk: bool
@@ -528,7 +519,7 @@ def test_a_worker_that_dies_is_replaced_and_its_query_workers_go(
     assert count(server) > 40_000  # (the query workers are forked ahead of use, by now)
     query_workers = children(worker)
     assert query_workers
-    os.kill(int(worker), signal.SIGKILL)
+    os.kill(worker, signal.SIGKILL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with contextlib.suppress(requests.RequestException):
@@ -587,7 +578,7 @@ def test_a_worker_that_keeps_dying_stops_the_server(server_factory: Callable[...
     for replaced in range(4):
         (worker,) = worker_pids(server)
         time.sleep(max(0.0, 6.5 - (time.time() - Path(f"/proc/{worker}").stat().st_mtime)))  # past granian's 5.5 s
-        os.kill(int(worker), signal.SIGKILL)
+        os.kill(worker, signal.SIGKILL)
         if replaced == 3:
             break
         deadline = time.monotonic() + 60
