@@ -157,7 +157,7 @@ def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str, empt
             del text
     except (SyntaxError, ValueError, OSError):  # UnicodeDecodeError is a ValueError
         return None
-    rdfio.assert_sources_in(scratch, graph)
+    scratch = rdfio.assert_sources_in(scratch, graph)
     if len(scratch) == 0 or any(isinstance(g, ox.BlankNode) for g in scratch.named_graphs()):
         return None
     if empty:

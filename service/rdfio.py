@@ -205,14 +205,20 @@ def asserting_sources(quads: list[ox.Quad]) -> list[ox.Quad]:
     return list(dict.fromkeys(out))
 
 
-def assert_sources_in(store: ox.Store, target: ox.NamedNode | ox.DefaultGraph) -> None:
-    """The same in a store (the fast fill reads files straight into one): every source graph's statements move into
-    ``target``, the graph the load's default graph goes to, with their records."""
-    for graph in sorted((g for g in store.named_graphs() if isinstance(g, ox.NamedNode)), key=lambda g: g.value):
-        if is_source_graph(graph):  # (in a fixed order: the change log lists a fill's first quads in store order)
-            quads = list(store.quads_for_pattern(None, None, None, graph))
-            store.extend([out for q in quads for out in stated(q, target)])
-            store.remove_graph(graph)
+def assert_sources_in(store: ox.Store, target: ox.NamedNode | ox.DefaultGraph) -> ox.Store:
+    """The same for a store (the fast fill reads files straight into one): a store in which every source graph's
+    statements are in ``target``, the graph the load's default graph goes to, with their records. A new store when
+    there were source graphs: moving them inside ``store`` would leave what was removed in its indexes (pyoxigraph's
+    in-memory store keeps removed quads as versions), and every query over a store that takes it over would read
+    past them (the curated data's aggregate took 2.0 ms there, 1.4 ms in a fresh store)."""
+    sources = sorted((g for g in store.named_graphs() if isinstance(g, ox.NamedNode) and is_source_graph(g)), key=str)
+    if not sources:
+        return store
+    moved = ox.Store()
+    moved.bulk_extend(q for q in store if not is_source_graph(q.graph_name))
+    for graph in sources:  # (in a fixed order: the change log lists a fill's first quads in store order)
+        moved.bulk_extend(out for q in store.quads_for_pattern(None, None, None, graph) for out in stated(q, target))
+    return moved
 
 
 def _input_error(exc: SyntaxError, source: Path | str) -> InputError:

@@ -784,7 +784,7 @@ def test_what_a_source_states_is_asserted_with_a_record_and_the_two_fill_paths_a
     careful = set(rdfio.asserting_sources(quads))
     fast = ox.Store()
     fast.extend(quads)
-    rdfio.assert_sources_in(fast, ox.DefaultGraph())
+    fast = rdfio.assert_sources_in(fast, ox.DefaultGraph())
     assert set(fast) == careful
     record = rdfio.statement_iri(role, label, ox.Literal("R", language="en"))
     assert {(q.predicate.value, q.object) for q in careful if q.subject == record} == {
