@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -215,9 +216,12 @@ def assert_sources_in(store: ox.Store, target: ox.NamedNode | ox.DefaultGraph) -
     if not sources:
         return store
     moved = ox.Store()
-    moved.bulk_extend(q for q in store if not is_source_graph(q.graph_name))
-    for graph in sources:  # (in a fixed order: the change log lists a fill's first quads in store order)
-        moved.bulk_extend(out for q in store.quads_for_pattern(None, None, None, graph) for out in stated(q, target))
+    moved.bulk_extend(  # in one call: one a graph took a fifth longer
+        itertools.chain(
+            (q for q in store if not is_source_graph(q.graph_name)),
+            (out for g in sources for q in store.quads_for_pattern(None, None, None, g) for out in stated(q, target)),
+        )
+    )
     return moved
 
 
