@@ -40,6 +40,8 @@ from service.sparql.pool import Answer, QueryPool, StreamAborted
 from service.store import Binding, GraphName, Store, StoreConflict, StoreUnavailable
 from service.validation import Report, prepare
 
+Precondition = Callable[[str], None] | None  # see service.conditional.write_check
+
 log = logging.getLogger(__name__)
 
 
@@ -182,29 +184,54 @@ class ServedGraph:
 
         return self._write(compute, "sparql-update", request.user)
 
-    def replace_graph(self, graph: GraphName, quads: Iterable[ox.Quad], user: str | None) -> Report:
+    def replace_graph(
+        self, graph: GraphName, quads: Iterable[ox.Quad], user: str | None, precondition: Precondition = None
+    ) -> Report:
         """Replace one graph's content (Graph Store PUT), if the result conforms."""
         quads = list(quads)
-        return self._write(lambda: writes.delta_of_replace(self.store, graph, quads), "graph-store PUT", user)
+        return self._write(
+            lambda: writes.delta_of_replace(self.store, graph, quads), "graph-store PUT", user, precondition
+        )
 
-    def add(self, quads: Iterable[ox.Quad], user: str | None, operation: str = "graph-store POST") -> Report:
+    def add(
+        self,
+        quads: Iterable[ox.Quad],
+        user: str | None,
+        operation: str = "graph-store POST",
+        precondition: Precondition = None,
+    ) -> Report:
         """Add quads, if the result conforms."""
         quads = list(quads)
-        return self._write(lambda: writes.delta_of_quads(self.store, added=quads), operation, user)
+        return self._write(lambda: writes.delta_of_quads(self.store, added=quads), operation, user, precondition)
 
-    def drop_graph(self, graph: GraphName, user: str | None) -> Report:
+    def drop_graph(self, graph: GraphName, user: str | None, precondition: Precondition = None) -> Report:
         """Remove one graph's content (Graph Store DELETE), if the result conforms."""
-        return self._write(lambda: writes.delta_of_replace(self.store, graph, []), "graph-store DELETE", user)
+        return self._write(
+            lambda: writes.delta_of_replace(self.store, graph, []), "graph-store DELETE", user, precondition
+        )
 
-    def edit(self, build: Callable[[Store], writes.Delta], user: str | None, operation: str) -> Report:
+    def edit(
+        self,
+        build: Callable[[Store], writes.Delta],
+        user: str | None,
+        operation: str,
+        precondition: Precondition = None,
+    ) -> Report:
         """Apply the delta ``build`` computes from the store (REST writes), if the result conforms."""
-        return self._write(lambda: build(self.store), operation, user)
+        return self._write(lambda: build(self.store), operation, user, precondition)
 
-    def _write(self, compute: Callable[[], writes.Delta], operation: str, user: str | None) -> Report:
-        """Compute, validate and commit a change; on a shared store, again if another process won the race."""
+    def _write(
+        self, compute: Callable[[], writes.Delta], operation: str, user: str | None, precondition: Precondition = None
+    ) -> Report:
+        """Compute, validate and commit a change; on a shared store, again if another process won the race.
+        ``precondition`` (a conditional request's check) is given the dataset's current ETag part first, under the
+        write lock: nothing is written between it and the commit (on a shared store, a commit another process made
+        meanwhile is a conflict, and the check runs again)."""
         attempts = 3 if self.store.shared else 1
         for attempt in range(attempts):
             with self.write_lock:
+                if precondition is not None:
+                    precondition(f"{self.instance}-{self.store.version_token()}")
                 delta = compute()
                 self._check_literals(delta.added)
                 # Forks must not copy half a write of the store in this process; a remote store is not copied.

@@ -92,6 +92,13 @@ class NotFound(CareerKGError):
     title = "Not found"
 
 
+class PreconditionFailed(CareerKGError):
+    """An If-Match or If-None-Match condition of the request is false: nothing was done (RFC 9110 section 13)."""
+
+    status = 412
+    title = "Precondition Failed"
+
+
 class StoreError(CareerKGError):
     """The store cannot be opened or used (locked, unreachable, corrupt)."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -15,7 +14,7 @@ from flask_openapi3.models.tag import Tag
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from service import auth
+from service import auth, conditional
 from service.api import editing
 from service.api import schemas as s
 from service.api.catalog import COLLECTIONS, Catalog, Entry, Index, iri, served_language
@@ -74,17 +73,13 @@ def warm(app: Flask) -> None:
 def _etag() -> str:
     # What the answer depends on besides the data: the URL (its host too: links in answers are absolute), Accept,
     # and (the change log) who asks.
-    asked = "|".join(
-        (
-            request.host,
-            request.full_path,
-            request.headers.get("Accept", ""),
-            request.headers.get("Accept-Language", ""),
-            request.headers.get("Authorization", ""),
-        )
+    return conditional.etag(
+        request.host,
+        request.full_path,
+        request.headers.get("Accept", ""),
+        request.headers.get("Accept-Language", ""),
+        request.headers.get("Authorization", ""),
     )
-    variant = hashlib.sha256(asked.encode()).hexdigest()[:16]
-    return f'"{get_graph().instance}-{current_version()}-{variant}"'
 
 
 class Answers:
@@ -145,20 +140,15 @@ def _finish(response: Response, etag: str, links: str = "", served: str | None =
     return response
 
 
-def _matches(etag: str) -> bool:
-    """Whether If-None-Match names this answer: compared weakly (RFC 9110: W/"x" matches "x"), and whatever
-    encoding the client got it in ("x:gzip", as the compression layer labels an encoded answer's ETag)."""
-    given = request.if_none_match  # "*" is answered in _finish: it matches only an answer that exists (RFC 9110)
-    return any(tag.split(":", 1)[0] == etag for tag in given.as_set(include_weak=True))
-
-
 @bp.before_request
 def _not_modified() -> Response | None:
-    """Answer 304 before doing any work when the client's copy is current, or the same bytes as before."""
+    """Answer 304 before doing any work when the client's copy is current, or the same bytes as before (412 when
+    If-Match is false)."""
     if request.method not in ("GET", "HEAD"):
         return None
-    etag = _etag().strip('"')
-    if _matches(etag):
+    etag = _etag()
+    conditional.check_read(etag)
+    if conditional.not_modified(etag):
         response = no_body(304)
         response.set_etag(etag)
         response.headers["Cache-Control"] = "public, no-cache"
@@ -221,7 +211,7 @@ def reply(body: dict[str, Any]) -> Response:
         }
         mimetype = JSONLD
     encoded = json.dumps(body).encode()
-    etag = _etag().strip('"')
+    etag = _etag()
     links = ", ".join(f'<{body[rel]}>; rel="{rel}"' for rel in _LINK_RELATIONS if body.get(rel))
     served = g.get("careerkg_language", "")
     if request.method == "GET":
@@ -417,7 +407,10 @@ for _collection, _kind, _target, _links, _result in _REVERSE:
 # --- writes for curators (bearer token) -----------------------------------------------------
 
 EDITING = Tag(
-    name="editing", description="Curator writes: validated against the shapes before they commit (422 otherwise)."
+    name="editing",
+    description="Curator writes: validated against the shapes before they commit (422 otherwise). With If-Match "
+    "and an ETag read before, a write goes ahead only if nothing was written since (412 otherwise); If-None-Match: *"
+    " creates, never replaces.",
 )
 SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
@@ -448,9 +441,12 @@ def _write(kind: str, method: str, path: s.IdPath, body: s.ResourceWrite | None)
     subject = ox.NamedNode(iri(kind, path.id))
     existed = False
 
+    def exists() -> bool:
+        return next(served.store.quads_of(subject=subject), None) is not None
+
     def build(store: Store) -> Delta:
         nonlocal existed
-        existed = next(store.quads_of(subject=subject), None) is not None
+        existed = exists()
         if method != "PUT" and not existed:
             raise NotFound(f"no {kind} with id {path.id!r}" + ("; create it with PUT" if method == "PATCH" else ""))
         if method == "DELETE":
@@ -466,7 +462,7 @@ def _write(kind: str, method: str, path: s.IdPath, body: s.ResourceWrite | None)
         delta = build(store)
         return delta
 
-    report = served.edit(recorded, user, f"rest {method} {kind}/{path.id}")
+    report = served.edit(recorded, user, f"rest {method} {kind}/{path.id}", conditional.write_check(exists))
     forget_version()
     assert delta is not None
     result = {
@@ -484,6 +480,10 @@ def _write(kind: str, method: str, path: s.IdPath, body: s.ResourceWrite | None)
 _WRITE_RESPONSES: dict[str | int, Any] = {
     "401": _problem("No bearer token."),
     "403": _problem("Writes are off, or the token is not valid."),
+    "412": _problem(
+        "If-Match names no ETag read since the last write (or If-None-Match: * and the resource exists, or If-Match: *"
+        " and it does not); nothing was written. Read again and retry."
+    ),
     "422": _problem("The change would break the shapes; nothing was written. results lists each SHACL result."),
 }
 for _collection, _kind in COLLECTIONS.items():

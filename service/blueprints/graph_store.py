@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wsgi import wrap_file
 
-from service import auth, negotiation, rdfio
+from service import auth, conditional, negotiation, rdfio
 from service.config import Settings
 from service.errors import BadRequest, NotFound
 from service.graph import forget_version, get_graph
@@ -66,6 +66,10 @@ def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValu
             raise NotFound(f"no graph {_name(graph)} in this store")
         fmt = negotiation.choose(request.headers.get("Accept"), GRAPH_OFFERED)
         assert fmt.rdf is not None
+        etag = conditional.etag(request.full_path, fmt.content_type)  # known before the graph is written out
+        conditional.check_read(etag)
+        if conditional.not_modified(etag) or request.if_none_match.star_tag:
+            return _validated(no_body(304), etag)
         triples = (ox.Triple(q.subject, q.predicate, q.object) for q in served.graph_quads(graph))
         spooled = _serialised(triples, fmt.rdf)
         size = spooled.tell()
@@ -77,27 +81,38 @@ def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValu
             response = Response(wrap_file(request.environ, spooled, PART), content_type=fmt.content_type)
             response.direct_passthrough = True
             response.content_length = size
-        response.headers["Vary"] = "Accept"
-        return response
+        return _validated(response, etag)
 
     settings: Settings = current_app.config["CAREERKG"]
     user = auth.require_writer(request, settings)
     existed = next(served.graph_quads(graph), None) is not None  # an empty default graph counts as new
+    precondition = conditional.write_check(lambda: served.graph_exists(graph))
     if request.method == "DELETE":
         if not existed:
             raise NotFound(f"no graph {_name(graph)} in this store")
-        served.drop_graph(graph, user)
+        served.drop_graph(graph, user, precondition)
         forget_version()
         return no_body()
 
     quads = _body_quads(graph)
-    report = served.replace_graph(graph, quads, user) if request.method == "PUT" else served.add(quads, user)
+    if request.method == "PUT":
+        report = served.replace_graph(graph, quads, user, precondition)
+    else:
+        report = served.add(quads, user, precondition=precondition)
     forget_version()
     response = no_body(201 if location is not None or not existed else 204)
     if location is not None:
         response.headers["Location"] = location
     if report.warnings:
         response.headers["CareerKG-Warnings"] = str(len(report.warnings))
+    return response
+
+
+def _validated(response: Response, etag: str) -> Response:
+    """A graph's answer (or 304) with its ETag, which names the dataset version: a conditional write checks it."""
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Vary"] = "Accept"
     return response
 
 
