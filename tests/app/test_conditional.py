@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+import requests
 
 from tests.app.test_writes import AUTH, dump, tool
 from tests.inprocess import Site
@@ -22,10 +23,10 @@ def server(site_factory: Callable[..., Site]) -> Site:
     return site_factory(write_token=WRITE_TOKEN)
 
 
-def assert_412(response: object, site: Site, before: set[str]) -> None:
-    assert response.status_code == 412, response.text  # type: ignore[attr-defined]
-    assert response.headers["Content-Type"] == "application/problem+json"  # type: ignore[attr-defined]
-    assert response.json()["title"] == "Precondition Failed"  # type: ignore[attr-defined]
+def assert_412(response: requests.Response, site: Site, before: set[str]) -> None:
+    assert response.status_code == 412, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["title"] == "Precondition Failed"
     assert dump(site) == before  # nothing was written
 
 
