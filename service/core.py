@@ -224,15 +224,15 @@ class ServedGraph:
         self, compute: Callable[[], writes.Delta], operation: str, user: str | None, precondition: Precondition = None
     ) -> Report:
         """Compute, validate and commit a change; on a shared store, again if another process won the race.
-        ``precondition`` (a conditional request's check) is given the dataset's current ETag part first, under the
-        write lock: nothing is written between it and the commit (on a shared store, a commit another process made
-        meanwhile is a conflict, and the check runs again)."""
+        ``precondition`` (a conditional request's check) is given the ETag part of the dataset version the change
+        was computed against, under the write lock; the commit is conditional on that version (on a shared store,
+        a commit another process made meanwhile is a conflict, and the change and the check are made again)."""
         attempts = 3 if self.store.shared else 1
         for attempt in range(attempts):
             with self.write_lock:
-                if precondition is not None:
-                    precondition(f"{self.instance}-{self.store.version_token()}")
                 delta = compute()
+                if precondition is not None:
+                    precondition(f"{self.instance}-{delta.base or self.store.version_token()}")
                 self._check_literals(delta.added)
                 # Forks must not copy half a write of the store in this process; a remote store is not copied.
                 gate = None if self.store.shared else self.fork_gate

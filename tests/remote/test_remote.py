@@ -134,6 +134,34 @@ def test_two_instances_see_each_others_writes(server_factory, oxigraph_factory) 
     assert run_cli("export", "--format", "nq", *remote.store_args()).out == dump
 
 
+def test_a_tag_read_before_another_instances_write_is_412(server_factory, oxigraph_factory) -> None:  # type: ignore[no-untyped-def]
+    """Conditional writes hold across instances: the tag names the version shared through the store."""
+    remote: Oxigraph = oxigraph_factory()
+    first: Server = server_factory(*remote.store_args(), env=ENV)
+    second: Server = server_factory(*remote.store_args(), env=ENV)
+    path = "/api/v1/tools/keras"
+    etag = requests.get(second.url + path, timeout=10).headers["ETag"]
+    done = requests.patch(
+        first.url + path, json={"values": {"strengths": ["first"]}}, headers={**AUTH, "If-Match": etag}, timeout=30
+    )
+    assert done.status_code == 200, done.text
+    dump = run_cli("export", "--format", "nq", *remote.store_args()).out
+    late = requests.patch(
+        second.url + path, json={"values": {"strengths": ["second"]}}, headers={**AUTH, "If-Match": etag}, timeout=30
+    )
+    assert late.status_code == 412, late.text
+    assert run_cli("export", "--format", "nq", *remote.store_args()).out == dump
+    fresh = requests.get(second.url + path, timeout=10)
+    assert fresh.json()["strengths"] == ["first"]
+    again = requests.patch(
+        second.url + path,
+        json={"values": {"strengths": ["second"]}},
+        headers={**AUTH, "If-Match": fresh.headers["ETag"]},
+        timeout=30,
+    )
+    assert again.status_code == 200, again.text
+
+
 def test_concurrent_writers_on_two_instances_all_land(server_factory, oxigraph_factory) -> None:  # type: ignore[no-untyped-def]
     remote: Oxigraph = oxigraph_factory()
     servers: list[Server] = [server_factory(*remote.store_args(), env=ENV) for _ in range(2)]
