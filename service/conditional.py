@@ -3,12 +3,13 @@ the Graph Store's graphs.
 
 Such an ETag is ``{instance}-{version}-{variant}``: the dataset the answer was read from, and a hash of whatever
 else the answer depends on (its URL, Accept, ...). A read compares the whole tag (If-None-Match: 304; If-Match:
-412). A write compares the dataset part, under the write lock, so that nothing can be written between the check and
-the write: ``If-Match`` with the tag of anything read since the last write lets the write go ahead, a tag read
-before it is 412, and so two clients editing the same data cannot overwrite each other's change unseen. A tag may
-also be the ``dataset_version`` a REST write or ``/stats`` answers, to chain writes without reading in between.
-``If-Match: *`` asks that the target exist, ``If-None-Match: *`` that it not (create, never replace). The version is
-the whole dataset's: a write anywhere makes every tag read before it stale (the client reads again and retries).
+412). A write compares the dataset part with the version its change is computed against, under the write lock (and
+its commit is conditional on that version), so that nothing can be written between the check and the write:
+``If-Match`` with the tag of anything read since the last write lets the write go ahead, a tag read before it is 412,
+and so two clients editing the same data cannot overwrite each other's change unseen. A tag may also be the
+``dataset_version`` a REST write or ``/stats`` answers, to chain writes without reading in between. ``If-Match: *``
+asks that the target exist, ``If-None-Match: *`` that it not (create, never replace). The version is the whole
+dataset's: a write anywhere makes every tag read before it stale (the client reads again and retries).
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ def _read_from(current: str, tags: set[str]) -> bool:
 
 
 def write_check(exists: Callable[[], bool]) -> Callable[[str], None] | None:
-    """What a write checks under the write lock, given the current dataset's part of an ETag (None when the request
-    has no condition). ``exists`` says whether the target exists then."""
+    """What a write checks under the write lock (None when the request has no condition), given the ETag part of
+    the dataset version the change was computed against, which its commit is conditional on. ``exists`` says
+    whether the target exists then."""
     if_match, if_none_match = request.if_match, request.if_none_match
     if not if_match and not if_none_match:
         return None
