@@ -13,7 +13,7 @@ from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import graph, metrics, problems
+from service import conditional, graph, metrics, problems
 from service.api import openapi
 from service.config import Settings
 from service.errors import CareerKGError
@@ -163,6 +163,9 @@ def create_app(
                 response.make_conditional(_unencoded_tags(request.environ))
                 if response.status_code == 304:
                     del response.headers["Content-Type"]
+                    tag = response.get_etag()[0]
+                    if tag is not None:  # named as the client holds it (with the encoding label its 200 had)
+                        response.set_etag(conditional.not_modified(tag) or tag)
         return response
 
     CORS(

@@ -15,13 +15,79 @@ dataset's: a write anywhere makes every tag read before it stale (the client rea
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import request
-from werkzeug.datastructures import ETags
 
-from service.errors import PreconditionFailed
+from service.errors import BadRequest, PreconditionFailed
 from service.graph import current_version, get_graph
+
+_OPAQUE = re.compile(r"[\x21\x23-\x7e\x80-\xff]*")  # etagc (RFC 9110 section 8.8.3), between the quotes
+_OWS = " \t"
+
+
+@dataclass(frozen=True)
+class _Tags:
+    """An If-Match or If-None-Match field: ``*``, or the tags it lists as the client holds them (each with the
+    encoding label it got, "x:gzip", as the compression layer labels an encoded answer's tag), strong or weak."""
+
+    star: bool
+    held: tuple[tuple[str, bool], ...]  # (opaque tag, weak)
+
+    def any_of(self, tag: str, *, weak: bool) -> str | None:
+        """The form the client holds of ``tag`` (whatever its encoding label), if listed; weak ones only if ``weak``."""
+        return next(
+            (held for held, is_weak in self.held if held.split(":", 1)[0] == tag and (weak or not is_weak)), None
+        )
+
+    def names(self, *, weak: bool) -> set[str]:
+        return {held.split(":", 1)[0] for held, is_weak in self.held if weak or not is_weak}
+
+
+def _field(name: str, *, strict: bool) -> _Tags | None:
+    """The request's ``name`` field, None when absent. Malformed: 400 when ``strict`` (a condition a client asked for
+    is never dropped: a write would go ahead unconditionally), else taken as absent."""
+    value = request.headers.get(name)
+    if value is None:
+        return None
+    if value.strip(_OWS) == "*":
+        return _Tags(star=True, held=())
+    held = _entity_tags(value)
+    if held is None:
+        if strict:
+            raise BadRequest(
+                f'{name} must be * or a comma-separated list of entity tags ("tag" or W/"tag"), got {value[:200]!r}'
+            )
+        return None
+    return _Tags(star=False, held=held)
+
+
+def _entity_tags(value: str) -> tuple[tuple[str, bool], ...] | None:
+    """The (opaque tag, weak) pairs of a list of entity tags (RFC 9110 sections 5.6.1 and 8.8.3: ``[W/]"etagc*"``
+    separated by commas, empty elements allowed), None if it is not one. One pass, no backtracking."""
+    tags: list[tuple[str, bool]] = []
+    at, end = 0, len(value)
+    while True:
+        while at < end and value[at] in _OWS:
+            at += 1
+        if at == end:
+            return tuple(tags)
+        if value[at] == ",":
+            at += 1
+            continue
+        weak = value.startswith("W/", at)
+        at += 2 if weak else 0
+        close = value.find('"', at + 1) if value.startswith('"', at) else -1
+        if close < 0 or not _OPAQUE.fullmatch(value, at + 1, close):
+            return None
+        tags.append((value[at + 1 : close], weak))
+        at = close + 1
+        while at < end and value[at] in _OWS:
+            at += 1
+        if at < end and value[at] != ",":
+            return None
 
 
 def etag(*asked: str) -> str:
@@ -35,20 +101,19 @@ def dataset() -> str:
     return f"{get_graph().instance}-{current_version()}"
 
 
-def _stripped(tags: ETags, *, weak: bool) -> set[str]:
-    # The compression layer labels an encoded answer's tag ("x:gzip"): the client may send either form.
-    return {tag.split(":", 1)[0] for tag in tags.as_set(include_weak=weak)}
-
-
-def not_modified(tag: str) -> bool:
-    """Whether a GET or HEAD is answered 304: If-None-Match names this answer (compared weakly, RFC 9110: W/"x"
-    matches "x"). ``*`` is not answered here: it matches only an answer that exists, which the view knows."""
-    return tag in _stripped(request.if_none_match, weak=True)
+def not_modified(tag: str) -> str | None:
+    """When a GET or HEAD is answered 304, the ETag the 304 carries: If-None-Match names this answer (compared weakly,
+    RFC 9110: W/"x" matches "x"), and the 304 names it as the client holds it (with its encoding label, as the 200
+    would have). ``*`` is not answered here: it matches only an answer that exists, which the view knows."""
+    held = _field("If-None-Match", strict=False)
+    return None if held is None else held.any_of(tag, weak=True)
 
 
 def check_read(tag: str) -> None:
-    """412 when a GET's If-Match is false (compared strongly: a weak tag never matches)."""
-    if request.if_match and not request.if_match.star_tag and tag not in _stripped(request.if_match, weak=False):
+    """412 when the If-Match of a GET that would be answered 200 is false (compared strongly: a weak tag never
+    matches); only then (RFC 9110 section 13.2.1: not before a 404 or a 400)."""
+    held = _field("If-Match", strict=True)
+    if held is not None and not held.star and held.any_of(tag, weak=False) is None:
         raise PreconditionFailed("If-Match names no ETag of the current answer: read it again")
 
 
@@ -61,27 +126,28 @@ def _read_from(current: str, tags: set[str]) -> bool:
 def write_check(exists: Callable[[], bool]) -> Callable[[str], None] | None:
     """What a write checks under the write lock (None when the request has no condition), given the ETag part of
     the dataset version the change was computed against, which its commit is conditional on. ``exists`` says
-    whether the target exists then."""
-    if_match, if_none_match = request.if_match, request.if_none_match
-    if not if_match and not if_none_match:
+    whether the target exists then. A malformed condition is 400 here, before anything is read."""
+    if_match, if_none_match = _field("If-Match", strict=True), _field("If-None-Match", strict=True)
+    if if_match is None and if_none_match is None:
         return None
-    given = _stripped(if_match, weak=False)
-    refused = _stripped(if_none_match, weak=True)
 
     def check(current: str) -> None:
-        if if_match.star_tag:
-            if not exists():
-                raise PreconditionFailed("If-Match: * asks that the target exist, and it does not")
-        elif if_match and not _read_from(current, given):
-            raise PreconditionFailed(
-                "If-Match names no ETag of the current dataset: it changed since that was read (read again, then retry)"
-                if given
-                else "If-Match names no strong ETag (a weak one never matches)"
-            )
-        if if_none_match.star_tag:
-            if exists():
-                raise PreconditionFailed("If-None-Match: * asks that the target not exist, and it does")
-        elif _read_from(current, refused):
-            raise PreconditionFailed("If-None-Match names an ETag of the current dataset")
+        if if_match is not None:
+            if if_match.star:
+                if not exists():
+                    raise PreconditionFailed("If-Match: * asks that the target exist, and it does not")
+            elif not _read_from(current, if_match.names(weak=False)):
+                raise PreconditionFailed(
+                    "If-Match names no ETag of the current dataset: it changed since that was read (read again, then "
+                    "retry)"
+                    if if_match.names(weak=False)
+                    else "If-Match names no strong ETag (a weak one never matches)"
+                )
+        if if_none_match is not None:
+            if if_none_match.star:
+                if exists():
+                    raise PreconditionFailed("If-None-Match: * asks that the target not exist, and it does")
+            elif _read_from(current, if_none_match.names(weak=True)):
+                raise PreconditionFailed("If-None-Match names an ETag of the current dataset")
 
     return check

@@ -147,14 +147,13 @@ def _not_modified() -> Response | None:
     if request.method not in ("GET", "HEAD"):
         return None
     etag = _etag()
-    conditional.check_read(etag)
-    if conditional.not_modified(etag):
-        response = no_body(304)
-        response.set_etag(etag)
-        response.headers["Cache-Control"] = "public, no-cache"
-        return response
+    held = conditional.not_modified(etag)  # (the client holds it: the answer exists)
+    if held is not None:
+        conditional.check_read(etag)
+        return _finish(no_body(304), held)  # with the headers the 200 has, and the tag as the client holds it
     cached = _answers().get(etag)
     if cached is not None:
+        conditional.check_read(etag)
         return _finish(Response(cached[0], mimetype=cached[1]), etag, cached[2], cached[3])
     return None
 
@@ -212,6 +211,8 @@ def reply(body: dict[str, Any]) -> Response:
         mimetype = JSONLD
     encoded = json.dumps(body).encode()
     etag = _etag()
+    if request.method in ("GET", "HEAD"):
+        conditional.check_read(etag)  # here, once the answer is known to be a 200 (not a 404 or a 400)
     links = ", ".join(f'<{body[rel]}>; rel="{rel}"' for rel in _LINK_RELATIONS if body.get(rel))
     served = g.get("careerkg_language", "")
     if request.method == "GET":

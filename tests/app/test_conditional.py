@@ -171,3 +171,76 @@ def test_of_writers_holding_the_same_tag_exactly_one_goes_ahead(server: Site) ->
     assert sorted(results.values()) == [200] + [412] * 7
     winner = next(i for i, status in results.items() if status == 200)
     assert server.http.get(url, timeout=30).json()["strengths"] == [f"writer {winner}"]
+
+
+@pytest.mark.parametrize(
+    "field",
+    ['"abc', '"a" "b"', "abc", '*, "a"', 'W/"a', '"a"x'],
+)
+def test_a_malformed_condition_is_400_never_dropped(server: Site, field: str) -> None:
+    """A write whose condition cannot be read is refused (400), not carried out as if it had none."""
+    before = dump(server)
+    for name in ("If-Match", "If-None-Match"):
+        rest = server.http.patch(
+            server.url + "/api/v1/tools/keras",
+            json={"values": {"strengths": ["x"]}},
+            headers={**AUTH, name: field},
+            timeout=30,
+        )
+        assert rest.status_code == 400, rest.text
+        assert name in rest.json()["detail"]
+        graph = server.http.put(
+            server.url + GRAPH, data=b"<http://e/a> <http://e/b> 1 .", headers={**TURTLE, name: field}, timeout=30
+        )
+        assert graph.status_code == 400, graph.text
+    assert dump(server) == before
+
+
+def test_an_empty_entity_tag_is_a_tag_that_matches_nothing(server: Site) -> None:
+    """ "" is a valid entity tag (RFC 9110 section 8.8.3): it never matches, and it is no error."""
+    url = server.url + "/api/v1/tools/keras"
+    assert server.http.get(url, headers={"If-None-Match": '""'}, timeout=30).status_code == 200
+    assert server.http.get(url, headers={"If-Match": '"", W/""'}, timeout=30).status_code == 412
+    default = server.url + "/graph-store?default"
+    assert server.http.get(default, headers={"If-Match": '""'}, timeout=60).status_code == 412
+    before = dump(server)
+    stale = server.http.patch(
+        url, json={"values": {"strengths": ["x"]}}, headers={**AUTH, "If-Match": '""'}, timeout=30
+    )
+    assert_412(stale, server, before)
+    done = server.http.patch(
+        url, json={"values": {"strengths": ["x"]}}, headers={**AUTH, "If-None-Match": 'W/""'}, timeout=30
+    )
+    assert done.status_code == 200, done.text
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [("/api/v1/tools/keras", "application/json"), (GRAPH, "text/turtle"), ("/id/tool/keras", "text/turtle")],
+)
+def test_a_304_names_the_answer_as_its_200_did(server: Site, path: str, accept: str) -> None:
+    """RFC 9110 section 15.4.5: a 304 carries the ETag and Vary its 200 would have, the encoding label of a
+    compressed answer's tag included, so that a cache can match it to the answer it holds."""
+    if path == GRAPH:  # a graph large enough to be compressed
+        body = "".join(f'<http://e/s{i}> <http://e/p> "a literal long enough to compress, {i}" .\n' for i in range(60))
+        assert server.http.put(server.url + path, data=body.encode(), headers=TURTLE, timeout=30).status_code == 201
+    headers = {"Accept": accept, "Accept-Encoding": "gzip"}
+    first = server.http.get(server.url + path, headers=headers, timeout=30)
+    assert first.status_code == 200
+    assert first.headers["Content-Encoding"] == "gzip"
+    etag = first.headers["ETag"]
+    assert etag.endswith(':gzip"')
+    again = server.http.get(server.url + path, headers={**headers, "If-None-Match": etag}, timeout=30)
+    assert again.status_code == 304
+    assert again.headers["ETag"] == etag
+    assert {v.strip() for v in again.headers["Vary"].split(",")} == {
+        v.strip() for v in first.headers["Vary"].split(",")
+    }
+
+
+def test_a_rest_read_checks_if_match_only_when_it_would_answer_200(server: Site) -> None:
+    """RFC 9110 section 13.2.1: preconditions are ignored when the answer without them is neither 2xx nor 412."""
+    stale = {"If-Match": '"x"'}
+    assert server.http.get(server.url + "/api/v1/tools/no-such-tool", headers=stale, timeout=30).status_code == 404
+    assert server.http.get(server.url + "/api/v1/roles?limit=abc", headers=stale, timeout=30).status_code == 400
+    assert server.http.get(server.url + "/api/v1/tools/keras", headers=stale, timeout=30).status_code == 412
