@@ -766,7 +766,8 @@ def test_a_statement_record_is_named_by_the_n_triples_of_its_triple(obj: ox.Name
     assert rdfio.statement_iri(s, p, obj) == ox.NamedNode(f"https://w3id.org/careerkg/id/statement/{digest}")
 
 
-def test_what_a_source_states_is_asserted_with_a_record_and_the_two_fill_paths_agree() -> None:
+@pytest.mark.parametrize("others", [0, 40])  # the sources most of the store (moved to a new one), or a few quads
+def test_what_a_source_states_is_asserted_with_a_record_and_the_two_fill_paths_agree(others: int) -> None:
     """A statement in a source's graph is asserted, with a record citing that source; one about a blank node, or a
     citation itself, or one in a graph named by a blank node (no source to cite), is asserted without a record. The
     fast fill (``assert_sources_in``, in a store) and the careful one (``asserting_sources``, on quads) agree."""
@@ -781,11 +782,13 @@ def test_what_a_source_states_is_asserted_with_a_record_and_the_two_fill_paths_a
         ox.Quad(role, label, ox.Literal("G", language="de"), blank_graph),
         ox.Quad(role, label, ox.Literal("D", language="fr"), ox.DefaultGraph()),
     ]
+    quads += [ox.Quad(ox.NamedNode(f"{ns}role/o{i}"), label, ox.Literal("O"), ox.DefaultGraph()) for i in range(others)]
     careful = set(rdfio.asserting_sources(quads))
-    fast = ox.Store()
-    fast.extend(quads)
-    fast = rdfio.assert_sources_in(fast, ox.DefaultGraph())
+    store = ox.Store()
+    store.extend(quads)
+    fast = rdfio.assert_sources_in(store, ox.DefaultGraph())
     assert set(fast) == careful
+    assert (fast is store) == (others > 0)  # moved in place only beside many other quads
     record = rdfio.statement_iri(role, label, ox.Literal("R", language="en"))
     assert {(q.predicate.value, q.object) for q in careful if q.subject == record} == {
         (RDF + "type", rdfio.STATEMENT),
