@@ -109,6 +109,12 @@ def not_modified(tag: str) -> str | None:
     return None if held is None else held.any_of(tag, weak=True)
 
 
+def star_none_match() -> bool:
+    """Whether If-None-Match is ``*``: a GET or HEAD of an answer that exists is then 304 (the view knows it does)."""
+    held = _field("If-None-Match", strict=False)
+    return held is not None and held.star
+
+
 def check_read(tag: str) -> None:
     """412 when the If-Match of a GET that would be answered 200 is false (compared strongly: a weak tag never
     matches); only then (RFC 9110 section 13.2.1: not before a 404 or a 400)."""

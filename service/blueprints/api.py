@@ -128,7 +128,7 @@ def _answers() -> Answers:
 
 
 def _finish(response: Response, etag: str, links: str = "", served: str | None = None) -> Response:
-    if request.if_none_match.star_tag and request.method == "GET":  # there is an answer, and the client has one
+    if request.method == "GET" and conditional.star_none_match():  # there is an answer, and the client has one
         response = no_body(304)
     if links:
         response.headers["Link"] = links

@@ -69,7 +69,7 @@ def _handle(graph: GraphName, location: str | None = None) -> ResponseReturnValu
         etag = conditional.etag(request.full_path, fmt.content_type)  # known before the graph is written out
         conditional.check_read(etag)
         held = conditional.not_modified(etag)
-        if held is not None or request.if_none_match.star_tag:
+        if held is not None or conditional.star_none_match():
             return _validated(no_body(304), held or etag)  # the tag as the client holds it (its encoding label too)
         triples = (ox.Triple(q.subject, q.predicate, q.object) for q in served.graph_quads(graph))
         spooled = _serialised(triples, fmt.rdf)
