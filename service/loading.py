@@ -14,6 +14,7 @@ import os
 import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ import platformdirs
 import pyoxigraph as ox
 
 from service import dataset, rdfio, validation, writes
-from service.errors import ValidationFailed
+from service.errors import CareerKGError, ValidationFailed
 from service.namespaces import compact
 from service.store import GraphName, Store
 from service.store.embedded import beside
@@ -142,30 +143,18 @@ def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str, empt
     costs less than the whole), the report when the graph does not conform."""
     if isinstance(graph, ox.BlankNode):
         return None  # refused by the careful path, in words
-    scratch = ox.Store()
-    read = hashlib.sha256()  # of the very bytes loaded: a verdict is kept under it
-    try:
-        for path in paths:
-            text = path.read_bytes()
-            read.update(f"{path.resolve()}\0{len(text)}\0".encode() + text)
-            scratch.bulk_load(
-                text,
-                format=rdfio.format_for(path),
-                base_iri=path.resolve().as_uri(),
-                to_graph=None if isinstance(graph, ox.DefaultGraph) else graph,
-            )
-            del text
-    except (SyntaxError, ValueError, OSError):  # UnicodeDecodeError is a ValueError
-        return None
-    scratch = rdfio.assert_sources_in(scratch, graph)
-    if len(scratch) == 0 or any(isinstance(g, ox.BlankNode) for g in scratch.named_graphs()):
-        return None
+    ahead = _AHEAD.pop(tuple(paths), None) if empty and isinstance(graph, ox.DefaultGraph) else None
+    known = ahead.result() if ahead is not None else None
+    report: Report | None = None
+    if known is not None:
+        scratch, digest, report = known
+    else:
+        read = _read_scratch(paths, graph)
+        if read is None:
+            return None
+        scratch, digest = read
     if empty:
-        key = f"{read.hexdigest()} {graph} {validation.inputs_digest()}"
-        report = _known_report(key)
-        if report is None:
-            report = validate_store(scratch)
-            _remember(key, report)
+        report = report if report is not None else _whole_verdict(scratch, digest, graph)
         added = scratch
     elif len(scratch) - _held(store, scratch) <= writes.LARGE_CHANGE:
         return None
@@ -183,6 +172,95 @@ def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str, empt
         store.fill(added, entry=writes.fill_entry(_user(), added), expected=base)
     give_memory_back()
     return _name_files(report, rdfio.read_files(paths)) if report.results else report  # warnings: which files
+
+
+def _read_scratch(paths: Sequence[Path], graph: ox.NamedNode | ox.DefaultGraph) -> tuple[ox.Store, str] | None:
+    """The files read straight into a scratch store, their source graphs asserted in ``graph``, and a digest of the
+    very bytes loaded (a verdict is kept under it); None when the careful path must say what is wrong."""
+    scratch = ox.Store()
+    read = hashlib.sha256()
+    try:
+        for path in paths:
+            text = path.read_bytes()
+            read.update(f"{path.resolve()}\0{len(text)}\0".encode() + text)
+            scratch.bulk_load(
+                text,
+                format=rdfio.format_for(path),
+                base_iri=path.resolve().as_uri(),
+                to_graph=None if isinstance(graph, ox.DefaultGraph) else graph,
+            )
+            del text
+    except (SyntaxError, ValueError, OSError):  # UnicodeDecodeError is a ValueError
+        return None
+    scratch = rdfio.assert_sources_in(scratch, graph)
+    if len(scratch) == 0 or any(isinstance(g, ox.BlankNode) for g in scratch.named_graphs()):
+        return None
+    return scratch, read.hexdigest()
+
+
+def _whole_verdict(scratch: ox.Store, digest: str, graph: ox.NamedNode | ox.DefaultGraph) -> Report:
+    """The report on a scratch store filling an empty one: kept from an earlier validation of the same bytes, or
+    made now (and kept)."""
+    key = f"{digest} {graph} {validation.inputs_digest()}"
+    report = _known_report(key)
+    if report is None:
+        report = validate_store(scratch)
+        _remember(key, report)
+    return report
+
+
+class _ReadAhead:
+    """A fill read and validated ahead (``read_ahead``): the scratch store, its digest and its report, or None."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self._done = threading.Event()
+        self._result: tuple[ox.Store, str, Report] | None = None
+        read = _read_scratch(paths, ox.DefaultGraph())
+        if read is None:  # the careful path says what is wrong, in the fill
+            self._done.set()
+            return
+        validation.turbo_shapes_graph()  # (built here: rdflib's parsing would contend with the imports)
+        threading.Thread(target=self._validate, args=read, name="careerkg-read-ahead", daemon=True).start()
+
+    def _validate(self, scratch: ox.Store, digest: str) -> None:
+        try:
+            self._result = scratch, digest, _whole_verdict(scratch, digest, ox.DefaultGraph())
+        except BaseException as exc:  # (a panic in an engine is one): the fill does the work again, and says why
+            log.warning("validating the data ahead failed (%s): the fill validates it", exc)
+        finally:
+            self._done.set()
+
+    def result(self) -> tuple[ox.Store, str, Report] | None:
+        self._done.wait()
+        return self._result
+
+
+# Fills read ahead, by the files they read (at most one: a server's). Taken by the fill of an empty store.
+_AHEAD: dict[tuple[Path, ...], _ReadAhead] = {}
+READ_AHEAD_MOST = 32 * 1024 * 1024  # bytes of files read ahead at most: more are read by the background fill
+
+
+def read_ahead(location: str, data: Sequence[Path] = ()) -> None:
+    """Start a server's fill early, if the store at ``location`` is certainly empty (memory, or an on-disk store
+    not made yet): read the files now, and validate them in a thread while the caller imports and builds the app (the
+    engine leaves the interpreter to it). At start-up the app's imports take about a second, the curated data's
+    validation 0.6 s: they overlap. Files over READ_AHEAD_MOST bytes in all are left to the background fill, which
+    reads them while the server answers /health. Nothing read ahead is kept past the fill that takes it, or past a
+    fill that finds the store full (``ensure_filled``)."""
+    if location.startswith(("http://", "https://")):
+        return
+    if location != "memory":
+        where = Path(location).expanduser()
+        if where.exists() and (not where.is_dir() or any(where.iterdir())):
+            return
+    try:
+        paths = rdfio.expand(list(data) or dataset.default_paths())
+        if sum(path.stat().st_size for path in paths) > READ_AHEAD_MOST:
+            return
+    except (CareerKGError, OSError):  # the fill says what is wrong
+        return
+    _AHEAD.clear()
+    _AHEAD[tuple(paths)] = _ReadAhead(paths)
 
 
 def _held(store: Store, data: ox.Store) -> int:
@@ -300,6 +378,7 @@ def ensure_filled(store: Store, data: Sequence[Path] = ()) -> None:
     """
     store.wait_for_fill()
     if not store.is_empty():
+        _AHEAD.clear()
         if data:
             given = rdfio.expand(data)
             if _loaded_mark(store) == _fingerprint(given):

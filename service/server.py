@@ -105,14 +105,18 @@ def _logging_config() -> dict[str, Any]:
 
 def load_app() -> Any:
     """The app for one granian worker (a factory: granian calls it in the worker process). An empty store is filled
-    in the background: the worker answers /health at once and /ready when the data is in."""
-    from service.app import create_app
-
+    in the background: the worker answers /health at once and /ready when the data is in. The curated data is read
+    before the app is imported, and validated while it is (``service.loading.read_ahead``)."""
     raw = json.loads(os.environ[_SETTINGS])
     raw["data"] = tuple(Path(p) for p in raw["data"])
     raw["network_allow"] = tuple(raw["network_allow"])
     settings = Settings(**raw)
     _count_start(settings.workers)
+    from service import loading
+
+    loading.read_ahead(settings.store, settings.data)
+    from service.app import create_app
+
     try:
         app = create_app(settings, fill_failed=_fill_failed)
     except CareerKGError as exc:

@@ -32,6 +32,11 @@ _SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
 TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
 CHILD_PATIENCE = 60.0  # seconds a validation child may take past the parent's own group (at least 3x its time)
 WIDE_SHAPE_CLASSES = 5  # a shape targeting this many classes or more is one every kind of resource meets
+# Quads a store holds before its shapes are validated in two groups, one in a forked child: below it one group here
+# costs the same (the curated data's 51,774 quads: 0.57-0.59 s either way), at 150k quads two took 2.4-3.2 s where
+# one took 3.3 s (2026-12-01). A start-up validates the curated data while its thread imports the app, where no
+# child is forked (a fork copies the import locks that thread holds).
+SPLIT_LEAST = 100_000
 
 
 @dataclass(frozen=True)
@@ -316,17 +321,18 @@ def validate_store(data: ox.Store) -> Report:
 
 
 def turbo_validate(data: ox.Store) -> tuple[bool, list[Result], rdflib.Graph]:
-    """pyshacl-turbo's verdict, results and (first) report graph for a whole store, its shapes in two groups
-    (``turbo_shape_groups``) validated at once: one here, the other in a forked child, which shares the data
-    copy-on-write. Each run builds its own index of the data (13 of the 42 s at a million triples), so on two cores
-    the two take about the time of the larger group plus that index (at a million triples 32 s instead of 46). A child
-    and not a thread: glibc kept about 21 MiB in a second thread's heap after a million triples, for the life of the
-    process; a child gives everything back when it ends. If the child fails, its group runs here after this one.
+    """pyshacl-turbo's verdict, results and (first) report graph for a whole store; from SPLIT_LEAST quads its
+    shapes in two groups (``turbo_shape_groups``) validated at once: one here, the other in a forked child, which
+    shares the data copy-on-write. Each run builds its own index of the data (13 of the 42 s at a million triples),
+    so on two cores the two take about the time of the larger group plus that index (at a million triples 32 s
+    instead of 46). A child and not a thread: glibc kept about 21 MiB in a second thread's heap after a million
+    triples, for the life of the process; a child gives everything back when it ends. If the child fails, its group
+    runs here after this one.
     """
     import pyshacl_turbo  # noqa: F401 - here, not in a forked child (a fork copies any import lock held)
 
     shapes = turbo_shapes_graph()
-    groups = turbo_shape_groups()
+    groups = turbo_shape_groups() if len(data) >= SPLIT_LEAST else [None]
     others: list[Forked | None] = []
     for group in groups[1:]:
         try:

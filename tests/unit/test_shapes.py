@@ -528,17 +528,21 @@ def test_inverse_checked_predicates_match_the_shapes() -> None:
 # break: pySHACL over the whole data takes about 9 s a case, too long for the fast tier, which compares against
 # validate_whole and checks chosen nodes against pySHACL (test_validating_chosen_nodes_...).
 @pytest.mark.parametrize("name", grouped([None, *BREAKS], AGREEMENT_FAST, shipped_fast=False))
-def test_the_fast_engine_agrees_with_pyshacl(filled_store: Store, name: str | None) -> None:
+def test_the_fast_engine_agrees_with_pyshacl(
+    filled_store: Store, name: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """pyshacl-turbo, which finds the failing nodes in whole-dataset validations (its shapes in two groups run at once,
-    one in a forked child), gives pySHACL's verdict and results (focus node, path, severity, shape) on the shipped
-    data and on every break; pySHACL on the nodes it found gives the whole report, and validate_whole answers with
-    it."""
-    from service.validation import turbo_validate
+    one in a forked child, as in a large store; validate_whole below runs them in one group, as at this size), gives
+    pySHACL's verdict and results (focus node, path, severity, shape) on the shipped data and on every break; pySHACL
+    on the nodes it found gives the whole report, and validate_whole answers with it."""
+    from service import validation
 
     store = broken_copy(filled_store, BREAKS[name].update) if name else filled_store
     scratch = ox.Store()
     scratch.extend(store.quads())
-    conforms, results, _ = turbo_validate(scratch)
+    with monkeypatch.context() as large:
+        large.setattr(validation, "SPLIT_LEAST", 0)
+        conforms, results, _ = validation.turbo_validate(scratch)
     reference = reference_report(filled_store, name)
 
     def seen(results: list[Any]) -> list[tuple[str, str | None, str, str | None]]:
@@ -615,6 +619,26 @@ def test_the_fast_engine_validates_every_targeted_shape_once() -> None:
     assert targeted <= first | second
 
 
+def test_a_small_store_is_validated_without_a_child(filled_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below SPLIT_LEAST quads the shapes are validated in one group, here: no child is forked (a start-up validates
+    the curated data while another thread imports the app, and a fork would copy the import locks it holds)."""
+    from service import validation
+
+    def no_fork(*args: Any) -> None:
+        raise AssertionError("a validation child was forked")
+
+    scratch = ox.Store()
+    scratch.extend(filled_store.quads())
+    assert len(scratch) < validation.SPLIT_LEAST
+    monkeypatch.setattr(validation, "Forked", no_fork)
+    conforms, results, _ = validation.turbo_validate(scratch)
+    assert conforms
+    assert not results
+    monkeypatch.setattr(validation, "SPLIT_LEAST", len(scratch))
+    with pytest.raises(AssertionError, match="forked"):
+        validation.turbo_validate(scratch)
+
+
 @pytest.mark.parametrize("failure", ["dies", pytest.param("hangs", marks=pytest.mark.exhaustive)])
 def test_when_the_validation_child_fails_its_shapes_are_validated_here(
     filled_store: Store, monkeypatch: pytest.MonkeyPatch, failure: str
@@ -630,6 +654,7 @@ def test_when_the_validation_child_fails_its_shapes_are_validated_here(
     scratch = ox.Store()
     scratch.extend(broken_copy(filled_store, BREAKS[name].update).quads())
     expected = validation.turbo_validate(scratch)
+    monkeypatch.setattr(validation, "SPLIT_LEAST", 0)  # validated as a large store is: a group in a child
     monkeypatch.setattr(validation, "CHILD_PATIENCE", 0.1)
     failing = (os._exit, 9) if failure == "dies" else (time.sleep, 600)
     monkeypatch.setattr(validation, "Forked", lambda *args: Forked(*failing))
