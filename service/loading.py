@@ -244,9 +244,9 @@ def read_ahead(location: str, data: Sequence[Path] = ()) -> None:
     """Start a server's fill early, if the store at ``location`` is certainly empty (memory, or an on-disk store
     not made yet): read the files now, and validate them in a thread while the caller imports and builds the app (the
     engine leaves the interpreter to it). At start-up the app's imports take about a second, the curated data's
-    validation 0.6 s: they overlap. Files over READ_AHEAD_MOST bytes in all are left to the background fill, which
-    reads them while the server answers /health. Nothing read ahead is kept past the fill that takes it, or past a
-    fill that finds the store full (``ensure_filled``)."""
+    validation 0.6 s: they overlap. Files over READ_AHEAD_MOST bytes in all, or any that is not a regular file, are
+    left to the background fill, which reads them while the server answers /health. Nothing read ahead is kept past
+    the fill that takes it, or past a fill that finds the store full (``ensure_filled``)."""
     if location.startswith(("http://", "https://")):
         return
     if location != "memory":
@@ -255,8 +255,8 @@ def read_ahead(location: str, data: Sequence[Path] = ()) -> None:
             return
     try:
         paths = rdfio.expand(list(data) or dataset.default_paths())
-        if sum(path.stat().st_size for path in paths) > READ_AHEAD_MOST:
-            return
+        if not all(path.is_file() for path in paths) or sum(p.stat().st_size for p in paths) > READ_AHEAD_MOST:
+            return  # (a pipe would be read without end before the server answers /health)
     except (CareerKGError, OSError):  # the fill says what is wrong
         return
     _AHEAD.clear()

@@ -4,6 +4,7 @@ that reads for itself. Nothing is read ahead for a store that may hold data, and
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -104,6 +105,10 @@ def test_nothing_is_read_ahead_for_a_store_that_may_hold_data(
     for location in (str(held), "http://127.0.0.1:9/sparql", str(files[0])):
         loading.read_ahead(location, files)
         assert loading._AHEAD == {}, location
+    pipe = tmp_path / "pipe.ttl"
+    os.mkfifo(pipe)  # (read ahead, it would hold the server before it answers /health for as long as it is open)
+    loading.read_ahead("memory", [*files, pipe])
+    assert loading._AHEAD == {}
     monkeypatch.setattr(loading, "READ_AHEAD_MOST", 1024)  # larger files: read by the background fill
     loading.read_ahead("memory", files)
     assert loading._AHEAD == {}
