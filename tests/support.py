@@ -115,15 +115,18 @@ class Server:
 
 
 def start_server(tmp: Path, *args: str, env: dict[str, str] | None = None, wait: bool = True) -> Server:
-    """Start ``careerkg serve`` on a free port and wait until /ready answers 200."""
+    """Start ``careerkg serve`` on a free port and wait until /ready answers 200. Its temporary files go in a folder
+    of the test's own: a server a test kills with SIGKILL cannot remove its state folder, which would stay in /tmp."""
     port = free_port()
     log = tmp / f"server-{port}.log"
+    own = tmp / f"server-{port}-tmp"
+    own.mkdir()
     with log.open("wb") as out:  # the child keeps its own handle
         proc = subprocess.Popen(
             [sys.executable, "-m", "service", "serve", "--port", str(port), *args],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "TMPDIR": str(own), **(env or {})},
             cwd=ROOT,
             start_new_session=True,  # its own process group: stop() ends its workers too
         )

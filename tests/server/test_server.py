@@ -17,6 +17,11 @@ def test_serve_default_dataset_in_memory(server_factory) -> None:  # type: ignor
     ready = requests.get(server.url + "/ready", timeout=5).json()
     assert ready["status"] == "ready"
     assert ready["quads"] > 1000
+    own_tmp = server.log.with_name(server.log.stem + "-tmp")  # (its TMPDIR: tests.support.start_server)
+    assert [p.name[:15] for p in own_tmp.iterdir()] == ["careerkg-serve-"]  # the server's private state
+    server.stop()
+    assert server.proc.returncode == 0
+    assert list(own_tmp.iterdir()) == []  # removed when it stops
 
 
 def test_unknown_route_is_a_problem_document(server_factory) -> None:  # type: ignore[no-untyped-def]
