@@ -17,6 +17,7 @@ def test_serve_default_dataset_in_memory(server_factory) -> None:  # type: ignor
     ready = requests.get(server.url + "/ready", timeout=5).json()
     assert ready["status"] == "ready"
     assert ready["quads"] > 1000
+    assert "(granian, uvloop loop)" in server.log.read_text()  # the loop the benchmarks measure (a dependency)
     own_tmp = server.log.with_name(server.log.stem + "-tmp")  # (its TMPDIR: tests.support.start_server)
     assert [p.name[:15] for p in own_tmp.iterdir()] == ["careerkg-serve-"]  # the server's private state
     server.stop()
