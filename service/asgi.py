@@ -386,8 +386,11 @@ class ASGIApp:
             return
         if answer.whole is not None:
             try:
-                await _sent(send, {"type": "http.response.start", "status": answer.status, "headers": answer.headers})
-                await _sent(send, {"type": "http.response.body", "body": answer.whole, "more_body": False})
+                await _sent(
+                    send,
+                    {"type": "http.response.start", "status": answer.status, "headers": answer.headers},
+                    {"type": "http.response.body", "body": answer.whole, "more_body": False},
+                )
             except _Stalled:
                 _log_stalled(environ)
             return
@@ -496,12 +499,14 @@ def _log_stalled(environ: dict[str, Any]) -> None:
     )
 
 
-async def _sent(send: Send, message: Message) -> None:
-    """Send a message, or _Stalled when the client takes none of it for SEND_IDLE_TIMEOUT_S (granian has no write
-    timeout of its own: a client that never reads would hold the answer for as long as it stays connected)."""
+async def _sent(send: Send, *messages: Message) -> None:
+    """Send messages, or _Stalled when the client takes none of them for SEND_IDLE_TIMEOUT_S (granian has no write
+    timeout of its own: a client that never reads would hold the answer for as long as it stays connected). A whole
+    answer's head and body go under one timeout: a timeout costs the event loop more than the send of a small answer."""
     try:
         async with asyncio.timeout(SEND_IDLE_TIMEOUT_S):
-            await send(message)
+            for message in messages:
+                await send(message)
     except TimeoutError:
         raise _Stalled from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -214,6 +215,33 @@ def test_a_body_taken_by_the_app_leaves_the_budget_while_its_answer_waits_for_th
     assert free_while_stalled == [full]
     assert sent[0]["status"] == 200
     assert all(m.get("more_body", True) for m in sent)  # cut off: never the final message
+
+
+def test_a_client_that_never_takes_a_whole_answer_is_cut_off(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A whole answer's head and body are sent under one timeout: a client that takes none of the body is let go
+    after SEND_IDLE_TIMEOUT_S, and the request ends (it held no thread meanwhile)."""
+    monkeypatch.setattr(asgi, "SEND_IDLE_TIMEOUT_S", 0.3)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if not sent:
+            return {"type": "http.request", "body": b"x" * 5}
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            await asyncio.sleep(3600)
+
+    app = ASGIApp(echo, threads=1, max_body=100)
+    started = time.monotonic()
+    asyncio.run(asyncio.wait_for(app(scope(headers=[(b"content-length", b"5")]), receive, send), 10))
+    assert time.monotonic() - started < 5
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert "the client took no part of its answer" in caplog.text
 
 
 def test_a_trickled_body_gets_408_however_short_its_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
