@@ -161,8 +161,9 @@ def _show(iri: str) -> str:
     return iri if iri.startswith("_:") else f"<{iri}>"
 
 
-def _reuse_translated_queries() -> None:
-    """Let rdflib translate each SHACL-SPARQL query text once, not on every validation.
+def patch_rdflib_to_reuse_translated_queries() -> None:
+    """A patch of rdflib (7.x; not yet reported upstream: this machine has no network): let it translate each
+    SHACL-SPARQL query text once, not on every validation.
 
     pyshacl hands rdflib the constraint's query as text each time, and rdflib parses and translates it
     anew: most of a small validation's time. Translated queries are what rdflib's own prepared queries
@@ -193,11 +194,9 @@ def _reuse_translated_queries() -> None:
     processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
 
 
-_reuse_translated_queries()
-
-
-def _choose_targets_only() -> None:
-    """Make pySHACL's focus_nodes option choose among the shapes' targets, and nothing more.
+def patch_pyshacl_to_choose_targets_only() -> None:
+    """A patch of pySHACL (0.40; not yet reported upstream: this machine has no network): make its focus_nodes option
+    choose among the shapes' targets, and nothing more.
 
     pySHACL 0.40 applies the chosen focus nodes to every focus list a shape is given, also the value nodes that
     sh:or, sh:and, sh:not, sh:xone, sh:node and qualified value shapes hand to their member shapes: a value node
@@ -226,15 +225,18 @@ def _choose_targets_only() -> None:
     shape.validate = validate  # type: ignore[method-assign]
 
 
-# At import, not at first use: query workers are forked from this process and validate documents, and a worker
-# must find pySHACL loaded and changed (a fork during an import would copy its locks held, and a worker loads no
-# library: service.sparql.sandbox).
-_choose_targets_only()
+def _patched() -> None:
+    """rdflib and pySHACL as ``validate`` needs them (each patch is installed once)."""
+    patch_rdflib_to_reuse_translated_queries()
+    patch_pyshacl_to_choose_targets_only()
 
 
 def prepare() -> None:
-    """Parse the shapes and the ontology before any query worker is forked: a worker that validates a document
-    finds them parsed, and allocates no more than its own work (service.sparql.sandbox)."""
+    """Patch pySHACL and rdflib, and parse the shapes and the ontology, before any query worker is forked: a worker
+    that validates a document finds pySHACL loaded and patched (a worker loads no library, and a fork during an import
+    would copy the locks it holds: service.sparql.sandbox) and the shapes parsed, and allocates no more than its own
+    work."""
+    _patched()
     shapes_graph()
     ontology_graph()
 
@@ -448,7 +450,8 @@ def validate(
     """Validate a data graph against the CareerKG shapes; the ontology file is mixed in when the graph lacks the
     ontology, or always ``with_ontology``.
 
-    With ``focus_nodes``, only those nodes are validated (the shapes that target them; see _choose_targets_only).
+    With ``focus_nodes``, only those nodes are validated (the shapes that target them; see
+    patch_pyshacl_to_choose_targets_only).
     pySHACL chooses IRIs only, and reads one that is not http(s), urn or file as a CURIE of the graph's prefixes
     (<foaf:x> would be FOAF's x): with a blank node or such an IRI among them, every node is validated and the
     report keeps the chosen ones' results.
@@ -459,7 +462,8 @@ def validate(
         if not all(_taken_as_is(node) for node in focus_nodes):
             chosen = {_node_id(n) if isinstance(n, rdflib.BNode) else str(n) for n in focus_nodes}
             return _about(validate(data, with_ontology=with_ontology), chosen)
-    import pyshacl  # (loaded at import, by _choose_targets_only)
+    _patched()
+    import pyshacl  # (loaded by the patch)
 
     has_ontology = (rdflib.URIRef(ONTOLOGY_IRI), None, None) in data
     conforms, report_graph, _ = pyshacl.validate(
