@@ -15,7 +15,7 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import platformdirs
 import pyoxigraph as ox
 
 from service import dataset, rdfio, validation, writes
-from service.errors import CareerKGError, ValidationFailed
+from service.errors import CareerKGError, InputError, ValidationFailed
 from service.namespaces import compact
 from service.store import GraphName, Store
 from service.store.embedded import beside
@@ -153,18 +153,20 @@ def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str, empt
         if read is None:
             return None
         scratch, digest = read
-    if empty:
-        report = report if report is not None else _whole_verdict(scratch, digest, graph)
-        added = scratch
-    elif len(scratch) - _held(store, scratch) <= writes.LARGE_CHANGE:
+    try:
+        if empty:
+            report = report if report is not None else _whole_verdict(scratch, digest, graph)
+        elif len(scratch) - _held(store, scratch) <= writes.LARGE_CHANGE:
+            return None
+        else:
+            scratch.bulk_extend(store.quads())  # the graph the load gives, whole, is what is validated
+            report = validate_store(scratch)
+    except InputError:  # (RDF 1.2 triple terms): the careful path names the file and the line
         return None
-    else:
-        scratch.bulk_extend(store.quads())  # the graph the load gives, whole, is what is validated
-        report = validate_store(scratch)
-        if report.conforms:
-            for quad in store.quads():  # (costs what the store holds, where copying the rest cost what is loaded)
-                scratch.remove(quad)  # what is left is what the store lacks
-        added = scratch
+    if not empty and report.conforms:
+        for quad in store.quads():  # (costs what the store holds, where copying the rest cost what is loaded)
+            scratch.remove(quad)  # what is left is what the store lacks
+    added = scratch
     del scratch
     if not report.conforms:
         return report  # the careful path names the files
@@ -174,14 +176,19 @@ def _fill(store: Store, paths: Sequence[Path], graph: GraphName, base: str, empt
     return _name_files(report, rdfio.read_files(paths)) if report.results else report  # warnings: which files
 
 
-def _read_scratch(paths: Sequence[Path], graph: ox.NamedNode | ox.DefaultGraph) -> tuple[ox.Store, str] | None:
+def _read_scratch(
+    paths: Sequence[Path], graph: ox.NamedNode | ox.DefaultGraph, kept: dict[Path, bytes] | None = None
+) -> tuple[ox.Store, str] | None:
     """The files read straight into a scratch store, their source graphs asserted in ``graph``, and a digest of the
-    very bytes loaded (a verdict is kept under it); None when the careful path must say what is wrong."""
+    very bytes loaded (a verdict is kept under it); None when the careful path must say what is wrong. The bytes
+    read go in ``kept`` too, if given."""
     scratch = ox.Store()
     read = hashlib.sha256()
     try:
         for path in paths:
             text = path.read_bytes()
+            if kept is not None:
+                kept[path] = text
             read.update(f"{path.resolve()}\0{len(text)}\0".encode() + text)
             scratch.bulk_load(
                 text,
@@ -210,12 +217,16 @@ def _whole_verdict(scratch: ox.Store, digest: str, graph: ox.NamedNode | ox.Defa
 
 
 class _ReadAhead:
-    """A fill read and validated ahead (``read_ahead``): the scratch store, its digest and its report, or None."""
+    """A fill read and validated ahead (``read_ahead``): the scratch store, its digest and its report, or None; and
+    the fingerprint of the very bytes read (``_fingerprint``), for the marks an on-disk store keeps."""
 
     def __init__(self, paths: Sequence[Path]) -> None:
         self._done = threading.Event()
         self._result: tuple[ox.Store, str, Report] | None = None
-        read = _read_scratch(paths, ox.DefaultGraph())
+        kept: dict[Path, bytes] = {}
+        read = _read_scratch(paths, ox.DefaultGraph(), kept)
+        self.fingerprint = _fingerprint(paths, kept) if read is not None else None
+        del kept
         if read is None:  # the careful path says what is wrong, in the fill
             self._done.set()
             return
@@ -225,6 +236,8 @@ class _ReadAhead:
     def _validate(self, scratch: ox.Store, digest: str) -> None:
         try:
             self._result = scratch, digest, _whole_verdict(scratch, digest, ox.DefaultGraph())
+        except InputError:
+            pass  # (RDF 1.2 triple terms): the fill's careful path names the file and the line
         except BaseException as exc:  # (a panic in an engine is one): the fill does the work again, and says why
             log.warning("validating the data ahead failed (%s): the fill validates it", exc)
         finally:
@@ -260,7 +273,12 @@ def read_ahead(location: str, data: Sequence[Path] = ()) -> None:
     except (CareerKGError, OSError):  # the fill says what is wrong
         return
     _AHEAD.clear()
-    _AHEAD[tuple(paths)] = _ReadAhead(paths)
+    try:
+        _AHEAD[tuple(paths)] = _ReadAhead(paths)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # (a panic in an engine is one): the fill reads the files again, says what is wrong
+        log.warning("reading the data ahead failed (%s): the fill reads it", exc)
 
 
 def _held(store: Store, data: ox.Store) -> int:
@@ -375,38 +393,62 @@ def ensure_filled(store: Store, data: Sequence[Path] = ()) -> None:
 
     With ``data``, a full store's content is replaced by it, unless the store holds exactly what an earlier start
     loaded from these very files (same fingerprint, no write since): a restart does not load and validate again.
+
+    The marks an on-disk store keeps of what it holds (``_mark_loaded``, ``_dataset_mark``) name the bytes loaded, as
+    read before the load (or ahead of it): a file changed while it was loaded leaves no mark, and the next start
+    loads it again, where a mark of the changed file would vouch for content the store does not hold.
     """
     store.wait_for_fill()
     if not store.is_empty():
         _AHEAD.clear()
         if data:
             given = rdfio.expand(data)
-            if _loaded_mark(store) == _fingerprint(given):
+            before = _fingerprint(given)
+            if _loaded_mark(store) == before:
                 log.info("%s already holds these %d file(s), validated: kept as it is", store.location, len(given))
                 return
             log.info("replacing the content of %s with %d path(s)", store.location, len(data))
             for name in store.named_graphs():
                 store.replace_graph(name, [])
             load(store, data, replace=True)
-            _mark_loaded(store, given)
+            if _unchanged(given, before):
+                _mark_loaded(store, before)
         else:
             _warn_if_filled_from_another_dataset(store)
         return
     paths = list(data) or dataset.default_paths()
-    log.info("filling %s from %d file(s)", store.location, len(paths))
+    given = rdfio.expand(paths)
+    ahead = _AHEAD.get(tuple(given))
+    before = ahead.fingerprint if ahead is not None and ahead.fingerprint is not None else _fingerprint(given)
+    log.info("filling %s from %d file(s)", store.location, len(given))
     load(store, paths)
+    if store.is_empty():
+        log.warning("the %d file(s) hold no statements: the store is empty, and /ready says so", len(given))
+    if not _unchanged(given, before):
+        return
     mark = _dataset_mark(store.location)
     if mark is not None and not data:
-        mark.write_text(_fingerprint(paths) + "\n", encoding="utf-8")
+        mark.write_text(before + "\n", encoding="utf-8")
     if data:
-        _mark_loaded(store, rdfio.expand(data))
+        _mark_loaded(store, before)
 
 
-def _mark_loaded(store: Store, files: Sequence[Path]) -> None:
+def _unchanged(files: Sequence[Path], before: str) -> bool:
+    """Whether the files still hold the bytes fingerprinted ``before`` the load (a warning if not)."""
+    if _fingerprint(files) == before:
+        return True
+    log.warning(
+        "the data files changed while they were loaded: the store serves them as they were read, and the next start "
+        "loads them again"
+    )
+    return False
+
+
+def _mark_loaded(store: Store, fingerprint: str) -> None:
     """Beside an on-disk store: the fingerprint of the files it now holds exactly, with the store's version."""
     mark = beside(store.location, "loaded")
     if mark is not None:
-        mark.write_text(f"{_fingerprint(files)} {store.version_token()}\n", encoding="utf-8")
+        mark.write_text(f"{fingerprint} {store.version_token()}\n", encoding="utf-8")
 
 
 def _loaded_mark(store: Store) -> str | None:
@@ -423,10 +465,12 @@ def _dataset_mark(location: str) -> Path | None:
     return beside(location, "dataset")
 
 
-def _fingerprint(paths: Sequence[Path]) -> str:
+def _fingerprint(paths: Sequence[Path], read: Mapping[Path, bytes] | None = None) -> str:
+    """A digest of the files' names and bytes (as ``read`` already, where it has them)."""
     digest = hashlib.sha256()
     for path in sorted(paths, key=lambda p: p.name):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        text = read[path] if read is not None and path in read else path.read_bytes()
+        digest.update(path.name.encode() + b"\0" + text + b"\0")
     return digest.hexdigest()
 
 

@@ -85,7 +85,9 @@ class ParsedFile:
 
 
 def expand(paths: Iterable[Path | str]) -> list[Path]:
-    """Files named directly, plus the RDF files inside named folders (sorted); missing ones raise."""
+    """Files named directly, plus the RDF files inside named folders (sorted). A missing path raises, and so does a
+    file of no RDF syntax known by its suffix, or one that is not a regular file: a pipe would be read without end,
+    a device such as /dev/zero until memory ran out."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -95,9 +97,13 @@ def expand(paths: Iterable[Path | str]) -> list[Path]:
                 raise InputError("folder holds no RDF files (.ttl .nt .nq .trig .rdf .jsonld)", file=path)
             files.extend(found)
         elif path.exists():
+            format_for(path)
             files.append(path)
         else:
             raise InputError("no such file or folder", file=path)
+    for file in files:
+        if not file.is_file():
+            raise InputError("not a regular file (a pipe, device or socket): give RDF data in a file", file=file)
     return files
 
 

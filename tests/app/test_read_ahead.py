@@ -129,3 +129,86 @@ def test_what_was_read_ahead_is_dropped_when_the_store_holds_data(files: list[Pa
     loading.ensure_filled(store)  # a full store, no data named: kept as it is
     assert loading._AHEAD == {}
     assert len(store) == before
+
+
+@pytest.mark.parametrize("kind", ["unknown-suffix", "pipe", "pipe-in-folder", "device"])
+def test_a_file_that_is_no_rdf_file_is_refused_by_name(tmp_path: Path, kind: str) -> None:
+    """A file of no known RDF syntax, or not a regular file (a pipe would be read without end, /dev/zero until memory
+    ran out), is refused naming it, before anything is read; reading ahead skips it and raises nothing."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    named = folder / ("data.txt" if kind == "unknown-suffix" else "x.ttl")
+    if kind == "unknown-suffix":
+        named.write_text('<http://example.org/a> <http://example.org/b> "c" .\n', encoding="utf-8")
+    elif kind == "device":
+        named.symlink_to("/dev/zero")
+    else:
+        os.mkfifo(named)
+    given = folder if kind == "pipe-in-folder" else named
+    loading.read_ahead("memory", [given])
+    assert loading._AHEAD == {}
+    store = EmbeddedStore()
+    with pytest.raises(InputError) as refused:
+        loading.ensure_filled(store, [given])
+    assert refused.value.file == str(named)
+    assert ("unknown RDF file type" if kind == "unknown-suffix" else "not a regular file") in str(refused.value)
+    assert store.is_empty()
+
+
+@pytest.mark.parametrize("ahead", [True, False], ids=["read-ahead", "read-by-the-fill"])
+def test_rdf12_triple_terms_are_refused_naming_file_and_line(files: list[Path], ahead: bool) -> None:
+    with files[1].open("a", encoding="utf-8") as out:
+        out.write(
+            "\n<https://example.org/s> <https://example.org/p> "
+            "<<( <https://example.org/a> <https://example.org/b> <https://example.org/c> )>> .\n"
+        )
+    if ahead:
+        loading.read_ahead("memory", files)
+    with pytest.raises(InputError) as refused:
+        loading.ensure_filled(EmbeddedStore(), files)
+    assert refused.value.file == str(files[1])
+    assert "RDF 1.2" in str(refused.value)
+
+
+def test_files_changed_while_they_load_leave_no_mark_and_load_again_at_the_next_start(
+    files: list[Path], tmp_path: Path
+) -> None:
+    """The marks beside an on-disk store name the bytes loaded: a file changed after it was read ahead (the server
+    was importing) is served as read, and the next start loads it again, instead of keeping a store that does not
+    hold what the mark says."""
+    location = tmp_path / "store"
+    loading.read_ahead(str(location), files)
+    with files[1].open("a", encoding="utf-8") as out:
+        out.write(
+            "\n<https://w3id.org/careerkg/id/source/careerkg-curation> "
+            '<http://www.w3.org/2004/02/skos/core#altLabel> "changed meanwhile"@en .\n'
+        )
+    store = EmbeddedStore(location)
+    try:
+        loading.ensure_filled(store, files)
+        first = len(store)
+        assert loading._loaded_mark(store) is None
+    finally:
+        store.close()
+    again = EmbeddedStore(location)
+    try:
+        loading.ensure_filled(again, files)  # the files as they are now, loaded in place of what was
+        assert len(again) == first + 1
+        assert loading._loaded_mark(again) == loading._fingerprint(files)
+    finally:
+        again.close()
+    kept = EmbeddedStore(location)
+    try:
+        loading.ensure_filled(kept, files)  # unchanged since: kept as it is
+        assert len(kept) == first + 1
+    finally:
+        kept.close()
+
+
+def test_files_that_hold_no_statements_say_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    empty = tmp_path / "empty.ttl"
+    empty.write_text("# nothing yet\n", encoding="utf-8")
+    store = EmbeddedStore()
+    loading.ensure_filled(store, [empty])
+    assert store.is_empty()
+    assert "hold no statements" in caplog.text

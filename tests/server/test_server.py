@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.support import run_cli
@@ -97,7 +99,21 @@ def test_serve_refuses_violating_data(server_factory, data_copy: Path) -> None: 
     assert "Traceback" not in log
 
 
-def test_serve_missing_data_file_fails_fast(tmp_path: Path) -> None:
-    done = run_cli("serve", "--store", "memory", "--data", str(tmp_path / "missing.ttl"))
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("missing.ttl", "missing.ttl: no such file or folder"),
+        ("data.txt", "data.txt: unknown RDF file type '.txt'"),
+        ("pipe.ttl", "pipe.ttl: not a regular file"),
+    ],
+)
+def test_serve_refuses_a_data_path_it_cannot_read_before_it_starts(tmp_path: Path, name: str, said: str) -> None:
+    path = tmp_path / name
+    if name == "data.txt":
+        path.write_text('<http://example.org/a> <http://example.org/b> "c" .\n', encoding="utf-8")
+    elif name == "pipe.ttl":
+        os.mkfifo(path)
+    done = run_cli("serve", "--store", "memory", "--data", str(path))
     assert done.code == 2
-    assert "missing.ttl: no such file or folder" in done.err
+    assert said in done.err
+    assert "Traceback" not in done.err
