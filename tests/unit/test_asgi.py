@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -187,6 +187,29 @@ def test_what_the_app_writes_goes_before_what_it_returns() -> None:
     assert body_of(sent) == b"written, returned"
 
 
+def _client_taking_no_body(
+    body: bytes, stalled: Callable[[], None] | None = None
+) -> tuple[list[dict[str, Any]], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]]:
+    """A client that sends ``body`` and then takes none of its answer's body (``stalled`` is called when it stops):
+    the messages sent to it, and its receive and send."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if not sent:
+            return {"type": "http.request", "body": body}
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            if stalled is not None:
+                stalled()
+            await asyncio.sleep(3600)
+
+    return sent, receive, send
+
+
 def test_a_body_taken_by_the_app_leaves_the_budget_while_its_answer_waits_for_the_client(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -197,20 +220,7 @@ def test_a_body_taken_by_the_app_leaves_the_budget_while_its_answer_waits_for_th
     budget = app._resources()[2]
     full = budget.free
     free_while_stalled: list[int] = []
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if not sent:
-            return {"type": "http.request", "body": b"x" * 50}
-        await asyncio.sleep(3600)
-        raise AssertionError("unreachable")
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-        if message["type"] == "http.response.body":  # the client reads nothing of the body
-            free_while_stalled.append(budget.free)
-            await asyncio.sleep(3600)
-
+    sent, receive, send = _client_taking_no_body(b"x" * 50, lambda: free_while_stalled.append(budget.free))
     asyncio.run(asyncio.wait_for(app(scope(headers=[(b"content-length", b"50")]), receive, send), 10))
     assert free_while_stalled == [full]
     assert sent[0]["status"] == 200
@@ -223,19 +233,7 @@ def test_a_client_that_never_takes_a_whole_answer_is_cut_off(
     """A whole answer's head and body are sent under one timeout: a client that takes none of the body is let go
     after SEND_IDLE_TIMEOUT_S, and the request ends (it held no thread meanwhile)."""
     monkeypatch.setattr(asgi, "SEND_IDLE_TIMEOUT_S", 0.3)
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if not sent:
-            return {"type": "http.request", "body": b"x" * 5}
-        await asyncio.sleep(3600)
-        raise AssertionError("unreachable")
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-        if message["type"] == "http.response.body":
-            await asyncio.sleep(3600)
-
+    sent, receive, send = _client_taking_no_body(b"x" * 5)
     app = ASGIApp(echo, threads=1, max_body=100)
     started = time.monotonic()
     asyncio.run(asyncio.wait_for(app(scope(headers=[(b"content-length", b"5")]), receive, send), 10))
