@@ -257,9 +257,9 @@ def read_ahead(location: str, data: Sequence[Path] = ()) -> None:
     """Start a server's fill early, if the store at ``location`` is certainly empty (memory, or an on-disk store
     not made yet): read the files now, and validate them in a thread while the caller imports and builds the app (the
     engine leaves the interpreter to it). At start-up the app's imports take about a second, the curated data's
-    validation 0.6 s: they overlap. Files over READ_AHEAD_MOST bytes in all, or any that is not a regular file, are
-    left to the background fill, which reads them while the server answers /health. Nothing read ahead is kept past
-    the fill that takes it, or past a fill that finds the store full (``ensure_filled``)."""
+    validation 0.6 s: they overlap. Files over READ_AHEAD_MOST bytes in all are left to the background fill, which
+    reads them while the server answers /health. Nothing read ahead is kept past the next ``ensure_filled``, which
+    takes it when it fills an empty store from these very files."""
     if location.startswith(("http://", "https://")):
         return
     if location != "memory":
@@ -267,9 +267,9 @@ def read_ahead(location: str, data: Sequence[Path] = ()) -> None:
         if where.exists() and (not where.is_dir() or any(where.iterdir())):
             return
     try:
-        paths = rdfio.expand(list(data) or dataset.default_paths())
-        if not all(path.is_file() for path in paths) or sum(p.stat().st_size for p in paths) > READ_AHEAD_MOST:
-            return  # (a pipe would be read without end before the server answers /health)
+        paths = rdfio.expand(list(data) or dataset.default_paths())  # (regular files only: a pipe is never read)
+        if sum(path.stat().st_size for path in paths) > READ_AHEAD_MOST:
+            return
     except (CareerKGError, OSError):  # the fill says what is wrong
         return
     _AHEAD.clear()
@@ -398,9 +398,15 @@ def ensure_filled(store: Store, data: Sequence[Path] = ()) -> None:
     read before the load (or ahead of it): a file changed while it was loaded leaves no mark, and the next start
     loads it again, where a mark of the changed file would vouch for content the store does not hold.
     """
+    try:
+        _ensure_filled(store, data)
+    finally:
+        _AHEAD.clear()  # (what was read ahead of other files, or of a store found full, is not kept)
+
+
+def _ensure_filled(store: Store, data: Sequence[Path]) -> None:
     store.wait_for_fill()
     if not store.is_empty():
-        _AHEAD.clear()
         if data:
             given = rdfio.expand(data)
             before = _fingerprint(given)

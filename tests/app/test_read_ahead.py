@@ -212,3 +212,14 @@ def test_files_that_hold_no_statements_say_so(tmp_path: Path, caplog: pytest.Log
     loading.ensure_filled(store, [empty])
     assert store.is_empty()
     assert "hold no statements" in caplog.text
+
+
+def test_what_was_read_ahead_of_other_files_is_dropped(files: list[Path]) -> None:
+    loading.read_ahead("memory", files[:1])
+    assert list(loading._AHEAD) == [tuple(files[:1])]
+    store = EmbeddedStore()
+    loading.ensure_filled(store, files)  # (files were added since: not what was read ahead)
+    assert loading._AHEAD == {}
+    plain = EmbeddedStore()
+    loading.ensure_filled(plain, files)
+    assert named(store) == named(plain)
