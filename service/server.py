@@ -106,8 +106,8 @@ def _logging_config() -> dict[str, Any]:
 
 def load_app() -> Any:
     """The app for one granian worker (a factory: granian calls it in the worker process). An empty store is filled
-    in the background: the worker answers /health at once and /ready when the data is in. The curated data is read
-    before the app is imported, and validated while it is (``service.loading.read_ahead``)."""
+    in the background: the worker answers /health once the app is built, and /ready when the data is in. Data of up
+    to 32 MiB is read before the app is imported, and validated while it is (``service.loading.read_ahead``)."""
     raw = json.loads(os.environ[_SETTINGS])
     raw["data"] = tuple(Path(p) for p in raw["data"])
     raw["network_allow"] = tuple(raw["network_allow"])
