@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
+from service.limits import NOT_IMPLEMENTED, codings_detail, unknown_codings
 from service.problems import PROBLEM_JSON, problem_document
 
 log = logging.getLogger(__name__)
@@ -255,7 +256,13 @@ class ASGIApp:
     async def _read_body(
         self, environ: dict[str, Any], scope: dict[str, Any], receive: Receive, send: Send, held: list[int]
     ) -> bool:
-        """Read the request body into the environ; False when the request was answered here (408, 503)."""
+        """Read the request body into the environ; False when the request was answered here (408, 501, 503)."""
+        codings = unknown_codings(environ)
+        if codings:  # (unread: the connection is closed after the answer)
+            await self._refuse(
+                send, scope, 501, NOT_IMPLEMENTED, codings_detail(codings), extra=[(b"connection", b"close")]
+            )
+            return False
         declared = environ.get("CONTENT_LENGTH", "")
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if not chunked and declared.strip() in ("", "0"):

@@ -21,14 +21,36 @@ WSGIApp = Any
 _READ = 64 * 1024
 
 
+def unknown_codings(environ: Environ) -> str | None:
+    """The transfer codings of a request body other than chunked, if it names any (RFC 9112 section 6.1: 501).
+    granian takes chunked off and hands the rest on as it arrived: a gzip-coded body would be read as a plain one."""
+    sent = environ.get("HTTP_TRANSFER_ENCODING")
+    if not sent:
+        return None
+    unknown = [c for c in (part.split(";")[0].strip().lower() for part in sent.split(",")) if c and c != "chunked"]
+    return ", ".join(unknown) or None
+
+
+NOT_IMPLEMENTED = "Not Implemented"
+
+
+def codings_detail(codings: str) -> str:
+    """What a 501 for a body in unknown transfer codings says."""
+    return f"transfer coding {codings!r} is not supported: send the body as it is, chunked or with a Content-Length"
+
+
 class BodyLimit:
-    """Read the request body (at most ``limit`` bytes) before the app runs; 413 when it is longer."""
+    """Read the request body (at most ``limit`` bytes) before the app runs; 413 when it is longer, 501 when it comes in
+    a transfer coding other than chunked."""
 
     def __init__(self, app: WSGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        codings = unknown_codings(environ)
+        if codings:
+            return _refuse(environ, start_response, 501, NOT_IMPLEMENTED, codings_detail(codings))
         declared = environ.get("CONTENT_LENGTH") or ""
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if declared:

@@ -107,6 +107,26 @@ def body_of(sent: list[dict[str, Any]]) -> bytes:
     return b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 
+@pytest.mark.parametrize("codings", [b"gzip, chunked", b"deflate", b"chunked;x=1, br"])
+def test_a_body_in_a_transfer_coding_other_than_chunked_is_501_unread(codings: bytes) -> None:
+    """RFC 9112 section 6.1: granian takes chunked off and hands the rest on, so a gzip-coded body would reach the
+    app as if it were plain."""
+    called: list[bool] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        called.append(True)
+        return echo(environ, start_response)
+
+    request = scope(headers=[(b"transfer-encoding", codings)])
+    sent = run(ASGIApp(app, threads=1, max_body=100), request, [{"type": "http.request", "body": b"x"}])
+    assert sent[0]["status"] == 501
+    assert (b"connection", b"close") in sent[0]["headers"]
+    detail = json.loads(body_of(sent))["detail"]
+    assert "transfer coding" in detail
+    assert "chunked" not in detail.split("'")[1]
+    assert called == []
+
+
 def test_a_body_in_parts_reaches_the_app_whole() -> None:
     app = ASGIApp(echo, threads=2, max_body=100)
     request = scope(headers=[(b"content-length", b"6")])
