@@ -64,6 +64,7 @@ TARGETS: dict[str, float] = {
     "industries labelled in de, fr and es (%)": 80,
     "roles with a level (%)": 100,
     "skills typed knowledge or skill/competence (%)": 100,
+    "applications linked from a role (%)": 100,  # (or removed, the issue says)
 }
 # Per role: at least 5 essential skills, 1 optional skill, 3 tools, 1 industry, 1 responsibility, 1 credential and
 # 1 transition out (the data-growth issue's depth bar).
@@ -232,6 +233,7 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
 
     skills = members["skill"]
     with_broader = sum(bool(values(s, SKOS + "broader")) for s in skills)
+    worked_on = {a for role in members["role"] for a in values(role, CKG + "worksOnApplication")}
     both = members["role"] + members["industry"]
     figures = {
         "roles": float(counts["role"]),
@@ -259,6 +261,9 @@ def measure(quads: Iterable[ox.Quad], *, check_shapes: bool = True) -> Quality:
         ),
         "tools supporting a skill (%)": share(
             sum(bool(values(t, CKG + "supportsSkill")) for t in members["tool"]), len(members["tool"])
+        ),
+        "applications linked from a role (%)": share(
+            sum(a in worked_on for a in members["application"]), len(members["application"])
         ),
         **{
             f"{plural} labelled in de, fr and es (%)": share(

@@ -141,6 +141,10 @@ def test_2026_map_figures_agree_with_sparql(stats: dict[str, Any], filled_store:
     assert figures["tools supporting a skill (%)"] == round(
         100.0 * count(filled_store, "?x a ckg:Tool ; ckg:supportsSkill ?s") / tools, 1
     )
+    linked = count(filled_store, "?x a ckg:Application . ?role a ckg:Role ; ckg:worksOnApplication ?x")
+    assert figures["applications linked from a role (%)"] == round(
+        100.0 * linked / count(filled_store, "?x a ckg:Application"), 1
+    )
     for cls, plural in (("ckg:Role", "roles"), ("ckg:Skill", "skills"), ("ckg:Tool", "tools")):
         everywhere = count(
             filled_store,
