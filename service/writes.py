@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +30,7 @@ from service.validation import Report, validate, validate_whole
 
 RDF_TYPE = ox.NamedNode(RDF + "type")
 BROADER = ox.NamedNode(SKOS + "broader")
+RELATED = ox.NamedNode(SKOS + "related")
 IN_SCHEME = ox.NamedNode(SKOS + "inScheme")
 RANK = ox.NamedNode(CKG + "rank")
 LEVEL = ox.NamedNode(CKG + "level")
@@ -223,15 +224,38 @@ INVERSE_CHECKED = frozenset(
         CKG + "recommendedCredential",
         CKG + "hasResponsibility",
         SKOS + "broader",
+        SKOS + "related",
     }
 )
+
+
+Quads = Callable[[ox.NamedNode | ox.BlankNode], set[ox.Quad]]
+
+
+def _related_around(
+    focus: set[ox.NamedNode | ox.BlankNode],
+    out_of: Quads,
+    into: Callable[[ox.NamedNode | ox.BlankNode, Iterable[str]], set[ox.Quad]],
+    above: Quads,
+) -> set[ox.NamedNode | ox.BlankNode]:
+    """Each concept at or above a focus node (skos:broader) that is related to others (skos:related either way,
+    after the change), with those others."""
+    found: set[ox.NamedNode | ox.BlankNode] = set()
+    for node in focus:
+        for concept in {node} | {edge.object for edge in above(node) if isinstance(edge.object, NODES)}:
+            related = {q.object for q in out_of(concept) if q.predicate == RELATED}
+            related |= {q.subject for q in into(concept, [RELATED.value])}
+            if related:
+                found |= {concept} | {n for n in related if isinstance(n, NODES)}
+    return found
 
 
 def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib.URIRef | rdflib.BNode]]:
     """The graph after the change, restricted to what validating the touched nodes needs, and those nodes.
 
     Focus: the subjects of changed statements; the objects of changed links that shapes check from the
-    object's side; and, when a node's type changes, the nodes pointing at it (their sh:class checks).
+    object's side; when a node's type changes, the nodes pointing at it (their sh:class checks); and the related
+    concepts (skos:related) of a focus node or of a concept above it, with that concept.
     Data: the focus nodes' statements, their inverse-checked incoming links, the types (and a level's ladder) of
     everything they link to, and the skill hierarchy above them. A link to a hub (a source every resource cites)
     therefore costs no more than a link to anything else.
@@ -305,6 +329,11 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
     for node in {q.subject for q in changes if q.predicate == RDF_TYPE and isinstance(q.subject, NODES)}:
         referrers = live(store.quads_of(obj=node)) | {q for q in delta.added if q.object == node}
         focus |= {q.subject for q in referrers if isinstance(q.subject, NODES)}
+
+    # Related concepts are never one above the other (SKOS S27): a concept in the hierarchy above a focus node,
+    # and whatever it is related to, are checked, so a new broader link between two related concepts fails at both.
+    focus |= _related_around(focus, out_of, into, above)
+
     data: set[ox.Quad] = set()
     for node in focus:
         data |= out_of(node) | into(node, INVERSE_CHECKED)

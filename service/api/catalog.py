@@ -569,6 +569,8 @@ class Catalog:
                 ),
                 broader=refs(SKOS + "broader"),
                 narrower=back(SKOS + "broader"),
+                related=refs(SKOS + "related"),
+                scope_note=text(SKOS + "scopeNote"),
                 essential_for=back(CKG + "essentialSkill"),
                 optional_for=back(CKG + "optionalSkill"),
                 tools=back(CKG + "supportsSkill"),

@@ -45,7 +45,11 @@ LINKS: dict[str, dict[str, Link]] = {
         "responsibilities": Link(CKG + "hasResponsibility", "responsibility"),
         "fields": Link(CKG + "field", "skill"),
     },
-    "skill": {"broader": Link(SKOS + "broader", "skill"), "categories": Link(SKOS + "broader", "skill-category")},
+    "skill": {
+        "broader": Link(SKOS + "broader", "skill"),
+        "categories": Link(SKOS + "broader", "skill-category"),
+        "related": Link(SKOS + "related", "skill"),  # symmetric: written both ways (_both_ways)
+    },
     "tool": {
         "categories": Link(CKG + "toolCategory", "tool-category"),
         "skills": Link(CKG + "supportsSkill", "skill"),
@@ -61,7 +65,7 @@ LINKS: dict[str, dict[str, Link]] = {
 }
 TEXTS: dict[str, dict[str, str]] = {
     "role": {"demand_outlook": CKG + "demandOutlook"},
-    "skill": {},
+    "skill": {"scope_note": SKOS + "scopeNote"},
     "tool": {"developer": CKG + "developer", "licence": CKG + "licence", "strengths": CKG + "strength"},
     "industry": {},
     "application": {"benefits": CKG + "benefit"},
@@ -201,7 +205,8 @@ def put_delta(store: Store, kind: str, slug: str, body: ResourceWrite) -> Delta:
     """Replace every statement about the resource with the body's."""
     base = store.version_token()
     subject, quads, _ = statements(kind, slug, body, partial=False)
-    return delta_of_quads(store, added=quads, removed=list(store.quads_of(subject=subject)), base=base)
+    added, removed = _both_ways(store, subject, quads, list(store.quads_of(subject=subject)), replaced=True)
+    return delta_of_quads(store, added=added, removed=removed, base=base)
 
 
 def patch_delta(store: Store, kind: str, slug: str, body: ResourceWrite) -> Delta:
@@ -209,7 +214,25 @@ def patch_delta(store: Store, kind: str, slug: str, body: ResourceWrite) -> Delt
     base = store.version_token()
     subject, quads, covered = statements(kind, slug, body, partial=True)
     removed = [q for q in store.quads_of(subject=subject) if _replaced(q, covered)]
-    return delta_of_quads(store, added=quads, removed=removed, base=base)
+    added, removed = _both_ways(store, subject, quads, removed, replaced=SYMMETRIC in covered)
+    return delta_of_quads(store, added=added, removed=removed, base=base)
+
+
+SYMMETRIC = SKOS + "related"  # SKOS defines it as symmetric; the shapes want it stated both ways
+
+
+def _both_ways(
+    store: Store, subject: ox.NamedNode, added: list[ox.Quad], removed: list[ox.Quad], *, replaced: bool
+) -> tuple[list[ox.Quad], list[ox.Quad]]:
+    """A write's statements with each symmetric link written back from the other end too; where the write replaces
+    the resource's symmetric links, the links back to it that it drops are removed as well."""
+    symmetric = ox.NamedNode(SYMMETRIC)
+    others = {q.object for q in added if q.predicate == symmetric and isinstance(q.object, ox.NamedNode)}
+    back = [ox.Quad(other, symmetric, subject) for other in sorted(others, key=str) if other != subject]
+    dropped = (
+        [] if not replaced else [q for q in store.quads_of(predicate=symmetric, obj=subject) if q.subject not in others]
+    )
+    return [*added, *back], [*removed, *dropped]
 
 
 def delete_delta(store: Store, kind: str, slug: str) -> Delta:

@@ -321,6 +321,12 @@ class SkillDetail(Detail):
     )
     broader: list[Item] = Field(default_factory=list)
     narrower: list[Item] = Field(default_factory=list)
+    related: list[Item] = Field(
+        default_factory=list,
+        description="Skills close to this one but kept apart (skos:related, stated both ways); scope_note says how "
+        "they differ.",
+    )
+    scope_note: str | None = Field(None, description="What the skill covers, beside the skills it is related to.")
     essential_for: list[Item] = Field(default_factory=list, description="Roles for which the skill is essential.")
     optional_for: list[Item] = Field(default_factory=list, description="Roles for which the skill is optional.")
     tools: list[Item] = Field(default_factory=list, description="Tools supporting the skill.")

@@ -1213,3 +1213,23 @@ def test_skill_detail_gives_escos_type(site: Site) -> None:
         assert ok(site, f"/api/v1/skills/{typed[0]}")["skill_type"] == kind
     untyped = sorted(set(slugs_of(site, "?x a ckg:Skill")) - set(slugs_of(site, f"?x {esco} ?t")))
     assert ok(site, f"/api/v1/skills/{untyped[0]}")["skill_type"] is None
+
+
+def test_skill_detail_lists_related_skills_both_ways_with_how_they_differ(site: Site) -> None:
+    """Near-duplicate skills kept apart (skos:related): each skill's answer lists the others, with who says so, and
+    says in its scope note how it differs; a skill related to none lists none."""
+    pairs = site.core.store.query("SELECT ?a ?b WHERE { ?a <http://www.w3.org/2004/02/skos/core#related> ?b }")
+    assert isinstance(pairs, ox.QuerySolutions)
+    related: dict[str, set[str]] = {}
+    for row in pairs:
+        related.setdefault(row["a"].value.rsplit("/", 1)[1], set()).add(row["b"].value.rsplit("/", 1)[1])
+    assert len(related) >= 2
+    for slug, others in related.items():
+        detail = ok(site, f"/api/v1/skills/{slug}")
+        assert {r["id"] for r in detail["related"]} == others, slug
+        assert all(r["stated_by"] for r in detail["related"]), slug
+        assert detail["scope_note"], slug
+        for other in others:
+            assert slug in related[other], (slug, other)  # stated back
+    alone = sorted(set(slugs_of(site, "?x a ckg:Skill")) - set(related))[0]
+    assert ok(site, f"/api/v1/skills/{alone}")["related"] == []

@@ -96,6 +96,63 @@ def test_rest_put_patch_delete(server: Site) -> None:
     assert tools == ["keras", "scikit-learn"]  # the links to it went with it
 
 
+def test_rest_writes_relate_skills_both_ways(server: Site) -> None:
+    """skos:related is symmetric and the shapes want it stated both ways: a REST write of a skill's related skills
+    writes the links back from the other skills too, and drops the links back that it drops."""
+    skills = server.url + "/api/v1/skills/"
+
+    def related(slug: str) -> list[str]:
+        return [s["id"] for s in server.http.get(skills + slug, timeout=30).json()["related"]]
+
+    before = dump(server)
+    # Related to its own broader skill: refused (SKOS S27), and so is a related skill that says nothing of how the two
+    # differ (machine learning has no scope note).
+    results = assert_refused(
+        server.http.patch(skills + "deep-learning", json={"links": {"related": ["machine-learning"]}}, headers=AUTH),
+        ID + "skill/deep-learning",
+    )
+    assert ("skos:related", ID + "skill/deep-learning") in {(r["path"], r["focusNode"]) for r in results}
+    assert ("skos:scopeNote", ID + "skill/machine-learning") in {(r["path"], r["focusNode"]) for r in results}
+    assert dump(server) == before
+
+    new_skill = {
+        "label": {"en": "Example skill"},
+        "description": {"en": "Running models in production, as an example."},
+        "sources": [SOURCE],
+        "links": {"categories": ["ml-engineering-practice"], "related": ["mlops", "model-development"]},
+        "values": {"scope_note": ["An example: how it differs from MLOps and model development."]},
+    }
+    made = server.http.put(skills + "example-skill", json=new_skill, headers=AUTH, timeout=30)
+    assert made.status_code == 201, made.text
+    assert related("example-skill") == ["mlops", "model-development"]
+    assert "example-skill" in related("mlops")  # written back
+    assert "example-skill" in related("model-development")
+    dropped = server.http.patch(skills + "example-skill", json={"links": {"related": ["mlops"]}}, headers=AUTH)
+    assert dropped.status_code == 200, dropped.text
+    assert "example-skill" not in related("model-development")  # its link back went with it
+    assert "example-skill" in related("mlops")
+    # A PUT of a skill as its GET answer states it keeps the links both ways.
+    detail = server.http.get(skills + "mlops", timeout=30).json()
+    body = {
+        "label": detail["labels"],
+        "description": {"en": detail["description"]},
+        "sources": [s["id"] for s in detail["sources"]],
+        "links": {
+            "categories": [b["id"] for b in detail["broader"] if b["type"] == "skill-category"],
+            "broader": [b["id"] for b in detail["broader"] if b["type"] == "skill"],
+            "related": [r["id"] for r in detail["related"]],
+        },
+        "values": {"scope_note": [detail["scope_note"]]},
+    }
+    replaced = server.http.put(skills + "mlops", json=body, headers=AUTH, timeout=30)
+    assert replaced.status_code == 200, replaced.text
+    assert related("example-skill") == ["mlops"]
+    assert related("model-development") == ["mlops"]
+    # Deleting a skill takes the links back to it too.
+    assert server.http.delete(skills + "example-skill", headers=AUTH, timeout=30).status_code == 200
+    assert "example-skill" not in related("mlops")
+
+
 def test_rest_violations_change_nothing(server: Site) -> None:
     before = dump(server)
     url = server.url + "/api/v1/tools/example-tool"

@@ -391,6 +391,9 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
         "5f0082ab-2131-49b5-94d6-a1821daf57d6",  # research-funding
         "f715be1d-5fc4-49d3-82a5-0b8090d12849",  # synthesising-information
     }
+    # ... and of data/esco-align-3.trig: biometrics (ESCO v1.0 and v1.1.1 English files, the German vocabulary of
+    # OpenEduHub), computational chemistry (ESCO v1.2.0's English and German collections; docs/evidence/esco-align-3.md).
+    verified_esco |= {"3c35dfa4-6dae-45a5-ae0a-f6a45923a95f", "d663e407-33c6-4397-b40e-dced5ebe20b5"}
     # ESCO concepts of data/esco-skills.trig, each with the same UUID and label in two independent copies of ESCO
     # data (roles-skills' v1.2.1 API answers and the v1.0 CSV files): docs/evidence/esco-skills.md.
     verified_esco |= {

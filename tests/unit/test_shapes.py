@@ -138,6 +138,45 @@ BREAKS = {
         (ID + "skill/deep-learning", ID + "skill/machine-learning", ID + "skill/artificial-intelligence"),
         "skos:broader",
     ),
+    "skill-related-to-its-broader": Break(
+        "SkillShape",
+        """INSERT DATA { skill:deep-learning skos:related skill:machine-learning .
+            skill:machine-learning skos:related skill:deep-learning ; skos:scopeNote "Compare deep learning."@en }""",
+        (ID + "skill/deep-learning", ID + "skill/machine-learning"),
+        "skos:related",
+    ),
+    # A broader link above one skill of a related pair (responsible AI is under AI) puts the other above it: both fail,
+    # though the change names neither responsible AI nor any skill it links to.
+    "skill-related-to-one-far-below": Break(
+        "SkillShape",
+        "INSERT DATA { skill:artificial-intelligence skos:broader skill:data-ethics }",
+        (ID + "skill/responsible-ai", ID + "skill/data-ethics"),
+        "skos:related",
+    ),
+    "skill-related-to-itself": Break(
+        "SkillShape",
+        "INSERT DATA { skill:mlops skos:related skill:mlops }",
+        ID + "skill/mlops",
+        "skos:related",
+    ),
+    "skill-related-one-way": Break(
+        "SkillShape",
+        "DELETE DATA { skill:neural-networks skos:related skill:deep-learning }",
+        ID + "skill/deep-learning",
+        "skos:related",
+    ),
+    "skill-related-to-a-tool": Break(
+        "SkillShape",
+        "INSERT DATA { skill:mlops skos:related tool:mlflow }",
+        ID + "skill/mlops",
+        "skos:related",
+    ),
+    "skill-related-without-a-note": Break(
+        "SkillShape",
+        "DELETE WHERE { skill:mlops skos:scopeNote ?note }",
+        ID + "skill/mlops",
+        "skos:scopeNote",
+    ),
     "skill-of-an-unknown-type": Break(
         "SkillShape",
         "INSERT DATA { skill:robotics <http://data.europa.eu/esco/model#skillType> <http://data.europa.eu/esco/skill-type/attitude> }",
