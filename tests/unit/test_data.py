@@ -261,7 +261,7 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
     verified_wikidata = {"Q21447895", "Q47509047", "Q1026367", "Q28865"} | set(SKILL_WIKIDATA.values())
     # Tools from O*NET's Technology Skills, each found under the same name in at least two independent public
     # mappings (openMINDS's programming-language library, Wikidata query results, curated skill-to-QID tables,
-    # schema.org sameAs links). Left out as unresolved: Keras, Hadoop, Airflow, XGBoost, spaCy.
+    # schema.org sameAs links). Left out as unresolved then: Keras, Hadoop, Airflow, XGBoost, spaCy.
     verified_wikidata |= {"Q206904", "Q47607", "Q460584", "Q251", "Q2613697", "Q15777", "Q2407", "Q2370"}  # R, SQL…
     verified_wikidata |= {"Q37227", "Q2005", "Q42478", "Q161053", "Q59", "Q189248", "Q169478"}  # Go … MATLAB
     verified_wikidata |= {"Q197520", "Q15967387", "Q289281", "Q842014", "Q19399674", "Q756100", "Q8811"}  # NumPy … HTML
@@ -273,6 +273,8 @@ def test_only_verified_external_identifiers(filled_store: Store) -> None:
     verified_wikidata |= {"Q165277", "Q477690", "Q124636097", "Q101119404", "Q125998452", "Q17054505"}
     # Airflow, NLTK, SciPy, XGBoost, spaCy, DuckDB (docs/evidence/wikidata-software-extract.md)
     verified_wikidata |= {"Q28915062", "Q1635410", "Q197492", "Q23793561", "Q28406945", "Q111343643"}
+    # Apache Hadoop: a saved Wikipedia page and CSO's links (docs/evidence/wikidata-links.md, third pass)
+    verified_wikidata |= {"Q29120"}
     verified_esco = {"258e46f9-0075-4a2e-adae-1ff0477e0f30"}  # data scientist
     verified_esco |= {
         "35553663-deab-4d9a-bf22-15c1625d28e8",  # artificial intelligence engineer
