@@ -11,7 +11,7 @@ file (a test re-derives them and fails when the file is stale):
   ones A already has;
 - a move goes at most ``MAX_LEVELS_UP`` level up on every ladder that levels both roles (``ckg:level``: a
   job-family framework's grades, e.g. not from an intermediate data analyst straight to chief data officer; O*NET's
-  Job Zones of preparation); ranks compare only within a ladder, and roles without a level are not held;
+  Job Zones of preparation; ISCO-08's skill levels); ranks compare only within a ladder, and roles without a level are not held;
 - each role keeps its ``PER_ROLE`` best targets (largest share, then most shared skills, then label);
 - pairs that a document states (a transition without the derivation as its source) are left to it; where that
   document names no bridging skill, the rule adds them (B's essential skills that A lacks) and the shared ones,
@@ -47,7 +47,7 @@ RULE = (
     f"CareerKG derives a transition from role A to role B when A already has at least {MIN_SHARED} of B's "
     f"essential skills and at least {MIN_SHARE:.0%} of them (as essential or optional skills) and B is at most "
     f"{MAX_LEVELS_UP} level above A on every ladder that levels both (a job-family framework's grades, O*NET's "
-    "Job Zones); it keeps each "
+    "Job Zones, ISCO-08's skill levels); it keeps each "
     f"role's {PER_ROLE} best targets; the bridging skills are B's essential skills that A lacks. The skills "
     "come from the documents each role cites (O*NET, ESCO, the seed article); the transition is a computed "
     "relation between their skill profiles, not a statement of those documents."
