@@ -11,7 +11,8 @@ file (a test re-derives them and fails when the file is stale):
   ones A already has;
 - a move goes at most ``MAX_LEVELS_UP`` level up on every ladder that levels both roles (``ckg:level``: a
   job-family framework's grades, e.g. not from an intermediate data analyst straight to chief data officer; O*NET's
-  Job Zones of preparation; ISCO-08's skill levels); ranks compare only within a ladder, and roles without a level are not held;
+  Job Zones of preparation; ISCO-08's skill levels); ranks compare only within a ladder, and roles without a level
+  are not held;
 - each role keeps its ``PER_ROLE`` best targets (largest share, then most shared skills, then label);
 - pairs that a document states (a transition without the derivation as its source) are left to it; where that
   document names no bridging skill, the rule adds them (B's essential skills that A lacks) and the shared ones,
