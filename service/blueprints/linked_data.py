@@ -271,7 +271,7 @@ def _local(iri: str) -> str:
 
 def _value(term: Any, index: Index, lang: str, names: dict[str, str]) -> dict[str, Any]:
     """A value as a page shows it: a local page named by its label (and its kind), an ontology term by its label,
-    an outside IRI as itself, a literal with its language."""
+    an outside IRI as itself (or the ontology's label of it), a literal with its language."""
     if isinstance(term, ox.NamedNode):
         found = index.by_iri.get(term.value)
         match = RESOURCE_IRI.match(term.value)
@@ -282,7 +282,8 @@ def _value(term: Any, index: Index, lang: str, names: dict[str, str]) -> dict[st
         if term.value.startswith(CKG):
             href = url_for("linked_data.ontology") + "#" + _local(term.value)
             return {"text": _name(term.value, names), "href": href, "kind": "ontology", "lang": ""}
-        return {"text": term.value, "href": term.value, "kind": "", "lang": ""}
+        # An outside IRI links out, named by the ontology's label where it gives one (ESCO's skill types).
+        return {"text": names.get(term.value, term.value), "href": term.value, "kind": "", "lang": ""}
     if isinstance(term, ox.Literal):
         return {"text": term.value, "href": "", "kind": "", "lang": term.language or ""}
     return {"text": str(term), "href": "", "kind": "", "lang": ""}

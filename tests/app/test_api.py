@@ -737,6 +737,17 @@ def test_iris_dereference_to_html_for_browsers(site: Site) -> None:
     assert '#usesTool">uses tool</dt>' in response.text  # properties named by the ontology's labels
     assert "Pointing here" in response.text
     assert "ckg:usesTool" not in response.text
+    # An outside IRI links out, named by the ontology's label of it where there is one: ESCO's skill types.
+    typed = site.core.store.query(
+        "SELECT ?skill ?type WHERE { ?skill <http://data.europa.eu/esco/model#skillType> ?type } LIMIT 1"
+    )
+    assert isinstance(typed, ox.QuerySolutions)
+    row = next(iter(typed))
+    names = dict(rdflib.Graph().parse(dataset.ontology_path()).subject_objects(rdflib.RDFS.label))
+    name = str(names[rdflib.URIRef(row["type"].value)])
+    assert name in ("knowledge", "skill/competence")
+    page = get(site, "/id/skill/" + row["skill"].value.rsplit("/", 1)[1], Accept=BROWSER).text
+    assert f'<a href="{row["type"].value}">{html.escape(name)}</a>' in page
 
 
 def test_a_page_is_in_the_readers_language_and_marks_what_is_not(site: Site) -> None:
