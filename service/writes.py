@@ -16,6 +16,7 @@ import itertools
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import pyoxigraph as ox
@@ -229,7 +230,7 @@ INVERSE_CHECKED = frozenset(
 )
 
 
-Quads = Callable[[ox.NamedNode | ox.BlankNode], set[ox.Quad]]
+Quads = Callable[[ox.NamedNode | ox.BlankNode], Iterable[ox.Quad]]
 
 
 def _related_around(
@@ -285,7 +286,8 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
     focus: set[ox.NamedNode | ox.BlankNode] = {q.subject for q in changes if isinstance(q.subject, NODES)}
     focus |= {q.object for q in changes if q.predicate.value in INVERSE_CHECKED and isinstance(q.object, NODES)}
 
-    def above(node: ox.NamedNode | ox.BlankNode) -> set[ox.Quad]:
+    @cache  # asked again for the same nodes (related concepts, then the data): one walk each
+    def above(node: ox.NamedNode | ox.BlankNode) -> frozenset[ox.Quad]:
         """The skos:broader statements from a node upwards, after the change (a walk of indexed lookups)."""
         edges: set[ox.Quad] = set()
         seen, frontier = {node}, [node]
@@ -298,7 +300,7 @@ def neighbourhood(store: Store, delta: Delta) -> tuple[rdflib.Graph, list[rdflib
                         seen.add(edge.object)
                         following.append(edge.object)
             frontier = following
-        return edges
+        return frozenset(edges)
 
     for target in {q.object for q in changes if q.predicate == BROADER and isinstance(q.object, NODES)}:
         # A new broader link may close a cycle: every concept above it is then its own ancestor.

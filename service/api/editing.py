@@ -15,7 +15,7 @@ from service.api.schemas import SLUG, ResourceWrite, Text, TextsByLanguage
 from service.errors import BadRequest
 from service.namespaces import CKG, CREDENTIAL_KINDS, DCTERMS, RDF, RDFS, SCHEMA, SKILL_SCHEME, SKOS
 from service.store import Store
-from service.writes import Delta, delta_of_quads
+from service.writes import RELATED, Delta, delta_of_quads
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,7 @@ def put_delta(store: Store, kind: str, slug: str, body: ResourceWrite) -> Delta:
     """Replace every statement about the resource with the body's."""
     base = store.version_token()
     subject, quads, _ = statements(kind, slug, body, partial=False)
-    added, removed = _both_ways(store, subject, quads, list(store.quads_of(subject=subject)), replaced=True)
+    added, removed = _both_ways(store, kind, subject, quads, list(store.quads_of(subject=subject)), replaced=True)
     return delta_of_quads(store, added=added, removed=removed, base=base)
 
 
@@ -214,23 +214,22 @@ def patch_delta(store: Store, kind: str, slug: str, body: ResourceWrite) -> Delt
     base = store.version_token()
     subject, quads, covered = statements(kind, slug, body, partial=True)
     removed = [q for q in store.quads_of(subject=subject) if _replaced(q, covered)]
-    added, removed = _both_ways(store, subject, quads, removed, replaced=SYMMETRIC in covered)
+    added, removed = _both_ways(store, kind, subject, quads, removed, replaced=RELATED.value in covered)
     return delta_of_quads(store, added=added, removed=removed, base=base)
 
 
-SYMMETRIC = SKOS + "related"  # SKOS defines it as symmetric; the shapes want it stated both ways
-
-
 def _both_ways(
-    store: Store, subject: ox.NamedNode, added: list[ox.Quad], removed: list[ox.Quad], *, replaced: bool
+    store: Store, kind: str, subject: ox.NamedNode, added: list[ox.Quad], removed: list[ox.Quad], *, replaced: bool
 ) -> tuple[list[ox.Quad], list[ox.Quad]]:
-    """A write's statements with each symmetric link written back from the other end too; where the write replaces
-    the resource's symmetric links, the links back to it that it drops are removed as well."""
-    symmetric = ox.NamedNode(SYMMETRIC)
-    others = {q.object for q in added if q.predicate == symmetric and isinstance(q.object, ox.NamedNode)}
-    back = [ox.Quad(other, symmetric, subject) for other in sorted(others, key=str) if other != subject]
+    """A write's statements with each skos:related link (symmetric in SKOS; the shapes want it stated both ways)
+    written back from the other end too; where the write replaces the resource's related links, the links back to
+    it that it drops are removed as well. Kinds without the link are left as they are, with no lookup."""
+    if not any(link.predicate == RELATED.value for link in LINKS[kind].values()):
+        return added, removed
+    others = {q.object for q in added if q.predicate == RELATED and isinstance(q.object, ox.NamedNode)}
+    back = [ox.Quad(other, RELATED, subject) for other in sorted(others, key=str) if other != subject]
     dropped = (
-        [] if not replaced else [q for q in store.quads_of(predicate=symmetric, obj=subject) if q.subject not in others]
+        [] if not replaced else [q for q in store.quads_of(predicate=RELATED, obj=subject) if q.subject not in others]
     )
     return [*added, *back], [*removed, *dropped]
 
